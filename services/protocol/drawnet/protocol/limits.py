@@ -1,0 +1,36 @@
+"""Every limit the protocol knows, by name, with its default.
+
+The room's settings carry the configured values (env vars `DRAWNET_ROOM_<NAME>`); the welcome message
+tells each client the values in force so the browser can respect them before the server has to say no.
+The hard caps are the protocol's absolute maxima: no configuration can go past them, and the decoder
+rejects anything larger before any Python object is built for it.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+# Absolute protocol maxima, enforced by the decoder itself (msgspec.Meta constraints).
+HARD_MAX_POINTS_PER_STROKE = 20_000
+HARD_MAX_ID_LENGTH = 64
+HARD_MAX_NAME_LENGTH = 64
+HARD_MAX_ERASE_TARGETS = 1_000
+
+
+class Limits(msgspec.Struct, frozen=True, kw_only=True):
+    """The limits in force in a room; sent to every client in `welcome`."""
+
+    max_frame_bytes: int = 256 * 1024
+    """Largest WebSocket frame the room accepts; bigger frames close the connection (1009)."""
+    max_points_per_stroke: int = 5_000
+    """Points in one committed stroke, and in one stroke's live preview."""
+    max_points_per_message: int = 256
+    """Points in one live `points` message: clients send in-progress strokes in small batches."""
+    max_strokes_per_board: int = 100_000
+    """Strokes a board may hold; a stroke past it is refused with a nack."""
+    max_participants: int = 50
+    """Connections in one session at once; the next one is closed with ROOM_FULL."""
+    max_width: float = 200.0
+    """Widest pen, in board units."""
+    max_coordinate: float = 1_000_000.0
+    """The canvas is infinite in intent, finite in floats: |x|, |y| up to this."""

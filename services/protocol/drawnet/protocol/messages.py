@@ -1,0 +1,173 @@
+"""Every message of protocol v1, as msgspec Structs (validated while they are decoded).
+
+Two directions, two tagged unions: `ClientMessage` (browser → room) and `ServerMessage` (room → browser).
+The tag field is `t`. Durable ops (`Op`) are tagged by `kind` and travel inside `Submit` (client → room),
+`Committed` (room → clients, with the sequence number the op log gave them) and `OpRecord` (the JetStream
+message body). `docs/protocol.md` describes the conversation.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from drawnet.protocol.limits import (
+    HARD_MAX_ERASE_TARGETS,
+    HARD_MAX_ID_LENGTH,
+    HARD_MAX_NAME_LENGTH,
+    HARD_MAX_POINTS_PER_STROKE,
+    Limits,
+)
+
+PROTOCOL_VERSION = 1
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=HARD_MAX_ID_LENGTH, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Name = Annotated[str, msgspec.Meta(max_length=HARD_MAX_NAME_LENGTH)]
+Color = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}$")]
+Width = Annotated[float, msgspec.Meta(gt=0)]
+Opacity = Annotated[float, msgspec.Meta(ge=0, le=1)]
+Seq = Annotated[int, msgspec.Meta(ge=0)]
+Point = tuple[float, float, Annotated[float, msgspec.Meta(ge=0, le=1)]]
+"""x, y in board units, and pen pressure in [0, 1] (0.5 where the device reports none)."""
+PointList = Annotated[list[Point], msgspec.Meta(max_length=HARD_MAX_POINTS_PER_STROKE)]
+Tool = Literal["pen", "highlighter", "line"]
+
+
+class Participant(msgspec.Struct, frozen=True):
+    id: str
+    name: str
+    color: str
+
+
+# ------------------------------------------------------------------------------------- durable ops
+
+
+class AddStroke(msgspec.Struct, frozen=True, tag="stroke", tag_field="kind"):
+    """A finished stroke: immutable once committed. Its id is both the op id and the stroke id."""
+
+    id: Id
+    tool: Tool
+    color: Color
+    width: Width
+    opacity: Opacity
+    pts: Annotated[PointList, msgspec.Meta(min_length=1)]
+
+
+class Erase(msgspec.Struct, frozen=True, tag="erase", tag_field="kind"):
+    """Removes whole strokes from the board."""
+
+    id: Id
+    strokes: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=HARD_MAX_ERASE_TARGETS)]
+
+
+class ClearBoard(msgspec.Struct, frozen=True, tag="clear", tag_field="kind"):
+    """Removes every stroke."""
+
+    id: Id
+
+
+Op = AddStroke | Erase | ClearBoard
+
+
+class OpRecord(msgspec.Struct, frozen=True):
+    """What the op log (JetStream) stores for one durable op; its stream sequence is the op's seq."""
+
+    by: str
+    """The participant who submitted it."""
+    op: Op
+    ts: float
+    """Unix time at which the room accepted it."""
+
+
+# ------------------------------------------------------------------------------------- client → room
+
+
+class Hello(msgspec.Struct, frozen=True, tag="hello", tag_field="t"):
+    """The first message of every connection."""
+
+    v: int
+    """Protocol version the client speaks."""
+    client: Id
+    """Stable id of this browser tab: the same across reconnects."""
+    name: Name = ""
+    color: Color = "#1e1e1e"
+    since: Seq = 0
+    """The last sequence number the client has applied: the welcome carries only what came after."""
+    token: str | None = None
+
+
+class Begin(msgspec.Struct, frozen=True, tag="begin", tag_field="t"):
+    """Live: a stroke starts (ephemeral, never stored). The room stamps `by` before relaying it."""
+
+    stroke: Id
+    tool: Tool
+    color: Color
+    width: Width
+    opacity: Opacity = 1.0
+    by: str = ""
+
+
+class Points(msgspec.Struct, frozen=True, tag="points", tag_field="t"):
+    """Live: more points of a stroke still being drawn (ephemeral)."""
+
+    stroke: Id
+    pts: Annotated[PointList, msgspec.Meta(min_length=1)]
+    by: str = ""
+
+
+class Submit(msgspec.Struct, frozen=True, tag="op", tag_field="t"):
+    """A durable op for the log. The room answers the author with `ack` or `nack`."""
+
+    op: Op
+
+
+ClientMessage = Hello | Begin | Points | Submit
+
+
+# ------------------------------------------------------------------------------------- room → client
+
+
+class Welcome(msgspec.Struct, frozen=True, tag="welcome", tag_field="t"):
+    v: int
+    you: Participant
+    participants: list[Participant]
+    seq: int
+    """The board's sequence number when this was made; `ops` bring the client up to it."""
+    ops: list[Committed]
+    """The committed ops after the client's `since` (the whole board for a new client)."""
+    limits: Limits
+
+
+class Joined(msgspec.Struct, frozen=True, tag="joined", tag_field="t"):
+    who: Participant
+
+
+class Left(msgspec.Struct, frozen=True, tag="left", tag_field="t"):
+    id: str
+
+
+class Committed(msgspec.Struct, frozen=True, tag="op", tag_field="t"):
+    """A durable op in the log, in sequence order. Clients apply these and nothing else to their board."""
+
+    seq: int
+    by: str
+    op: Op
+
+
+class Ack(msgspec.Struct, frozen=True, tag="ack", tag_field="t"):
+    """The op `id` is durable in the log at `seq` (also the answer to a resend of an op already there)."""
+
+    id: str
+    seq: int
+
+
+class Nack(msgspec.Struct, frozen=True, tag="nack", tag_field="t"):
+    """The op `id` was refused and will never be applied; `code` is machine-readable, `reason` human."""
+
+    id: str
+    code: str
+    reason: str
+
+
+ServerMessage = Welcome | Joined | Left | Committed | Ack | Nack | Begin | Points

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Makes .venv and installs everything the platform and its tests need, from pinned versions.
+# Idempotent and quick when nothing changed: `make up` and `make test` both run it first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3.11}
+UV_VERSION=0.13.8
+VENV=.venv
+STAMP=$VENV/.drawnet-installed
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_updated=""
+ensure_debian_packages() {
+  # Installs the named Debian packages that are missing. Only runs apt when something is missing.
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "bootstrap: installing Debian packages: ${missing[*]}"
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# socketify's native library links the system libuv (and the room drives that libuv from asyncio).
+ensure_debian_packages libuv1
+if [ "${1:-}" = "--test" ]; then
+  # The test tiers: PostgreSQL (real server), Chromium for the browser tier.
+  ensure_debian_packages postgresql
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV"
+fi
+if [ ! -x "$VENV/bin/uv" ]; then
+  "$VENV/bin/python" -m pip install -q "uv==$UV_VERSION"
+fi
+if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ constraints.txt -nt "$STAMP" ]; then
+  VIRTUAL_ENV=$PWD/$VENV "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" \
+    -c constraints.txt -e '.[dev]'
+  touch "$STAMP"
+fi
