@@ -23,26 +23,27 @@ _hash_encoder = msgspec.json.Encoder(order="deterministic")
 class Board:
     """The strokes of one session in the order they were committed."""
 
-    __slots__ = ("_op_ids", "_strokes", "seq")
+    __slots__ = ("_op_seqs", "_strokes", "seq")
 
     def __init__(self) -> None:
         self.seq = 0
         self._strokes: dict[str, Stroke] = {}
-        self._op_ids: set[str] = set()
+        self._op_seqs: dict[str, int] = {}
 
     def apply(self, committed: Committed) -> bool:
         """Apply one committed op; False when it was already applied (same seq or same op id)."""
         op = committed.op
-        if committed.seq <= self.seq or op.id in self._op_ids:
+        if committed.seq <= self.seq or op.id in self._op_seqs:
             self.seq = max(self.seq, committed.seq)
             return False
         self.seq = committed.seq
-        self._op_ids.add(op.id)
+        self._op_seqs[op.id] = committed.seq
         _apply_op(self._strokes, op)
         return True
 
-    def has_op(self, op_id: str) -> bool:
-        return op_id in self._op_ids
+    def seq_of(self, op_id: str) -> int | None:
+        """The sequence number at which the op `op_id` was applied, if it was."""
+        return self._op_seqs.get(op_id)
 
     @property
     def strokes(self) -> list[Stroke]:

@@ -15,6 +15,7 @@ class CloseCode(IntEnum):
     GOING_AWAY = 1001  # the room is draining (SIGTERM): reconnect, another room will take over
     MESSAGE_TOO_BIG = 1009  # a frame over max_frame_bytes
     INTERNAL_ERROR = 1011
+    TRY_AGAIN_LATER = 1013  # the op log is unavailable: reconnect and resend the outbox
     MALFORMED = 4000  # the frame is not a valid message for this point of the conversation
     UNSUPPORTED_VERSION = 4001  # hello.v is not a protocol version this room speaks
     HELLO_EXPECTED = 4002  # the first message must be hello, and only the first

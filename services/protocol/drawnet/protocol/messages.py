@@ -133,9 +133,11 @@ class Welcome(msgspec.Struct, frozen=True, tag="welcome", tag_field="t"):
     you: Participant
     participants: list[Participant]
     seq: int
-    """The board's sequence number when this was made; `ops` bring the client up to it."""
+    """The board's sequence number when this was made: after applying what follows, the client is at it."""
+    snapshot: list[AddStroke] | None
+    """The whole board at `seq` (the client replaces its board with it), or None when `ops` suffice."""
     ops: list[Committed]
-    """The committed ops after the client's `since` (the whole board for a new client)."""
+    """Committed ops after the client's `since`, when the room still holds them all (else a snapshot)."""
     limits: Limits
 
 

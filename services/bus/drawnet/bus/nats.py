@@ -1,0 +1,78 @@
+"""Connecting to NATS and declaring the JetStream op log, the same way in every component."""
+
+from __future__ import annotations
+
+import logging
+
+import nats
+from nats.aio.client import Client
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+
+from drawnet.protocol.subjects import OPS_STREAM, OPS_SUBJECTS
+
+log = logging.getLogger(__name__)
+
+
+class BusError(Exception):
+    """NATS is unreachable or refused what we asked of it."""
+
+
+async def connect(url: str, name: str, *, connect_timeout: float = 2.0) -> Client:
+    """A connection that reconnects forever: a NATS restart must never end a component.
+
+    The first connection must succeed (within `connect_timeout`), so a wrong URL fails start-up loudly.
+    """
+
+    async def on_disconnect() -> None:
+        log.warning("NATS disconnected from %s", url)
+
+    async def on_reconnect() -> None:
+        log.info("NATS reconnected to %s", url)
+
+    async def on_error(error: Exception) -> None:
+        log.warning("NATS error: %s", error)
+
+    try:
+        return await nats.connect(
+            url,
+            name=name,
+            connect_timeout=connect_timeout,
+            allow_reconnect=True,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.25,
+            disconnected_cb=on_disconnect,
+            reconnected_cb=on_reconnect,
+            error_cb=on_error,
+        )
+    except (OSError, NatsError) as error:
+        raise BusError(f"cannot connect to NATS at {url}: {error}") from error
+
+
+def ops_stream_config(*, duplicate_window_seconds: float, max_age_seconds: float = 0) -> StreamConfig:
+    """The op log: every durable op of every session, on disk, deduplicated by op id (Nats-Msg-Id)."""
+    return StreamConfig(
+        name=OPS_STREAM,
+        subjects=[OPS_SUBJECTS],
+        storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS,
+        discard=DiscardPolicy.OLD,
+        max_age=max_age_seconds,
+        duplicate_window=duplicate_window_seconds,
+        # Each op is acknowledged to its author only once it is stored; the log is the board.
+        allow_direct=True,
+    )
+
+
+async def ensure_ops_stream(js: JetStreamContext, *, duplicate_window_seconds: float) -> None:
+    """Declare the op-log stream, or bring an existing one to this configuration (idempotent)."""
+    config = ops_stream_config(duplicate_window_seconds=duplicate_window_seconds)
+    try:
+        await js.add_stream(config)
+    except BadRequestError:
+        # Already there with other settings (another component or version declared it): update it.
+        await js.update_stream(config)
+    except NatsError as error:
+        raise BusError(f"cannot declare the {OPS_STREAM} stream: {error}") from error
