@@ -1,0 +1,28 @@
+"""`python -m drawnet.drawing`: run the drawing service with settings from the environment."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from drawnet.drawing.app import create_app
+from drawnet.drawing.settings import DrawingSettings
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s drawing %(levelname)s %(name)s: %(message)s")
+    settings = DrawingSettings()
+    print(f"drawnet drawing service on http://{settings.host}:{settings.port}", flush=True)  # noqa: T201
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+"""The drawing service's Prometheus metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+OPS_PERSISTED = Counter("drawnet_drawing_ops_persisted_total", "Durable ops written to SQL (or already there)")
+PERSIST_BATCH_SECONDS = Histogram(
+    "drawnet_drawing_persist_batch_seconds",
+    "Time to write one batch of ops to SQL",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0),
+)
+PERSIST_ERRORS = Counter(
+    "drawnet_drawing_persist_errors_total", "Batches the database refused (retried until stored)"
+)
+CONSUMER_LAG = Gauge(
+    "drawnet_drawing_consumer_pending_ops", "Ops in the op log not yet stored in SQL (JetStream num_pending)"
+)
