@@ -9,7 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 from drawnet.drawing.models import OpRow
 
@@ -58,8 +58,8 @@ async def ops_after(
 ) -> Sequence[OpRow]:
     query = (
         select(OpRow)
-        .where(OpRow.namespace == namespace, OpRow.session == session, OpRow.seq > after)  # type: ignore[arg-type]
-        .order_by(OpRow.seq)  # type: ignore[arg-type]
+        .where(col(OpRow.namespace) == namespace, col(OpRow.session) == session, col(OpRow.seq) > after)
+        .order_by(col(OpRow.seq))
         .limit(limit)
     )
     async with engine.connect() as conn:
@@ -70,10 +70,10 @@ async def ops_after(
 async def sessions_summary(engine: AsyncEngine, namespace: str) -> list[tuple[str, int, int]]:
     """(session, ops, last seq) for every session with ops in `namespace`."""
     query = (
-        select(OpRow.session, func.count(), func.max(OpRow.seq))
-        .where(OpRow.namespace == namespace)
-        .group_by(OpRow.session)  # type: ignore[arg-type]
-        .order_by(OpRow.session)  # type: ignore[arg-type]
+        select(col(OpRow.session), func.count(), func.max(col(OpRow.seq)))
+        .where(col(OpRow.namespace) == namespace)
+        .group_by(col(OpRow.session))
+        .order_by(col(OpRow.session))
     )
     async with engine.connect() as conn:
         return [(row[0], row[1], row[2]) for row in await conn.execute(query)]

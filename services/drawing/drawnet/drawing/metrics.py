@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-OPS_PERSISTED = Counter("drawnet_drawing_ops_persisted_total", "Durable ops written to SQL (or already there)")
+OPS_PERSISTED = Counter(
+    "drawnet_drawing_ops_persisted_total", "Durable ops written to SQL (or already there)"
+)
 PERSIST_BATCH_SECONDS = Histogram(
     "drawnet_drawing_persist_batch_seconds",
     "Time to write one batch of ops to SQL",

@@ -38,7 +38,7 @@ def row_from_message(msg: Msg) -> OpRow:
         namespace=namespace,
         session=session,
         op_id=record.op.id,
-        kind=record.op.__struct_config__.tag or "",
+        kind=str(record.op.__struct_config__.tag),
         author=record.by,
         ts=record.ts,
         body=encode(record.op),

@@ -55,7 +55,7 @@ class DrawingSettings(BaseSettings):
     persist_retry_seconds: Annotated[float, Field(gt=0)] = 1.0
     """Pause before retrying a batch the database refused; nothing is acknowledged until it is stored."""
 
-    def model_post_init(self, context: object, /) -> None:
+    def model_post_init(self, _context: object, /) -> None:
         if not valid_name(self.namespace):
             raise ValueError(f"namespace {self.namespace!r} is not a DNS-1123 label")
         if not (self.frontend_dir / "index.html").is_file():

@@ -16,8 +16,8 @@ from drawnet.protocol.errors import CloseCode, ProtocolError
 from drawnet.protocol.limits import Limits
 from drawnet.protocol.messages import (
     PROTOCOL_VERSION,
-    AddStroke,
     Ack,
+    AddStroke,
     Begin,
     ClearBoard,
     ClientMessage,

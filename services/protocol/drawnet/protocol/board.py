@@ -30,10 +30,18 @@ class Board:
         self._strokes: dict[str, Stroke] = {}
         self._op_seqs: dict[str, int] = {}
 
+    @classmethod
+    def from_snapshot(cls, seq: int, strokes: list[Stroke]) -> Board:
+        """The board a welcome's snapshot describes: these strokes, at `seq`."""
+        board = cls()
+        board.seq = seq
+        board._strokes = {stroke.id: stroke for stroke in strokes}
+        return board
+
     def apply(self, committed: Committed) -> bool:
         """Apply one committed op; False when it was already applied (same seq or same op id)."""
         op = committed.op
-        if committed.seq <= self.seq or op.id in self._op_seqs:
+        if committed.seq <= self.seq or op.id in self._op_seqs or op.id in self._strokes:
             self.seq = max(self.seq, committed.seq)
             return False
         self.seq = committed.seq

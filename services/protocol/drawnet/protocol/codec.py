@@ -9,8 +9,8 @@ import msgspec
 from drawnet.protocol.errors import CloseCode, ProtocolError
 from drawnet.protocol.messages import ClientMessage, OpRecord, ServerMessage
 
-_client = msgspec.json.Decoder(ClientMessage)
-_server = msgspec.json.Decoder(ServerMessage)
+_client: msgspec.json.Decoder[ClientMessage] = msgspec.json.Decoder(ClientMessage)
+_server: msgspec.json.Decoder[ServerMessage] = msgspec.json.Decoder(ServerMessage)
 _record = msgspec.json.Decoder(OpRecord)
 _encoder = msgspec.json.Encoder()
 

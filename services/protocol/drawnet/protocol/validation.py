@@ -28,10 +28,9 @@ def _check_points(points: list[Point], limits: Limits) -> None:
 
 def check_op(op: Op, limits: Limits) -> None:
     if isinstance(op, AddStroke):
-        if len(op.pts) > limits.max_points_per_stroke:
+        if (points := len(op.pts)) > (limit := limits.max_points_per_stroke):
             raise LimitError(
-                "max_points_per_stroke",
-                f"stroke of {len(op.pts)} points exceeds max_points_per_stroke {limits.max_points_per_stroke}",
+                "max_points_per_stroke", f"stroke of {points} points exceeds max_points_per_stroke {limit}"
             )
         if op.width > limits.max_width:
             raise LimitError("max_width", f"width {op.width} exceeds max_width {limits.max_width}")

@@ -24,8 +24,8 @@ from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from socketify import App, OpCode  # type: ignore[import-untyped]
-from socketify.native import lib  # type: ignore[import-untyped]
+from socketify import App, OpCode
+from socketify.native import lib
 
 from drawnet.bus import connect, ensure_ops_stream
 from drawnet.protocol import (
@@ -59,6 +59,7 @@ from drawnet.room.uvbridge import UVBridge
 log = logging.getLogger(__name__)
 
 _TEXT = OpCode.TEXT
+_UNCOMPRESSED = False
 RECENT_OPS = 2_000
 """Committed ops a session keeps in memory, so a reconnecting client gets a tail instead of the board."""
 
@@ -113,7 +114,9 @@ class Room:
             "/rooms/:session",
             {
                 "compression": 0,
-                "max_payload_length": self.limits.max_frame_bytes,
+                # uWebSockets cuts off (1006, no reason) frames over its own limit; up to twice ours we
+                # read them and close with 1009 and the numbers.
+                "max_payload_length": 2 * self.limits.max_frame_bytes,
                 "idle_timeout": self.settings.idle_timeout_seconds,
                 "max_backpressure": self.settings.max_backpressure_bytes,
                 "close_on_backpressure_limit": True,
@@ -168,21 +171,7 @@ class Room:
         if conn.closed:
             return
         try:
-            message = decode_client(data)
-            if conn.phase is Phase.JOINED:
-                if isinstance(message, Points | Begin):
-                    self._relay_live(conn, message)
-                elif isinstance(message, Submit):
-                    metrics.MESSAGES_IN.labels("op").inc()
-                    self._spawn(self._submit(conn, message.op))
-                else:
-                    raise ProtocolError(CloseCode.HELLO_EXPECTED, "hello is only the first message")
-            elif conn.phase is Phase.AWAITING_HELLO and isinstance(message, Hello):
-                self._start_join(conn, message)
-            elif conn.phase is Phase.AWAITING_HELLO:
-                raise ProtocolError(CloseCode.HELLO_EXPECTED, "the first message must be hello")
-            else:
-                raise ProtocolError(CloseCode.HELLO_EXPECTED, "wait for welcome before sending")
+            self._dispatch(conn, data)
         except ProtocolError as error:
             self._refuse(conn, error)
 
@@ -195,6 +184,34 @@ class Room:
             metrics.CONNECTIONS.dec()
             session.participants.pop(participant.id, None)
             self._publish(conn.topic, encode(Left(id=participant.id)))
+
+    def _dispatch(self, conn: Connection, data: str | bytes) -> None:
+        self._check_size(data)
+        message = decode_client(data)
+        if conn.phase is Phase.JOINED:
+            if isinstance(message, Points | Begin):
+                self._relay_live(conn, message)
+            elif isinstance(message, Submit):
+                metrics.MESSAGES_IN.labels("op").inc()
+                self._spawn(self._submit(conn, message.op))
+            else:
+                raise ProtocolError(CloseCode.HELLO_EXPECTED, "hello is only the first message")
+        elif conn.phase is Phase.AWAITING_HELLO and isinstance(message, Hello):
+            self._start_join(conn, message)
+        elif conn.phase is Phase.AWAITING_HELLO:
+            raise ProtocolError(CloseCode.HELLO_EXPECTED, "the first message must be hello")
+        else:
+            raise ProtocolError(CloseCode.HELLO_EXPECTED, "wait for welcome before sending")
+
+    def _check_size(self, data: str | bytes) -> None:
+        limit = self.limits.max_frame_bytes
+        # A str has at most 4 bytes per character: only frames that might be over the limit get measured.
+        if len(data) * 4 > limit:
+            size = len(data) if isinstance(data, bytes) else len(data.encode())
+            if size > limit:
+                raise ProtocolError(
+                    CloseCode.MESSAGE_TOO_BIG, f"frame of {size} bytes exceeds max_frame_bytes {limit}"
+                )
 
     # ---------------------------------------------------------------------------------- live traffic
 
@@ -214,15 +231,17 @@ class Room:
         ssl, app = self.app.SSL, self.app.app
         for conn, topic, frame in outbox:
             if conn.closed:
-                lib.uws_publish(ssl, app, topic, len(topic), frame, len(frame), _TEXT, False)
+                lib.uws_publish(ssl, app, topic, len(topic), frame, len(frame), _TEXT, _UNCOMPRESSED)
             else:
                 lib.uws_ws_publish_with_options(
-                    ssl, conn.ws.ws, topic, len(topic), frame, len(frame), _TEXT, False
+                    ssl, conn.ws.ws, topic, len(topic), frame, len(frame), _TEXT, _UNCOMPRESSED
                 )
 
     def _publish(self, topic: bytes, frame: bytes) -> None:
         """Send a frame to every subscriber of a topic, now."""
-        lib.uws_publish(self.app.SSL, self.app.app, topic, len(topic), frame, len(frame), _TEXT, False)
+        lib.uws_publish(
+            self.app.SSL, self.app.app, topic, len(topic), frame, len(frame), _TEXT, _UNCOMPRESSED
+        )
         if self.bridge is not None:
             self.bridge.wake()
 
@@ -314,7 +333,7 @@ class Room:
         board = session.board
         recent = self._recent[session.name]
         tail_reaches = since >= board.seq or (recent and recent[0].seq <= since + 1)
-        if 0 < since and tail_reaches:
+        if since > 0 and tail_reaches:
             ops = [committed for committed in recent if committed.seq > since]
             snapshot = None
         else:
@@ -333,7 +352,8 @@ class Room:
 
     async def _submit(self, conn: Connection, op: Op) -> None:
         session, participant = conn.session, conn.participant
-        assert session is not None and participant is not None  # noqa: S101 - only JOINED connections submit
+        assert session is not None  # noqa: S101 - only JOINED connections submit
+        assert participant is not None  # noqa: S101
         try:
             check_op(op, self.limits)
         except LimitError as error:

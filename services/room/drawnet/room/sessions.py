@@ -66,4 +66,3 @@ class LiveSession:
         if self._subscription is not None:
             await self._subscription.unsubscribe()
             metrics.SESSIONS.dec()
-

@@ -42,7 +42,7 @@ class RoomSettings(BaseSettings):
     max_width: Annotated[float, Field(gt=0)] = _DEFAULT_LIMITS.max_width
     max_coordinate: Annotated[float, Field(gt=0)] = _DEFAULT_LIMITS.max_coordinate
 
-    def model_post_init(self, context: object, /) -> None:
+    def model_post_init(self, _context: object, /) -> None:
         if not valid_name(self.namespace):
             raise ValueError(f"namespace {self.namespace!r} is not a DNS-1123 label")
         if self.session is not None and not valid_name(self.session):

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cffi import FFI
-from socketify.native import ffi as socketify_ffi  # type: ignore[import-untyped]
+from socketify.native import ffi as socketify_ffi
 
 _ffi = FFI()
 _ffi.cdef(

