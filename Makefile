@@ -18,6 +18,7 @@ up:
 test:
 	@tools/bootstrap.sh --test
 	$(MAKE) --no-print-directory lint
+	node --test tests/frontend/
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint:
@@ -25,6 +26,7 @@ lint:
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	node_modules/.bin/tsc -p frontend
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header \

@@ -37,6 +37,14 @@ fi
 if [ ! -x "$VENV/bin/uv" ]; then
   "$VENV/bin/python" -m pip install -q "uv==$UV_VERSION"
 fi
+# The web app's tooling (type checker): node_modules/ from package.json's exact versions.
+if [ "${1:-}" = "--test" ]; then
+  if [ ! -f node_modules/.drawnet-installed ] || [ package.json -nt node_modules/.drawnet-installed ]; then
+    npm install --silent --no-package-lock >/dev/null
+    touch node_modules/.drawnet-installed
+  fi
+fi
+
 if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ constraints.txt -nt "$STAMP" ]; then
   VIRTUAL_ENV=$PWD/$VENV "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" \
     -c constraints.txt -e '.[dev]'

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -123,7 +122,9 @@ def _index_page(settings: DrawingSettings) -> str:
     """index.html with the server's configuration injected, so the page needs no extra request."""
     page = (settings.frontend_dir / "index.html").read_text()
     config = json.dumps({"roomUrl": settings.room_public_url, "namespace": settings.namespace})
-    tag = f'<script id="drawnet-config" type="application/json">{html.escape(config, quote=False)}</script>'
+    # Inside <script> entities are not decoded: escaping "<" keeps "</script>" out, and JSON reads \u003c.
+    safe = config.replace("<", "\\u003c")
+    tag = f'<script id="drawnet-config" type="application/json">{safe}</script>'
     return page.replace('<script id="drawnet-config" type="application/json">{}</script>', tag)
 
 
@@ -156,9 +157,11 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        persister.stop()
+        try:
+            await asyncio.wait_for(task, timeout=settings.persist_fetch_timeout_seconds + 5)
+        except TimeoutError:
+            log.warning("persister did not stop in time; unacknowledged ops will be redelivered")
         with contextlib.suppress(NatsError, TimeoutError):
             await nc.drain()
         await engine.dispose()

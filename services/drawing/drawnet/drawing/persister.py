@@ -8,6 +8,7 @@ and JetStream keeps everything after it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -61,6 +62,11 @@ class Persister:
         self._fetch_timeout = fetch_timeout
         self._retry_seconds = retry_seconds
         self.persisted_seq = 0
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Finish the batch in hand, then return from run() (within one fetch timeout)."""
+        self._stopping.set()
 
     async def run(self) -> None:
         subscription = await self._js.pull_subscribe(
@@ -74,26 +80,34 @@ class Persister:
                 ack_wait=30,
             ),
         )
-        while True:
-            try:
-                messages = await subscription.fetch(self._batch_size, timeout=self._fetch_timeout)
-            except (NatsTimeoutError, TimeoutError):
+        try:
+            # A flag, not task cancellation: nats-py turns a cancelled fetch into a TimeoutError.
+            while not self._stopping.is_set():
+                try:
+                    messages = await subscription.fetch(self._batch_size, timeout=self._fetch_timeout)
+                except (NatsTimeoutError, TimeoutError):
+                    await self._update_lag(subscription)
+                    continue
+                except NatsError as error:
+                    log.warning("fetching ops failed: %s", error)
+                    await asyncio.sleep(self._retry_seconds)
+                    continue
+                rows = [row_from_message(msg) for msg in messages]
+                if not await self._store(rows):
+                    break  # stopping: the batch stays unacknowledged and is redelivered after a restart
+                # AckPolicy.ALL: acknowledging the last message acknowledges the whole batch.
+                await messages[-1].ack()
+                self.persisted_seq = max(self.persisted_seq, rows[-1].seq)
+                metrics.OPS_PERSISTED.inc(len(rows))
                 await self._update_lag(subscription)
-                continue
-            except NatsError as error:
-                log.warning("fetching ops failed: %s", error)
-                await asyncio.sleep(self._retry_seconds)
-                continue
-            rows = [row_from_message(msg) for msg in messages]
-            await self._store(rows)
-            # AckPolicy.ALL: acknowledging the last message acknowledges the whole batch.
-            await messages[-1].ack()
-            self.persisted_seq = max(self.persisted_seq, rows[-1].seq)
-            metrics.OPS_PERSISTED.inc(len(rows))
-            await self._update_lag(subscription)
+        finally:
+            # Its inbox may hold expired-fetch notices nobody reads; left subscribed, they stall a drain.
+            with contextlib.suppress(NatsError, TimeoutError):
+                await subscription.unsubscribe()
 
-    async def _store(self, rows: list[OpRow]) -> None:
-        while True:
+    async def _store(self, rows: list[OpRow]) -> bool:
+        """Write rows until the database takes them (True), or until asked to stop (False)."""
+        while not self._stopping.is_set():
             started = time.perf_counter()
             try:
                 await insert_ops(self._engine, rows)
@@ -103,7 +117,8 @@ class Persister:
                 await asyncio.sleep(self._retry_seconds)
             else:
                 metrics.PERSIST_BATCH_SECONDS.observe(time.perf_counter() - started)
-                return
+                return True
+        return False
 
     async def _update_lag(self, subscription: JetStreamContext.PullSubscription) -> None:
         try:

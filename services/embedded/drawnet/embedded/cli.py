@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -85,7 +86,10 @@ def up(args: argparse.Namespace) -> int:
     finally:
         print("Stopping...", flush=True)
         for part in reversed(started):
+            began = time.monotonic()
             part.stop()
+            assert part.process is not None  # noqa: S101 - started parts have a process
+            print(f"  stopped {part.process.name} in {time.monotonic() - began:.1f}s", flush=True)
         print("Stopped.", flush=True)
 
 

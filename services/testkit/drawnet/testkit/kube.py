@@ -59,6 +59,7 @@ __all__ = [
     "ControlPlaneError",
     "find_binaries",
     "main",
+    "tool_path",
     "wait_until",
 ]
 
@@ -71,14 +72,16 @@ POD_CIDR = "10.244.0.1/16"  # KWOK hands out pod IPs from here; must not overlap
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 LOOPBACK = "127.0.0.1"
 
-# The binaries a control plane needs, and which pinned version in versions.env each one follows.
+# What tools/k8s/build.sh builds, and which pinned version in versions.env each one follows.
 _VERSION_KEYS = {
     "etcd": "ETCD_VERSION",
     "kube-apiserver": "KUBERNETES_VERSION",
     "kube-controller-manager": "KUBERNETES_VERSION",
     "kube-scheduler": "KUBERNETES_VERSION",
     "kwok": "KWOK_VERSION",
+    "helm": "HELM_VERSION",
 }
+_CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 _VERSIONS_ENV = Path("tools") / "k8s" / "versions.env"
 _BUILD_SCRIPT = Path("tools") / "k8s" / "build.sh"
 
@@ -129,16 +132,31 @@ def _cache_dir() -> Path:
     return Path(base) / "k8s"
 
 
+def _component_path(component: str, versions: dict[str, str]) -> Path:
+    key = _VERSION_KEYS.get(component)
+    if key is None:
+        raise ValueError(f"unknown component {component!r} (known: {', '.join(_VERSION_KEYS)})")
+    version = versions.get(key)
+    if not version:
+        raise ControlPlaneError(f"{_VERSIONS_ENV} has no {key}")
+    return _cache_dir() / f"{component}-{version}" / component
+
+
 def _expected_paths(versions: dict[str, str]) -> dict[str, Path]:
-    cache = _cache_dir()
-    paths = {}
-    for component, key in _VERSION_KEYS.items():
-        version = versions.get(key)
-        if not version:
-            raise ControlPlaneError(f"{_VERSIONS_ENV} has no {key}")
-        paths[component] = cache / f"{component}-{version}" / component
+    paths = {component: _component_path(component, versions) for component in _CONTROL_PLANE}
     paths["kwok-stages"] = paths["kwok"].parent / "stages.yaml"
     return paths
+
+
+def tool_path(component: str, *, repo_root: Path | None = None) -> Path:
+    """Where tools/k8s/build.sh puts ``component`` at its pinned version (e.g. ``"helm"``).
+
+    The file may not exist yet: check, and build it with ``tools/k8s/build.sh <component>``.
+    """
+    root = repo_root or _find_repo_root()
+    if root is None:
+        raise BinariesMissingError(f"cannot find {_VERSIONS_ENV}: run from a Drawnet checkout")
+    return _component_path(component, _read_versions(root / _VERSIONS_ENV))
 
 
 def find_binaries(*, build: bool = False, repo_root: Path | None = None) -> Binaries:
@@ -166,7 +184,7 @@ def find_binaries(*, build: bool = False, repo_root: Path | None = None) -> Bina
         listing = ", ".join(f"{name} ({paths[name]})" for name in absent)
         raise BinariesMissingError(
             f"Kubernetes test binaries not built: {listing}. "
-            f"Build them (from Go modules, ~30 min cold on 2 cores) with: "
+            f"Build them from Go modules (about 8 minutes cold on 2 cores) with: "
             f"{root / _BUILD_SCRIPT} {' '.join(components)}"
         )
     return Binaries(
@@ -223,7 +241,7 @@ def wait_until(
 
 @dataclass(frozen=True)
 class _Pki:
-    ca_cert: Path
+    ca_cert: Path  # signs every certificate below; the API server trusts it for client certificates
     ca_key: Path
     serving_cert: Path  # 127.0.0.1/localhost and the in-cluster names: apiserver, kcm, scheduler, kwok
     serving_key: Path
@@ -235,6 +253,9 @@ class _Pki:
     controller_manager_key: Path
     scheduler_cert: Path  # CN=system:kube-scheduler
     scheduler_key: Path
+    front_proxy_ca_cert: Path  # a CA of its own, as the aggregation layer wants (requestheader)
+    front_proxy_client_cert: Path  # CN=front-proxy-client, signed by the front-proxy CA
+    front_proxy_client_key: Path
 
 
 def _write_private(path: Path, data: bytes) -> Path:
@@ -249,78 +270,68 @@ def _key_pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
     )
 
 
-def _make_pki(directory: Path) -> _Pki:
-    directory.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.UTC)
-    not_before, not_after = now - dt.timedelta(hours=1), now + dt.timedelta(days=30)
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "drawnet-test-ca")])
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
+def _key_usage(*, ca: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
     )
 
+
+class _CertificateAuthority:
+    """A self-signed ECDSA P-256 CA that issues leaf certificates into ``directory``."""
+
+    def __init__(self, directory: Path, name: str) -> None:
+        self.directory = directory
+        now = dt.datetime.now(dt.UTC)
+        self.not_before, self.not_after = now - dt.timedelta(hours=1), now + dt.timedelta(days=30)
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(self.name)
+            .issuer_name(self.name)
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(self.not_before)
+            .not_valid_after(self.not_after)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(_key_usage(ca=True), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False)
+            .sign(self.key, hashes.SHA256())
+        )
+        self.cert_path = directory / f"{name}.crt"
+        self.cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        self.key_path = _write_private(directory / f"{name}.key", _key_pem(self.key))
+
     def issue(
-        name: str, common_name: str, *, org: str | None = None, server: bool = False
+        self, name: str, common_name: str, *, org: str | None = None, server: bool = False
     ) -> tuple[Path, Path]:
+        """A client certificate (or, with ``server``, a loopback serving one): (cert path, key path)."""
         key = ec.generate_private_key(ec.SECP256R1())
         attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
         if org:
             attributes.insert(0, x509.NameAttribute(NameOID.ORGANIZATION_NAME, org))
+        usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
         builder = (
             x509.CertificateBuilder()
             .subject_name(x509.Name(attributes))
-            .issuer_name(ca_name)
+            .issuer_name(self.name)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(not_before)
-            .not_valid_after(not_after)
+            .not_valid_before(self.not_before)
+            .not_valid_after(self.not_after)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_key_usage(ca=False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
             .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.ExtendedKeyUsage(
-                    [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]
-                ),
-                critical=False,
-            )
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False
             )
         )
         if server:
@@ -340,14 +351,16 @@ def _make_pki(directory: Path) -> _Pki:
                 ),
                 critical=False,
             )
-        cert = builder.sign(ca_key, hashes.SHA256())
-        cert_path = directory / f"{name}.crt"
+        cert = builder.sign(self.key, hashes.SHA256())
+        cert_path = self.directory / f"{name}.crt"
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        return cert_path, _write_private(directory / f"{name}.key", _key_pem(key))
+        return cert_path, _write_private(self.directory / f"{name}.key", _key_pem(key))
 
-    ca_cert_path = directory / "ca.crt"
-    ca_cert_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    ca_key_path = _write_private(directory / "ca.key", _key_pem(ca_key))
+
+def _make_pki(directory: Path) -> _Pki:
+    directory.mkdir(parents=True, exist_ok=True)
+    ca = _CertificateAuthority(directory, "ca")
+    front_proxy_ca = _CertificateAuthority(directory, "front-proxy-ca")
 
     sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     sa_key_path = _write_private(directory / "sa.key", _key_pem(sa_key))
@@ -358,13 +371,14 @@ def _make_pki(directory: Path) -> _Pki:
         )
     )
 
-    serving = issue("serving", "kube-apiserver", server=True)
-    admin = issue("admin", "drawnet-admin", org="system:masters")
-    kcm = issue("kube-controller-manager", "system:kube-controller-manager")
-    scheduler = issue("kube-scheduler", "system:kube-scheduler")
+    serving = ca.issue("serving", "kube-apiserver", server=True)
+    admin = ca.issue("admin", "drawnet-admin", org="system:masters")
+    kcm = ca.issue("kube-controller-manager", "system:kube-controller-manager")
+    scheduler = ca.issue("kube-scheduler", "system:kube-scheduler")
+    front_proxy_client = front_proxy_ca.issue("front-proxy-client", "front-proxy-client")
     return _Pki(
-        ca_cert=ca_cert_path,
-        ca_key=ca_key_path,
+        ca_cert=ca.cert_path,
+        ca_key=ca.key_path,
         serving_cert=serving[0],
         serving_key=serving[1],
         sa_key=sa_key_path,
@@ -375,6 +389,9 @@ def _make_pki(directory: Path) -> _Pki:
         controller_manager_key=kcm[1],
         scheduler_cert=scheduler[0],
         scheduler_key=scheduler[1],
+        front_proxy_ca_cert=front_proxy_ca.cert_path,
+        front_proxy_client_cert=front_proxy_client[0],
+        front_proxy_client_key=front_proxy_client[1],
     )
 
 
@@ -710,6 +727,15 @@ class ControlPlane:
                 f"--service-account-key-file={pki.sa_pub}",
                 f"--service-account-signing-key-file={pki.sa_key}",
                 f"--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}",
+                # The aggregation layer's front proxy (and the delegated authentication of the
+                # controller-manager and scheduler, which read this CA from a kube-system ConfigMap).
+                f"--requestheader-client-ca-file={pki.front_proxy_ca_cert}",
+                "--requestheader-allowed-names=front-proxy-client",
+                "--requestheader-username-headers=X-Remote-User",
+                "--requestheader-group-headers=X-Remote-Group",
+                "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+                f"--proxy-client-cert-file={pki.front_proxy_client_cert}",
+                f"--proxy-client-key-file={pki.front_proxy_client_key}",
                 "--authorization-mode=Node,RBAC",
                 "--enable-admission-plugins=NodeRestriction",
                 "--allow-privileged=true",
@@ -913,11 +939,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"export KUBECONFIG={plane.kubeconfig}\n"
             )
             sys.stdout.flush()
+            # Handlers of our own: a shell may start us with SIGINT ignored (a background job).
             signal.signal(signal.SIGTERM, on_signal)
-            with contextlib.suppress(KeyboardInterrupt):
-                while not stop_requested:
-                    plane.check_alive()
-                    time.sleep(1)
+            signal.signal(signal.SIGINT, on_signal)
+            while not stop_requested:
+                plane.check_alive()
+                time.sleep(0.5)
             sys.stderr.write("# stopping\n")
     except (ControlPlaneError, TimeoutError) as exc:
         sys.stderr.write(f"error: {exc}\n")
