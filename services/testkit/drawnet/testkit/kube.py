@@ -82,6 +82,8 @@ _VERSION_KEYS = {
     "helm": "HELM_VERSION",
 }
 _CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+# What start() makes in its work directory.
+_WORKDIR_PARTS = ("pki", "kubeconfig", "logs", "etcd", "apiserver", "kwok-home")
 _VERSIONS_ENV = Path("tools") / "k8s" / "versions.env"
 _BUILD_SCRIPT = Path("tools") / "k8s" / "build.sh"
 
@@ -661,6 +663,8 @@ class ControlPlane:
         else:
             self._workdir = self._workdir_arg
             self._workdir.mkdir(parents=True, exist_ok=True)
+            for leftover in _WORKDIR_PARTS:  # a fresh cluster each time: no old etcd data or PKI
+                shutil.rmtree(self._workdir / leftover, ignore_errors=True)
         try:
             self._start(binaries, began)
         except BaseException:
@@ -823,6 +827,7 @@ class ControlPlane:
         self._components.clear()
         if self._workdir is not None and self._own_workdir and not self._keep_workdir:
             shutil.rmtree(self._workdir, ignore_errors=True)
+        self._workdir = self._kubeconfig = self._server = self._pki = None
         if errors:
             raise ControlPlaneError("failed to stop: " + "; ".join(errors))
 
