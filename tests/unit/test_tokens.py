@@ -5,17 +5,17 @@ from __future__ import annotations
 import pytest
 
 from drawnet.protocol import CloseCode
-from drawnet.protocol.tokens import JoinClaims, TokenError, parse_keys, sign, verify
+from drawnet.protocol.tokens import JoinClaims, Role, TokenError, parse_keys, sign, verify
 
 KEYS = parse_keys("k1:" + "a" * 32 + ",k2:" + "b" * 32)
 
 
 def token(
-    session: str = "board", role: str = "editor", ttl: int = 60, kid: str = "k1", now: float | None = None
+    session: str = "board", role: Role = "editor", ttl: int = 60, kid: str = "k1", now: float | None = None
 ) -> str:
     claims = JoinClaims.issue(
         sub="u1", name="Ann", ns="default", session=session, role=role, ttl_seconds=ttl, now=now
-    )  # type: ignore[arg-type]
+    )
     return sign(claims, kid, KEYS[kid])
 
 
