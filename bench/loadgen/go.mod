@@ -1,0 +1,3 @@
+module drawnet.dev/bench/loadgen
+
+go 1.26
