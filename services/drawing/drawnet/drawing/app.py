@@ -4,61 +4,41 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import msgspec
-from litestar import Litestar, MediaType, Response, get
+from litestar import Litestar, MediaType, Request, Response, Router, get
 from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi import OpenAPIConfig
-from litestar.params import Parameter
-from litestar.plugins.problem_details import (
-    ProblemDetailsConfig,
-    ProblemDetailsException,
-    ProblemDetailsPlugin,
-)
-from litestar.static_files import create_static_files_router
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
 from nats.errors import Error as NatsError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
 from drawnet.bus import connect, ensure_ops_stream
-from drawnet.drawing import db
+from drawnet.drawing import db, web
+from drawnet.drawing.api import boards, sessions, users
+from drawnet.drawing.context import Context, SigningKeys, provide_caller, provide_ctx
+from drawnet.drawing.errors import (
+    DrawingError,
+    body_too_large,
+    database_problem,
+    http_problem,
+    internal_problem,
+    to_problem,
+)
 from drawnet.drawing.persister import Persister
+from drawnet.drawing.ratelimit import RateLimit
+from drawnet.drawing.sessions import EmbeddedBackend
 from drawnet.drawing.settings import DrawingSettings
-from drawnet.protocol import AddStroke, Board, Committed, Op, valid_name
-from drawnet.protocol.codec import to_builtins
+from drawnet.drawing.snapshots import BoardCache
 
 log = logging.getLogger(__name__)
-
-_op_decoder = msgspec.json.Decoder(Op)
-SessionName = Annotated[str, Parameter(description="Session name (a DNS-1123 label)")]
-
-
-class SessionSummary(msgspec.Struct):
-    name: str
-    ops: int
-    seq: int
-
-
-class BoardView(msgspec.Struct):
-    session: str
-    seq: int
-    strokes: list[AddStroke]
-
-
-def _session(name: str) -> str:
-    if not valid_name(name):
-        raise ProblemDetailsException(
-            status_code=422,
-            title="Invalid session name",
-            detail=f"{name[:70]!r} is not a DNS-1123 label (lowercase letters, digits and '-', at most 63)",
-            type_="https://drawnet.dev/problems/invalid-session-name",
-        )
-    return name
 
 
 @get("/healthz", include_in_schema=False, media_type=MediaType.TEXT)
@@ -68,13 +48,17 @@ async def healthz() -> str:
 
 @get("/readyz", include_in_schema=False, media_type=MediaType.TEXT)
 async def readyz(state: State) -> Response[str]:
+    ctx: Context = state.ctx
     problems = []
     try:
-        await db.ping(state.engine)
+        await db.ping(ctx.engine)
     except (SQLAlchemyError, OSError) as error:
         problems.append(f"database: {error.__class__.__name__}")
-    if not state.nc.is_connected:
+    if not ctx.nc.is_connected:
         problems.append("nats: disconnected")
+    task = ctx.extra.get("persister_task")
+    if isinstance(task, asyncio.Task) and task.done():
+        problems.append("persister: stopped")
     if problems:
         return Response("; ".join(problems), status_code=503, media_type=MediaType.TEXT)
     return Response("ready", media_type=MediaType.TEXT)
@@ -85,75 +69,41 @@ async def metrics_endpoint() -> Response[bytes]:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-@get("/api/v1/sessions", summary="Sessions that have a board")
-async def list_sessions(state: State) -> list[SessionSummary]:
-    rows = await db.sessions_summary(state.engine, state.settings.namespace)
-    return [SessionSummary(name=name, ops=ops, seq=seq) for name, ops, seq in rows]
-
-
-@get("/api/v1/sessions/{session:str}/ops", summary="Committed ops after a sequence number")
-async def list_ops(
-    state: State,
-    session: SessionName,
-    after: Annotated[int, Parameter(ge=0, description="Return ops with seq greater than this")] = 0,
-    limit: Annotated[int, Parameter(ge=1, le=10_000)] = 1_000,
-) -> list[dict[str, Any]]:
-    rows = await db.ops_after(state.engine, state.settings.namespace, _session(session), after, limit)
-    return [
-        to_builtins(Committed(seq=row.seq, by=row.author, op=_op_decoder.decode(row.body))) for row in rows
-    ]
-
-
-@get("/api/v1/sessions/{session:str}/board", summary="The board as stored: its strokes at a sequence")
-async def get_board(state: State, session: SessionName) -> BoardView:
-    board = Board()
-    after = 0
-    while True:
-        rows = await db.ops_after(state.engine, state.settings.namespace, _session(session), after, 5_000)
-        for row in rows:
-            board.apply(Committed(seq=row.seq, by=row.author, op=_op_decoder.decode(row.body)))
-        if len(rows) < 5_000:
-            break
-        after = rows[-1].seq
-    return BoardView(session=session, seq=board.seq, strokes=board.strokes)
-
-
-def _index_page(settings: DrawingSettings) -> str:
-    """index.html with the server's configuration injected, so the page needs no extra request."""
-    page = (settings.frontend_dir / "index.html").read_text()
-    config = json.dumps({"roomUrl": settings.room_public_url, "namespace": settings.namespace})
-    # Inside <script> entities are not decoded: escaping "<" keeps "</script>" out, and JSON reads \u003c.
-    safe = config.replace("<", "\\u003c")
-    tag = f'<script id="drawnet-config" type="application/json">{safe}</script>'
-    return page.replace('<script id="drawnet-config" type="application/json">{}</script>', tag)
-
-
-@get(["/", "/s/{session:str}"], include_in_schema=False, media_type=MediaType.HTML)
-async def web_app(state: State) -> Response[str]:
-    return Response(
-        state.index_page,
-        media_type=MediaType.HTML,
-        headers={"Cache-Control": "no-cache"},
-    )
-
-
 @contextlib.asynccontextmanager
 async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: DrawingSettings = app.state.settings
     engine = db.make_engine(settings.async_database_url)
-    await db.create_schema(engine)
+    await db.migrate(engine)
     nc = await connect(settings.nats_url, name="drawnet-drawing")
     js = nc.jetstream()
     await ensure_ops_stream(js, duplicate_window_seconds=settings.duplicate_window_seconds)
+    boards_cache = BoardCache(
+        engine,
+        capacity=settings.snapshot_cache_boards,
+        every_ops=settings.snapshot_every_ops,
+        every_seconds=settings.snapshot_every_seconds,
+    )
     persister = Persister(
         js,
         engine,
         batch_size=settings.persist_batch_size,
         fetch_timeout=settings.persist_fetch_timeout_seconds,
         retry_seconds=settings.persist_retry_seconds,
+        boards=boards_cache,
     )
     task = asyncio.create_task(persister.run(), name="persister")
-    app.state.engine, app.state.nc, app.state.persister = engine, nc, persister
+    app.state.ctx = Context(
+        settings=settings,
+        engine=engine,
+        nc=nc,
+        js=js,
+        persister=persister,
+        backend=EmbeddedBackend(engine),
+        signing=SigningKeys.from_settings(settings),
+        login_limit=RateLimit("login_attempts_per_minute", settings.login_attempts_per_minute),
+        register_limit=RateLimit("register_per_minute", settings.register_per_minute),
+        extra={"persister_task": task},
+    )
     try:
         yield
     finally:
@@ -167,23 +117,69 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         await engine.dispose()
 
 
+def _too_large(request: Request[Any, Any, Any], _error: RequestEntityTooLarge) -> Response[Any]:
+    settings: DrawingSettings = request.app.state.settings
+    if request.url.path.endswith("/import"):
+        return body_too_large("max_import_bytes", settings.max_import_bytes).to_response(request)
+    return body_too_large("max_body_bytes", settings.max_body_bytes).to_response(request)
+
+
 def create_app(settings: DrawingSettings | None = None) -> Litestar:
     settings = settings or DrawingSettings()
-    static: Path = settings.frontend_dir
+    imports = Router(
+        path="/", route_handlers=[boards.import_board], request_max_body_size=settings.max_import_bytes
+    )
     return Litestar(
         route_handlers=[
             healthz,
             readyz,
             metrics_endpoint,
-            list_sessions,
-            list_ops,
-            get_board,
-            web_app,
-            create_static_files_router(path="/js", directories=[static / "js"], include_in_schema=False),
-            create_static_files_router(path="/css", directories=[static / "css"], include_in_schema=False),
+            *users.ROUTES,
+            *sessions.ROUTES,
+            *[handler for handler in boards.ROUTES if handler is not boards.import_board],
+            imports,
+            *web.routes(),
         ],
-        state=State({"settings": settings, "index_page": _index_page(settings)}),
+        dependencies={
+            "ctx": Provide(provide_ctx, sync_to_thread=False),
+            "caller": Provide(provide_caller),
+        },
+        state=State(
+            {
+                "settings": settings,
+                "index_page": web.index_page(settings),
+                "static_files": web.StaticFiles(settings.frontend_dir),
+            }
+        ),
         lifespan=[_lifespan],
-        plugins=[ProblemDetailsPlugin(ProblemDetailsConfig(enable_for_all_http_exceptions=True))],
-        openapi_config=OpenAPIConfig(title="Drawnet", version="1", path="/api/v1/schema"),
+        request_max_body_size=settings.max_body_bytes,
+        exception_handlers={RequestEntityTooLarge: _too_large},
+        plugins=[
+            ProblemDetailsPlugin(
+                ProblemDetailsConfig(
+                    exception_to_problem_detail_map={
+                        DrawingError: to_problem,
+                        HTTPException: http_problem,
+                        SQLAlchemyError: database_problem,
+                        Exception: internal_problem,
+                    }
+                )
+            )
+        ],
+        openapi_config=OpenAPIConfig(
+            title="Drawnet",
+            version="1",
+            path="/api/v1/schema",
+            description="The drawing service: sessions, boards, users and join tokens. Errors are RFC 9457 "
+            "problem details; lists are paged with `after` and `limit`, the next page in a `Link` header.",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", description="login or join token"),
+                    "cookie": SecurityScheme(
+                        type="apiKey", name="drawnet_login", security_scheme_in="cookie"
+                    ),
+                }
+            ),
+            security=[{}, {"bearer": []}, {"cookie": []}],
+        ),
     )

@@ -18,3 +18,16 @@ PERSIST_ERRORS = Counter(
 CONSUMER_LAG = Gauge(
     "drawnet_drawing_consumer_pending_ops", "Ops in the op log not yet stored in SQL (JetStream num_pending)"
 )
+PERSISTED_SEQ = Gauge(
+    "drawnet_drawing_persisted_seq", "The highest op-log sequence number stored in SQL and acknowledged"
+)
+SNAPSHOTS_WRITTEN = Counter(
+    "drawnet_drawing_snapshots_written_total", "Materialized board snapshots written by the persister"
+)
+LOGIN_FAILURES = Counter("drawnet_drawing_login_failures_total", "Logins refused (wrong password or user)")
+RATE_LIMITED = Counter(
+    "drawnet_drawing_rate_limited_total", "Requests refused by a rate limit", labelnames=("limit",)
+)
+POISON_MESSAGES = Counter(
+    "drawnet_drawing_poison_messages_total", "Op-log messages that are not op records (skipped, logged)"
+)

@@ -1,4 +1,5 @@
-"""The tables of the system of record."""
+"""The tables of the system of record. Alembic migrations (`migrations/versions`) create them; a test
+checks that the migrations and these models describe the same schema on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -24,3 +25,80 @@ class OpRow(SQLModel, table=True):
     ts: float
     body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     """The op as the protocol encodes it (JSON)."""
+
+
+class SnapshotRow(SQLModel, table=True):
+    """A board materialized at `seq` by the persister, so nobody replays a long history."""
+
+    __tablename__ = "snapshots"
+
+    namespace: str = Field(max_length=63, primary_key=True)
+    session: str = Field(max_length=63, primary_key=True)
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    strokes: int
+    """How many strokes the board holds at `seq`."""
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    """The board's state (`BoardState`: strokes in order and undo history) as the protocol encodes it."""
+    updated_at: float
+
+
+class SessionRow(SQLModel, table=True):
+    """A drawing session created through the API (the embedded backend's record of it)."""
+
+    __tablename__ = "sessions"
+
+    namespace: str = Field(max_length=63, primary_key=True)
+    name: str = Field(max_length=63, primary_key=True)
+    title: str = Field(max_length=200)
+    owner: str | None = Field(default=None, max_length=32, index=True)
+    """The user who created it (None: created by the platform, e.g. archived before anyone claimed it)."""
+    visibility: str = Field(max_length=16)
+    """`public` (listed, anyone may join) or `private` (the owner and holders of a share link)."""
+    allow_guests: bool
+    """Whether people without an account may join with a display name."""
+    max_participants: int
+    idle_timeout_seconds: int
+    created_at: float
+    archived: bool = False
+    archived_at: float | None = None
+
+
+class UserRow(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: str = Field(max_length=32, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    """Lower case: user names are unique regardless of case."""
+    display_name: str = Field(max_length=64)
+    password_hash: str = Field(max_length=255)
+    """argon2id, with its parameters (PHC string)."""
+    created_at: float
+
+
+class LoginRow(SQLModel, table=True):
+    """One login: the SHA-256 of its bearer token (the cookie holds the same token)."""
+
+    __tablename__ = "logins"
+
+    token_hash: str = Field(max_length=64, primary_key=True)
+    user_id: str = Field(max_length=32, foreign_key="users.id", index=True, ondelete="CASCADE")
+    created_at: float
+    expires_at: float
+
+
+class ShareLinkRow(SQLModel, table=True):
+    """A share link an owner minted: whoever presents `<id>.<secret>` may join the session in `role`."""
+
+    __tablename__ = "share_links"
+    __table_args__ = (Index("ix_share_links_session", "namespace", "session"),)
+
+    id: str = Field(max_length=16, primary_key=True)
+    secret_hash: str = Field(max_length=64)
+    """SHA-256 of the link's secret: a stolen database does not give working links."""
+    namespace: str = Field(max_length=63)
+    session: str = Field(max_length=63)
+    role: str = Field(max_length=16)
+    created_by: str = Field(max_length=32)
+    created_at: float
+    expires_at: float
+    revoked: bool = False

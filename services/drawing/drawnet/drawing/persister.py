@@ -2,7 +2,8 @@
 
 A durable pull consumer survives restarts of this service; an op is acknowledged to JetStream only after
 its transaction committed, so a database outage loses nothing: the batch is retried until it is stored,
-and JetStream keeps everything after it.
+and JetStream keeps everything after it. The same transaction writes the snapshots of the boards whose
+snapshot fell due (`snapshots.BoardCache`), so a snapshot never claims an op that is not stored.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import logging
 import time
 
+import msgspec
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -21,14 +23,32 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from drawnet.drawing import metrics
-from drawnet.drawing.db import insert_ops
-from drawnet.drawing.models import OpRow
+from drawnet.drawing.db import insert_ops, save_snapshot
+from drawnet.drawing.models import OpRow, SnapshotRow
+from drawnet.drawing.snapshots import BoardCache
 from drawnet.protocol import OPS_STREAM, decode_record, encode
 from drawnet.protocol.subjects import OPS_SUBJECTS
 
 log = logging.getLogger(__name__)
 
 CONSUMER = "drawing-persister"
+LAG_INTERVAL_SECONDS = 1.0
+"""How often the consumer's lag is asked of JetStream while ops flow (one request each time)."""
+
+
+def _rows(messages: list[Msg]) -> list[OpRow]:
+    rows = []
+    for msg in messages:
+        try:
+            rows.append(row_from_message(msg))
+        except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as error:
+            # Not an op record: nothing the room publishes. Storing it is impossible, retrying it forever
+            # would stop every board: count it, log it, and let the batch's ack pass over it.
+            metrics.POISON_MESSAGES.inc()
+            log.error(  # noqa: TRY400 - the traceback says nothing the message does not
+                "skipping op-log message %s on %s: %s", msg.metadata.sequence.stream, msg.subject, error
+            )
+    return rows
 
 
 def row_from_message(msg: Msg) -> OpRow:
@@ -55,13 +75,16 @@ class Persister:
         batch_size: int,
         fetch_timeout: float,
         retry_seconds: float,
+        boards: BoardCache,
     ) -> None:
         self._js = js
         self._engine = engine
+        self._boards = boards
         self._batch_size = batch_size
         self._fetch_timeout = fetch_timeout
         self._retry_seconds = retry_seconds
         self.persisted_seq = 0
+        self._lag_updated = 0.0
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -87,40 +110,52 @@ class Persister:
                     messages = await subscription.fetch(self._batch_size, timeout=self._fetch_timeout)
                 except (NatsTimeoutError, TimeoutError):
                     await self._update_lag(subscription)
+                    if (due := self._boards.due()) and not await self._store([], due):
+                        break
                     continue
                 except NatsError as error:
                     log.warning("fetching ops failed: %s", error)
                     await asyncio.sleep(self._retry_seconds)
                     continue
-                rows = [row_from_message(msg) for msg in messages]
+                rows = _rows(messages)
                 if not await self._store(rows):
                     break  # stopping: the batch stays unacknowledged and is redelivered after a restart
                 # AckPolicy.ALL: acknowledging the last message acknowledges the whole batch.
                 await messages[-1].ack()
-                self.persisted_seq = max(self.persisted_seq, rows[-1].seq)
+                self.persisted_seq = max(self.persisted_seq, messages[-1].metadata.sequence.stream)
                 metrics.OPS_PERSISTED.inc(len(rows))
-                await self._update_lag(subscription)
+                metrics.PERSISTED_SEQ.set(self.persisted_seq)
+                if time.monotonic() - self._lag_updated >= LAG_INTERVAL_SECONDS:
+                    await self._update_lag(subscription)
         finally:
             # Its inbox may hold expired-fetch notices nobody reads; left subscribed, they stall a drain.
             with contextlib.suppress(NatsError, TimeoutError):
                 await subscription.unsubscribe()
 
-    async def _store(self, rows: list[OpRow]) -> bool:
-        """Write rows until the database takes them (True), or until asked to stop (False)."""
+    async def _store(self, rows: list[OpRow], due: list[SnapshotRow] | None = None) -> bool:
+        """Write rows (and the snapshots due) until the database takes them (True), or until asked to stop
+        (False)."""
         while not self._stopping.is_set():
             started = time.perf_counter()
             try:
-                await insert_ops(self._engine, rows)
+                snapshots = await self._boards.absorb(rows) if due is None else due
+                async with self._engine.begin() as conn:
+                    await insert_ops(conn, rows)
+                    for snapshot in snapshots:
+                        await save_snapshot(conn, snapshot)
             except (SQLAlchemyError, OSError) as error:
                 metrics.PERSIST_ERRORS.inc()
                 log.warning("database refused %d ops (retrying): %s", len(rows), error)
                 await asyncio.sleep(self._retry_seconds)
             else:
+                self._boards.saved(snapshots)
+                metrics.SNAPSHOTS_WRITTEN.inc(len(snapshots))
                 metrics.PERSIST_BATCH_SECONDS.observe(time.perf_counter() - started)
                 return True
         return False
 
     async def _update_lag(self, subscription: JetStreamContext.PullSubscription) -> None:
+        self._lag_updated = time.monotonic()
         try:
             info = await subscription.consumer_info()
         except (NatsError, TimeoutError):

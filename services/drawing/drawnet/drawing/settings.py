@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from drawnet.protocol import valid_name
+from drawnet.protocol.tokens import parse_keys
 
 
 def _default_frontend() -> Path:
@@ -55,11 +56,80 @@ class DrawingSettings(BaseSettings):
     persist_retry_seconds: Annotated[float, Field(gt=0)] = 1.0
     """Pause before retrying a batch the database refused; nothing is acknowledged until it is stored."""
 
+    snapshot_every_ops: Annotated[int, Field(ge=1)] = 1_000
+    """A board's materialized snapshot is rewritten after this many new ops..."""
+    snapshot_every_seconds: Annotated[float, Field(gt=0)] = 5.0
+    """...or this long after its first op not in the snapshot, whichever comes first."""
+    snapshot_cache_boards: Annotated[int, Field(ge=1)] = 64
+    """Boards the persister keeps in memory to write snapshots without reading them back (LRU)."""
+    recent_op_ids: Annotated[int, Field(ge=0, le=100_000)] = 1_000
+    """How many of the latest op ids (with their seq) a snapshot response carries, for deduplication."""
+
+    # ---------------------------------------------------------------------------------- HTTP limits
+    max_body_bytes: Annotated[int, Field(ge=1_024)] = 1_048_576
+    """Largest request body of the JSON API (everything but board imports): 413 past it."""
+    max_import_bytes: Annotated[int, Field(ge=1_024)] = 32 * 1_048_576
+    """Largest board import (a JSON export): 413 past it."""
+    max_import_ops: Annotated[int, Field(ge=1)] = 100_000
+    """Ops one import may add (the protocol's max_strokes_per_board)."""
+    default_page_size: Annotated[int, Field(ge=1)] = 100
+    """Items in one page of a list when the request does not say (`limit`)."""
+    max_page_size: Annotated[int, Field(ge=1)] = 1_000
+    """Most items one page of sessions or links may hold: a larger `limit` is refused with 400."""
+    max_ops_page_size: Annotated[int, Field(ge=1)] = 10_000
+    """Most ops one page of `/ops` may hold."""
+    login_attempts_per_minute: Annotated[int, Field(ge=1)] = 10
+    """Failed or not, per client address and user name: the next one gets 429 with Retry-After."""
+    register_per_minute: Annotated[int, Field(ge=1)] = 20
+    """Accounts one client address may create per minute."""
+    max_export_pixels: Annotated[int, Field(ge=1_024)] = 4096 * 4096
+    """Largest PNG export (width x height); a bigger board is scaled down to fit."""
+
+    # ---------------------------------------------------------------------------------- users and tokens
+    password_min_length: Annotated[int, Field(ge=1)] = 8
+    login_ttl_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
+    """How long a login (cookie or bearer token) lasts."""
+    cookie_secure: bool = True
+    """Send the login cookie over HTTPS only (browsers treat http://localhost as secure)."""
+    signing_keys: str = ""
+    """Join-token keys, `kid1:secret1,kid2:secret2` (secrets of >= 32 bytes), shared with the rooms.
+    Empty: a random key for this process only (tokens then verify nowhere else)."""
+    signing_key_id: str = ""
+    """The key that signs new tokens; empty means the first of `signing_keys`. Keep the old key listed
+    while tokens signed with it are still in use: that is how keys rotate."""
+    join_token_ttl_seconds: Annotated[int, Field(ge=60)] = 12 * 3600
+    share_link_ttl_seconds: Annotated[int, Field(ge=60)] = 30 * 24 * 3600
+    """Default life of a share link (the owner may ask for less or more)."""
+    service_token: str = ""
+    """Bearer token of the platform's own callers (the operator's archive call, rooms loading boards).
+    Empty: no service caller is accepted."""
+    public_url: str = ""
+    """Where browsers reach this service (share links point there); empty: http://<host>:<port>."""
+
+    # ---------------------------------------------------------------------------------- sessions
+    session_backend: Literal["embedded"] = "embedded"
+    """Who creates sessions: `embedded` (a row here; the room hosts any session). The Kubernetes backend
+    (DrawingSession resources) comes with the operator."""
+    open_boards: bool = True
+    """Boards nobody created through the API (the embedded room hosts any session on demand) are public
+    and open to guests. Off in production: such a board is then not found."""
+    max_participants_limit: Annotated[int, Field(ge=1)] = 500
+    """The most participants an owner may allow in one session."""
+
     def model_post_init(self, _context: object, /) -> None:
         if not valid_name(self.namespace):
             raise ValueError(f"namespace {self.namespace!r} is not a DNS-1123 label")
         if not (self.frontend_dir / "index.html").is_file():
             raise ValueError(f"frontend_dir {self.frontend_dir} has no index.html")
+        keys = parse_keys(self.signing_keys)
+        if self.signing_key_id and self.signing_key_id not in keys:
+            raise ValueError(f"signing_key_id {self.signing_key_id!r} is not one of signing_keys")
+        if self.service_token and len(self.service_token) < 32:
+            raise ValueError("service_token must be at least 32 characters")
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def async_database_url(self) -> str:

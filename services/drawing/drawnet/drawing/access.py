@@ -1,0 +1,115 @@
+"""Who is calling, and what they may do with one session.
+
+Credentials, strongest first: the service token (the platform's own callers), a login (cookie or
+`Bearer dnl_…`), a join token (`Bearer <JWT>`, minted by `/join`: one session, one role). Roles on a
+session: `owner` (its creator), `editor` and `viewer` (join tokens), and anyone at all on a public
+session or an open board, who may read it.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from drawnet.drawing import accounts
+from drawnet.drawing.errors import ForbiddenError, NotFoundError, UnauthorizedError
+from drawnet.drawing.models import SessionRow, UserRow
+from drawnet.drawing.sessions import get_session
+from drawnet.drawing.settings import DrawingSettings
+from drawnet.protocol.tokens import JoinClaims, TokenError, verify
+
+COOKIE = "drawnet_login"
+Access = Literal["owner", "editor", "viewer", "service", "public"]
+READERS: frozenset[str] = frozenset({"owner", "editor", "viewer", "service", "public"})
+WRITERS: frozenset[str] = frozenset({"owner", "editor"})
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: UserRow | None = None
+    login_token: str | None = None
+    join_token: str | None = None
+    service: bool = False
+
+    @property
+    def anonymous(self) -> bool:
+        return self.user is None and self.join_token is None and not self.service
+
+
+async def identify(
+    engine: AsyncEngine, settings: DrawingSettings, authorization: str | None, cookie: str | None
+) -> Caller:
+    if authorization:
+        scheme, _, credential = authorization.partition(" ")
+        credential = credential.strip()
+        if scheme.lower() != "bearer" or not credential:
+            raise UnauthorizedError("the Authorization header must be `Bearer <token>`")
+        if settings.service_token and hmac.compare_digest(credential, settings.service_token):
+            return Caller(service=True)
+        if credential.startswith(accounts.LOGIN_TOKEN_PREFIX):
+            user = await accounts.user_for_token(engine, credential)
+            if user is None:
+                raise UnauthorizedError("this login token is not valid or has expired: log in again")
+            return Caller(user=user, login_token=credential)
+        return Caller(join_token=credential)
+    if cookie:
+        # A stale cookie is no reason to refuse a page anyone may see: the caller is simply anonymous.
+        user = await accounts.user_for_token(engine, cookie)
+        if user is not None:
+            return Caller(user=user, login_token=cookie)
+    return Caller()
+
+
+@dataclass(frozen=True)
+class SessionAccess:
+    name: str
+    row: SessionRow | None
+    """None: an open board (nobody created it through the API)."""
+    access: Access | None
+    claims: JoinClaims | None = None
+
+    @property
+    def public(self) -> bool:
+        return self.row is None or self.row.visibility == "public"
+
+
+async def session_access(
+    engine: AsyncEngine,
+    settings: DrawingSettings,
+    keys: Mapping[str, bytes],
+    caller: Caller,
+    name: str,
+) -> SessionAccess:
+    """The caller's access to session `name`; NotFoundError when there is no such session for them."""
+    row = await get_session(engine, settings.namespace, name)
+    if row is None and not settings.open_boards:
+        raise NotFoundError(f"no session {name!r}")
+    if caller.service:
+        return SessionAccess(name, row, "service")
+    if row is not None and row.archived and not (caller.user and caller.user.id == row.owner):
+        raise NotFoundError(f"no session {name!r} (it was archived)")
+    if caller.user is not None and row is not None and row.owner == caller.user.id:
+        return SessionAccess(name, row, "owner")
+    if caller.join_token is not None:
+        try:
+            claims = verify(caller.join_token, keys, ns=settings.namespace, session=name)
+        except TokenError as error:
+            if "for session" in error.reason:  # a valid token, for another session
+                raise ForbiddenError(error.reason) from error
+            raise UnauthorizedError(error.reason) from error
+        return SessionAccess(name, row, claims.role, claims)
+    public = row is None or row.visibility == "public"
+    return SessionAccess(name, row, "public" if public else None)
+
+
+def require(access: SessionAccess, allowed: frozenset[str], caller: Caller, what: str) -> None:
+    if access.access in allowed:
+        return
+    if caller.anonymous:
+        raise UnauthorizedError(f"log in or present a join token to {what}")
+    held = access.access if access.access not in {None, "public"} else "no role"
+    raise ForbiddenError(f"{held} on session {access.name!r} may not {what}")

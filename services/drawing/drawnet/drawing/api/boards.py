@@ -1,0 +1,208 @@
+"""Boards: the snapshot, ops after a sequence number, exports (SVG, PNG, JSON) and imports."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+from nats.errors import Error as NatsError
+
+from drawnet.drawing import db, render, snapshots
+from drawnet.drawing.access import READERS, WRITERS, Caller, SessionAccess, require
+from drawnet.drawing.api.pages import page, page_size
+from drawnet.drawing.api.sessions import SessionPath, access_to
+from drawnet.drawing.context import Context
+from drawnet.drawing.errors import LimitExceededError, UnavailableError
+from drawnet.drawing.schemas import BoardExport, Imported, Snapshot
+from drawnet.protocol import AddStroke, Committed, Limits, OpRecord, encode, ops_subject
+from drawnet.protocol.validation import LimitError, check_op
+
+TAG = ["boards"]
+PUBLISH_TIMEOUT_SECONDS = 60.0
+"""How long an import waits for the op log to acknowledge every stroke."""
+Background = Annotated[
+    str,
+    Parameter(
+        pattern=r"^(#[0-9a-fA-F]{6}|transparent)$",
+        description="`#rrggbb`, or `transparent`; the web app's board colour by default",
+    ),
+]
+
+
+async def _readable(ctx: Context, caller: Caller, session: str) -> SessionAccess:
+    access = await access_to(ctx, caller, session)
+    require(access, READERS, caller, "read this board")
+    return access
+
+
+async def _board(ctx: Context, caller: Caller, session: str) -> snapshots.StoredBoard:
+    access = await _readable(ctx, caller, session)
+    return await snapshots.load_board(ctx.engine, ctx.settings.namespace, access.name)
+
+
+@get("/api/v1/sessions/{session:str}/snapshot", tags=TAG, summary="The board at its latest stored seq")
+async def get_snapshot(ctx: Context, caller: Caller, session: SessionPath) -> Snapshot:
+    stored = await _board(ctx, caller, session)
+    recent = await db.recent_op_ids(ctx.engine, ctx.settings.namespace, session, ctx.settings.recent_op_ids)
+    state = stored.board.state()
+    return Snapshot(
+        seq=state.seq,
+        strokes=state.strokes,
+        effects=state.effects,
+        undo=state.undo,
+        redo=state.redo,
+        session=session,
+        recent=recent,
+    )
+
+
+@get("/api/v1/sessions/{session:str}/board", tags=TAG, summary="The board's strokes at its latest seq")
+async def get_board(ctx: Context, caller: Caller, session: SessionPath) -> BoardExport:
+    stored = await _board(ctx, caller, session)
+    return BoardExport(
+        format="drawnet.board.v1", session=session, seq=stored.board.seq, strokes=stored.board.strokes
+    )
+
+
+@get("/api/v1/sessions/{session:str}/ops", tags=TAG, summary="Committed ops after a sequence number")
+async def list_ops(
+    ctx: Context,
+    caller: Caller,
+    session: SessionPath,
+    request: Request[object, object, State],
+    after: Annotated[int, Parameter(ge=0, description="return ops with a seq greater than this")] = 0,
+    limit: Annotated[int | None, Parameter(ge=1, description="ops in this page")] = None,
+) -> Response[list[Committed]]:
+    access = await _readable(ctx, caller, session)
+    size = page_size(
+        limit,
+        default=ctx.settings.max_ops_page_size,
+        maximum=ctx.settings.max_ops_page_size,
+        name="max_ops_page_size",
+    )
+    rows = await db.ops_after(ctx.engine, ctx.settings.namespace, access.name, after, size)
+    items = [snapshots.committed(row) for row in rows]
+    return page(items, limit=size, cursor=str(rows[-1].seq) if rows else None, request=request)
+
+
+def _background(value: str) -> str | None:
+    return None if value == "transparent" else value
+
+
+@get(
+    "/api/v1/sessions/{session:str}/export.svg",
+    tags=TAG,
+    media_type="image/svg+xml",
+    summary="The board as SVG, drawn as the web app draws it",
+)
+async def export_svg(
+    ctx: Context, caller: Caller, session: SessionPath, background: Background = render.BACKGROUND
+) -> Response[str]:
+    stored = await _board(ctx, caller, session)
+    body = await asyncio.to_thread(render.svg, stored.board.strokes, background=_background(background))
+    return Response(body, media_type="image/svg+xml", headers=_download(session, stored.board.seq, "svg"))
+
+
+@get(
+    "/api/v1/sessions/{session:str}/export.png",
+    tags=TAG,
+    media_type="image/png",
+    summary="The board as PNG, drawn as the web app draws it",
+)
+async def export_png(
+    ctx: Context,
+    caller: Caller,
+    session: SessionPath,
+    background: Background = render.BACKGROUND,
+    scale: Annotated[
+        float, Parameter(gt=0, le=8, description="pixels per board unit (reduced to fit)")
+    ] = 1.0,
+) -> Response[bytes]:
+    stored = await _board(ctx, caller, session)
+    body = await asyncio.to_thread(
+        render.png,
+        stored.board.strokes,
+        scale=scale,
+        max_pixels=ctx.settings.max_export_pixels,
+        background=_background(background),
+    )
+    return Response(body, media_type="image/png", headers=_download(session, stored.board.seq, "png"))
+
+
+@get("/api/v1/sessions/{session:str}/export.json", tags=TAG, summary="The board as JSON (for import)")
+async def export_json(ctx: Context, caller: Caller, session: SessionPath) -> Response[BoardExport]:
+    stored = await _board(ctx, caller, session)
+    export = BoardExport(
+        format="drawnet.board.v1", session=session, seq=stored.board.seq, strokes=stored.board.strokes
+    )
+    return Response(export, headers=_download(session, stored.board.seq, "json"))
+
+
+def _download(session: str, seq: int, extension: str) -> dict[str, str]:
+    return {
+        "Content-Disposition": f'attachment; filename="{session}-{seq}.{extension}"',
+        "Cache-Control": "no-cache",
+    }
+
+
+@post(
+    "/api/v1/sessions/{session:str}/import",
+    tags=TAG,
+    status_code=200,
+    summary="Add a JSON export's strokes to the board (owner, editor)",
+    request_max_body_size=None,  # the app checks max_import_bytes for this route (see app.py)
+)
+async def import_board(ctx: Context, caller: Caller, session: SessionPath, data: BoardExport) -> Imported:
+    access = await access_to(ctx, caller, session)
+    require(access, WRITERS, caller, "draw on this board")
+    limit = ctx.settings.max_import_ops
+    if len(data.strokes) > limit:
+        raise LimitExceededError(
+            "max_import_ops", f"{len(data.strokes)} strokes exceed max_import_ops {limit}"
+        )
+    limits = Limits()
+    for stroke in data.strokes:
+        try:
+            check_op(stroke, limits)
+        except LimitError as error:
+            raise LimitExceededError(error.limit, f"stroke {stroke.id!r}: {error.reason}") from error
+    stored = await snapshots.load_board(ctx.engine, ctx.settings.namespace, access.name)
+    present = {stroke.id for stroke in stored.board.strokes}
+    new = list({s.id: s for s in data.strokes if s.id not in present}.values())
+    if (total := len(stored.board) + len(new)) > limits.max_strokes_per_board:
+        raise LimitExceededError(
+            "max_strokes_per_board",
+            f"the board would hold {total} strokes, "
+            f"over max_strokes_per_board {limits.max_strokes_per_board}",
+        )
+    by = access.claims.sub if access.claims else caller.user.id if caller.user else "import"
+    seq = await _publish(ctx, access.name, by, new)
+    return Imported(session=access.name, imported=len(new), seq=max(seq, stored.board.seq))
+
+
+async def _publish(ctx: Context, session: str, by: str, strokes: list[AddStroke]) -> int:
+    """Put strokes into the op log in order, as the room does with committed strokes (deduplicated by op
+    id, so retrying an import that failed half-way adds nothing twice)."""
+    subject = ops_subject(ctx.settings.namespace, session)
+    try:
+        pending = [
+            await ctx.js.publish_async(
+                subject,
+                encode(OpRecord(by=by, op=stroke, ts=time.time())),
+                headers={"Nats-Msg-Id": f"{session}/{stroke.id}"},
+            )
+            for stroke in strokes
+        ]
+        acks = await asyncio.wait_for(asyncio.gather(*pending), timeout=PUBLISH_TIMEOUT_SECONDS)
+    except (NatsError, TimeoutError) as error:
+        raise UnavailableError(
+            f"the op log refused the import ({error.__class__.__name__}); retry it"
+        ) from error
+    return max((int(ack.seq) for ack in acks), default=0)
+
+
+ROUTES = [get_snapshot, get_board, list_ops, export_svg, export_png, export_json, import_board]

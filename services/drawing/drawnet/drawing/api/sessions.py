@@ -1,0 +1,311 @@
+"""Sessions: create, list, read, change settings, delete, archive; share links and joining."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Annotated
+
+from litestar import Request, Response, delete, get, patch, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from drawnet.drawing import sessions, snapshots
+from drawnet.drawing.access import READERS, Caller, SessionAccess, require, session_access
+from drawnet.drawing.api.pages import Limit, page, page_size
+from drawnet.drawing.context import Context
+from drawnet.drawing.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    LimitExceededError,
+    NotFoundError,
+    UnauthorizedError,
+)
+from drawnet.drawing.models import SessionRow, ShareLinkRow
+from drawnet.drawing.schemas import (
+    Archived,
+    JoinRequest,
+    JoinToken,
+    LinkCreate,
+    Session,
+    SessionCreate,
+    SessionPatch,
+    ShareLink,
+)
+from drawnet.protocol import valid_name
+from drawnet.protocol.tokens import JoinClaims, Role, sign
+
+TAG = ["sessions"]
+OWNER: frozenset[str] = frozenset({"owner"})
+SessionPath = Annotated[str, Parameter(description="the session's name (a DNS-1123 label)", max_length=63)]
+
+
+def checked_name(name: str) -> str:
+    if not valid_name(name):
+        raise InvalidInputError(
+            f"{name[:70]!r} is not a session name: a DNS-1123 label (lowercase letters, digits and '-', "
+            "at most 63, starting and ending with a letter or digit)"
+        )
+    return name
+
+
+async def access_to(ctx: Context, caller: Caller, name: str) -> SessionAccess:
+    return await session_access(ctx.engine, ctx.settings, ctx.signing.keys, caller, checked_name(name))
+
+
+def session_view(ctx: Context, row: SessionRow, role: str | None = None) -> Session:
+    return Session(
+        name=row.name,
+        namespace=row.namespace,
+        title=row.title,
+        owner=row.owner,
+        visibility="public" if row.visibility == "public" else "private",
+        allow_guests=row.allow_guests,
+        max_participants=row.max_participants,
+        idle_timeout_seconds=row.idle_timeout_seconds,
+        created_at=row.created_at,
+        archived=row.archived,
+        url=f"{ctx.settings.base_url}/s/{row.name}",
+        room_url=f"{ctx.settings.room_public_url.rstrip('/')}/rooms/{row.name}",
+        your_role=role,
+    )
+
+
+def _check_participants(ctx: Context, value: int | None) -> None:
+    limit = ctx.settings.max_participants_limit
+    if value is not None and value > limit:
+        raise LimitExceededError(
+            "max_participants_limit", f"max_participants {value} exceeds max_participants_limit {limit}"
+        )
+
+
+@post("/api/v1/sessions", tags=TAG, summary="Create a session (you own it)", status_code=HTTP_201_CREATED)
+async def create_session(ctx: Context, caller: Caller, data: SessionCreate) -> Response[Session]:
+    if caller.user is None:
+        raise UnauthorizedError("log in to create a session")
+    _check_participants(ctx, data.max_participants)
+    name = data.name or f"board-{secrets.token_hex(4)}"
+    row = SessionRow(
+        namespace=ctx.settings.namespace,
+        name=name,
+        title=data.title.strip() or name,
+        owner=caller.user.id,
+        visibility=data.visibility,
+        allow_guests=data.allow_guests,
+        max_participants=data.max_participants,
+        idle_timeout_seconds=data.idle_timeout_seconds,
+        created_at=time.time(),
+    )
+    await ctx.backend.create(row)
+    return Response(
+        session_view(ctx, row, "owner"),
+        status_code=HTTP_201_CREATED,
+        headers={"Location": f"/api/v1/sessions/{name}"},
+    )
+
+
+@get("/api/v1/sessions", tags=TAG, summary="Public sessions and yours, by name")
+async def list_sessions(
+    ctx: Context,
+    caller: Caller,
+    request: Request[object, object, State],
+    after: Annotated[str, Parameter(description="the last name of the previous page", max_length=63)] = "",
+    limit: Limit = None,
+) -> Response[list[Session]]:
+    size = page_size(limit, default=ctx.settings.default_page_size, maximum=ctx.settings.max_page_size)
+    viewer = caller.user.id if caller.user else None
+    rows = await sessions.list_sessions(
+        ctx.engine, ctx.settings.namespace, viewer=viewer, after=after, limit=size
+    )
+    items = [session_view(ctx, row, "owner" if viewer and row.owner == viewer else "public") for row in rows]
+    return page(items, limit=size, cursor=rows[-1].name if rows else None, request=request)
+
+
+async def _existing(ctx: Context, caller: Caller, name: str) -> tuple[SessionAccess, SessionRow]:
+    access = await access_to(ctx, caller, name)
+    if access.row is None:
+        raise NotFoundError(f"no session {name!r}")
+    return access, access.row
+
+
+@get("/api/v1/sessions/{session:str}", tags=TAG, summary="A session and its settings")
+async def get_session(ctx: Context, caller: Caller, session: SessionPath) -> Session:
+    access, row = await _existing(ctx, caller, session)
+    require(access, READERS, caller, "see this session")
+    return session_view(ctx, row, access.access)
+
+
+@patch("/api/v1/sessions/{session:str}", tags=TAG, summary="Change a session's settings (owner)")
+async def update_session(ctx: Context, caller: Caller, session: SessionPath, data: SessionPatch) -> Session:
+    access, row = await _existing(ctx, caller, session)
+    require(access, OWNER, caller, "change this session's settings")
+    _check_participants(ctx, data.max_participants)
+    changes = {
+        key: value
+        for key in ("title", "visibility", "allow_guests", "max_participants", "idle_timeout_seconds")
+        if (value := getattr(data, key)) is not None
+    }
+    updated = row.model_copy(update=changes)
+    await ctx.backend.update(updated)
+    return session_view(ctx, updated, "owner")
+
+
+@delete("/api/v1/sessions/{session:str}", tags=TAG, summary="Delete a session (owner; the board is archived)")
+async def delete_session(ctx: Context, caller: Caller, session: SessionPath) -> None:
+    access, row = await _existing(ctx, caller, session)
+    require(access, OWNER, caller, "delete this session")
+    if row.archived:
+        raise NotFoundError(f"no session {session!r} (it was archived)")
+    await ctx.backend.delete(row.namespace, row.name)
+
+
+@post(
+    "/api/v1/sessions/{session:str}/archive",
+    tags=TAG,
+    status_code=200,
+    summary="Archive a session's board (the platform's service token; idempotent)",
+)
+async def archive_session(ctx: Context, caller: Caller, session: SessionPath) -> Archived:
+    if not caller.service:
+        if caller.anonymous:
+            raise UnauthorizedError("archiving takes the service token")
+        raise ForbiddenError("only the platform (its service token) archives sessions")
+    name = checked_name(session)
+    stored = await snapshots.load_board(ctx.engine, ctx.settings.namespace, name)
+    await snapshots.save(ctx.engine, snapshots.snapshot_row(ctx.settings.namespace, name, stored.board))
+    await sessions.mark_archived(ctx.engine, ctx.settings.namespace, name)
+    return Archived(session=name, archived=True, seq=stored.board.seq, strokes=len(stored.board))
+
+
+# ------------------------------------------------------------------------------------ share links
+
+
+def link_view(row: ShareLinkRow, code: str | None = None, url: str | None = None) -> ShareLink:
+    return ShareLink(
+        id=row.id,
+        role=row.role,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked=row.revoked,
+        code=code,
+        url=url,
+    )
+
+
+@post(
+    "/api/v1/sessions/{session:str}/links",
+    tags=TAG,
+    status_code=HTTP_201_CREATED,
+    summary="Mint a share link for editors or viewers (owner)",
+)
+async def create_link(ctx: Context, caller: Caller, session: SessionPath, data: LinkCreate) -> ShareLink:
+    access, row = await _existing(ctx, caller, session)
+    require(access, OWNER, caller, "share this session")
+    assert caller.user is not None  # noqa: S101 - the owner is a user
+    ttl = data.ttl_seconds or ctx.settings.share_link_ttl_seconds
+    code, link = await sessions.mint_link(
+        ctx.engine,
+        namespace=row.namespace,
+        session=row.name,
+        role=data.role,
+        created_by=caller.user.id,
+        ttl_seconds=ttl,
+    )
+    return link_view(link, code, f"{ctx.settings.base_url}/s/{row.name}?link={code}")
+
+
+@get("/api/v1/sessions/{session:str}/links", tags=TAG, summary="The session's share links (owner)")
+async def list_links(
+    ctx: Context,
+    caller: Caller,
+    session: SessionPath,
+    request: Request[object, object, State],
+    after: Annotated[str, Parameter(description="the last id of the previous page", max_length=16)] = "",
+    limit: Limit = None,
+) -> Response[list[ShareLink]]:
+    access, row = await _existing(ctx, caller, session)
+    require(access, OWNER, caller, "see this session's share links")
+    size = page_size(limit, default=ctx.settings.default_page_size, maximum=ctx.settings.max_page_size)
+    rows = await sessions.list_links(ctx.engine, row.namespace, row.name, after=after, limit=size)
+    return page(
+        [link_view(r) for r in rows], limit=size, cursor=rows[-1].id if rows else None, request=request
+    )
+
+
+@delete(
+    "/api/v1/sessions/{session:str}/links/{link_id:str}",
+    tags=TAG,
+    status_code=HTTP_204_NO_CONTENT,
+    summary="Revoke a share link (owner)",
+)
+async def revoke_link(
+    ctx: Context,
+    caller: Caller,
+    session: SessionPath,
+    link_id: Annotated[str, Parameter(max_length=16)],
+) -> None:
+    access, row = await _existing(ctx, caller, session)
+    require(access, OWNER, caller, "revoke this session's share links")
+    await sessions.revoke_link(ctx.engine, row.namespace, row.name, link_id)
+
+
+@post("/api/v1/sessions/{session:str}/join", tags=TAG, status_code=200, summary="A join token for the room")
+async def join(ctx: Context, caller: Caller, session: SessionPath, data: JoinRequest) -> JoinToken:
+    access = await access_to(ctx, caller, session)
+    row = access.row
+    if row is not None and row.archived:
+        raise ConflictError(f"session {session!r} is archived: nobody can join it")
+    role: Role
+    if data.link:
+        link = await sessions.redeem_link(ctx.engine, ctx.settings.namespace, access.name, data.link)
+        role = "editor" if link.role == "editor" else "viewer"
+    elif access.access == "owner":
+        role = "owner"
+    elif access.public:
+        role = "editor"
+    elif caller.anonymous:
+        raise UnauthorizedError(f"session {session!r} is private: log in as its owner or use a share link")
+    else:
+        raise ForbiddenError(f"session {session!r} is private: ask its owner for a share link")
+    if caller.user is not None:
+        sub, name = caller.user.id, data.name.strip() or caller.user.display_name
+    elif row is None or row.allow_guests:
+        if not data.name.strip():
+            raise InvalidInputError("guests join with a display name: give `name`")
+        sub, name = f"guest:{secrets.token_hex(8)}", data.name.strip()
+    else:
+        raise UnauthorizedError(f"session {session!r} does not allow guests: log in to join")
+    claims = JoinClaims.issue(
+        sub=sub,
+        name=name,
+        ns=ctx.settings.namespace,
+        session=access.name,
+        role=role,
+        ttl_seconds=ctx.settings.join_token_ttl_seconds,
+    )
+    return JoinToken(
+        token=sign(claims, ctx.signing.active, ctx.signing.key),
+        role=role,
+        session=access.name,
+        namespace=ctx.settings.namespace,
+        sub=sub,
+        name=name,
+        expires_at=claims.exp,
+        room_url=f"{ctx.settings.room_public_url.rstrip('/')}/rooms/{access.name}",
+    )
+
+
+ROUTES = [
+    create_session,
+    list_sessions,
+    get_session,
+    update_session,
+    delete_session,
+    archive_session,
+    create_link,
+    list_links,
+    revoke_link,
+    join,
+]

@@ -1,0 +1,67 @@
+"""What every request handler may need, made once in the lifespan and injected as `ctx`."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from litestar import Request
+from litestar.datastructures import State
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from drawnet.drawing.access import COOKIE, Caller, identify
+from drawnet.drawing.persister import Persister
+from drawnet.drawing.ratelimit import RateLimit
+from drawnet.drawing.sessions import SessionBackend
+from drawnet.drawing.settings import DrawingSettings
+from drawnet.protocol.tokens import parse_keys
+
+
+@dataclass(frozen=True)
+class SigningKeys:
+    keys: dict[str, bytes]
+    active: str
+
+    @classmethod
+    def from_settings(cls, settings: DrawingSettings) -> SigningKeys:
+        keys = parse_keys(settings.signing_keys)
+        if not keys:
+            # Tokens signed with a key nobody else knows verify only here: fine for one process alone.
+            keys = {"ephemeral": secrets.token_urlsafe(32).encode()}
+        return cls(keys, settings.signing_key_id or next(iter(keys)))
+
+    @property
+    def key(self) -> bytes:
+        return self.keys[self.active]
+
+
+@dataclass
+class Context:
+    settings: DrawingSettings
+    engine: AsyncEngine
+    nc: Client
+    js: JetStreamContext
+    persister: Persister
+    backend: SessionBackend
+    signing: SigningKeys
+    login_limit: RateLimit
+    register_limit: RateLimit
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def provide_ctx(state: State) -> Context:
+    ctx: Context = state.ctx
+    return ctx
+
+
+async def provide_caller(request: Request[object, object, State], state: State) -> Caller:
+    ctx: Context = state.ctx
+    return await identify(
+        ctx.engine, ctx.settings, request.headers.get("authorization"), request.cookies.get(COOKIE)
+    )
+
+
+def client_address(request: Request[object, object, State]) -> str:
+    return request.client.host if request.client else "unknown"

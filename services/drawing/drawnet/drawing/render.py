@@ -1,0 +1,188 @@
+"""Exports: a board drawn exactly as the browser draws it (`frontend/js/render.js`), as SVG or PNG.
+
+The browser strokes each stroke as a few paths: quadratic curves through the midpoints of its points,
+round caps and joins, a new path wherever the pressure changes the (quantized) width, each path stroked
+with the stroke's opacity on its own; a one-point stroke is a dot. `segments()` computes those paths once;
+SVG writes them as <path>s, PNG draws them with Skia (the 2D library Chromium's canvas uses).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import skia
+
+from drawnet.protocol import AddStroke
+
+WIDTH_STEP = 0.25
+"""render.js's WIDTH_STEP: widths are rounded to it, so a pressure curve draws as a few paths."""
+MARGIN = 8.0
+"""Board units of empty space around the drawing in an export."""
+BACKGROUND = "#fbfbfa"
+"""The board's colour in the web app (main.css, `.board`)."""
+
+Move = tuple[float, float]
+Quad = tuple[float, float, float, float]
+
+
+def width_at(width: float, pressure: float) -> float:
+    """ink.js widthAt: pressure scales the pen's width from 75% to 125% (100% at 0.5)."""
+    return width * (0.75 + 0.5 * pressure)
+
+
+def quantize(width: float) -> float:
+    # Math.round in JavaScript rounds halves up.
+    return max(WIDTH_STEP, math.floor(width / WIDTH_STEP + 0.5) * WIDTH_STEP)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One path the browser strokes: start, quadratic curves, an optional final line; or a dot."""
+
+    color: str
+    opacity: float
+    width: float
+    start: Move
+    quads: Sequence[Quad]
+    end: Move | None
+    dot: bool = False
+
+
+def segments(stroke: AddStroke) -> Iterator[Segment]:
+    pts = stroke.pts
+    color, opacity = stroke.color, stroke.opacity
+    first = pts[0]
+    if len(pts) == 1:
+        yield Segment(
+            color, opacity, width_at(stroke.width, first[2]), (first[0], first[1]), (), None, dot=True
+        )
+        return
+    width = quantize(width_at(stroke.width, first[2]))
+    start: Move = (first[0], first[1])
+    quads: list[Quad] = []
+    for i in range(1, len(pts) - 1):
+        x, y, pressure = pts[i]
+        next_x, next_y, _ = pts[i + 1]
+        mid = ((x + next_x) / 2, (y + next_y) / 2)
+        quads.append((x, y, *mid))
+        following = quantize(width_at(stroke.width, pressure))
+        if following != width:
+            yield Segment(color, opacity, width, start, quads, None)
+            start, quads, width = mid, [], following
+    last = pts[-1]
+    yield Segment(color, opacity, width, start, quads, (last[0], last[1]))
+
+
+@dataclass(frozen=True)
+class Bounds:
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+def bounds(strokes: Sequence[AddStroke]) -> Bounds:
+    """What the export shows: every stroke, with its width and a margin; an empty board is a small tile."""
+    if not strokes:
+        return Bounds(0.0, 0.0, 64.0, 64.0)
+    left = top = math.inf
+    right = bottom = -math.inf
+    for stroke in strokes:
+        reach = width_at(stroke.width, 1.0) / 2
+        xs = [p[0] for p in stroke.pts]
+        ys = [p[1] for p in stroke.pts]
+        left, right = min(left, min(xs) - reach), max(right, max(xs) + reach)
+        top, bottom = min(top, min(ys) - reach), max(bottom, max(ys) + reach)
+    left, top = math.floor(left - MARGIN), math.floor(top - MARGIN)
+    return Bounds(left, top, math.ceil(right + MARGIN) - left, math.ceil(bottom + MARGIN) - top)
+
+
+# ------------------------------------------------------------------------------------------- SVG
+
+
+def _n(value: float) -> str:
+    text = f"{value:.2f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def svg(strokes: Sequence[AddStroke], *, background: str | None = BACKGROUND) -> str:
+    box = bounds(strokes)
+    size = f'width="{_n(box.width)}" height="{_n(box.height)}"'
+    view = f"{_n(box.x)} {_n(box.y)} {_n(box.width)} {_n(box.height)}"
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{view}" {size}>']
+    if background:
+        out.append(
+            f'<rect x="{_n(box.x)}" y="{_n(box.y)}" width="{_n(box.width)}" height="{_n(box.height)}" '
+            f'fill="{background}"/>'
+        )
+    out.append('<g fill="none" stroke-linecap="round" stroke-linejoin="round">')
+    for stroke in strokes:
+        for seg in segments(stroke):
+            alpha = f' opacity="{_n(seg.opacity)}"' if seg.opacity < 1 else ""
+            if seg.dot:
+                out.append(
+                    f'<circle cx="{_n(seg.start[0])}" cy="{_n(seg.start[1])}" r="{_n(seg.width / 2)}" '
+                    f'fill="{seg.color}"{alpha}/>'
+                )
+                continue
+            d = [f"M{_n(seg.start[0])} {_n(seg.start[1])}"]
+            d.extend(f"Q{_n(cx)} {_n(cy)} {_n(x)} {_n(y)}" for cx, cy, x, y in seg.quads)
+            if seg.end is not None:
+                d.append(f"L{_n(seg.end[0])} {_n(seg.end[1])}")
+            out.append(f'<path d="{"".join(d)}" stroke="{seg.color}" stroke-width="{_n(seg.width)}"{alpha}/>')
+    out.append("</g></svg>")
+    return "\n".join(out)
+
+
+# ------------------------------------------------------------------------------------------- PNG
+
+
+def _color(hex_color: str, opacity: float = 1.0) -> int:
+    value = int(hex_color[1:], 16)
+    alpha = round(max(0.0, min(1.0, opacity)) * 255)
+    color: int = skia.ColorSetARGB(alpha, value >> 16 & 0xFF, value >> 8 & 0xFF, value & 0xFF)
+    return color
+
+
+def png_scale(box: Bounds, scale: float, max_pixels: int) -> float:
+    """`scale`, reduced so that the image holds at most `max_pixels` pixels."""
+    pixels = box.width * box.height * scale * scale
+    if pixels <= max_pixels:
+        return scale
+    return scale * math.sqrt(max_pixels / pixels)
+
+
+def png(
+    strokes: Sequence[AddStroke], *, scale: float = 1.0, max_pixels: int, background: str | None = BACKGROUND
+) -> bytes:
+    box = bounds(strokes)
+    scale = png_scale(box, scale, max_pixels)
+    width, height = max(1, math.floor(box.width * scale)), max(1, math.floor(box.height * scale))
+    surface = skia.Surface(width, height)
+    canvas = surface.getCanvas()
+    canvas.clear(_color(background) if background else skia.ColorTRANSPARENT)
+    canvas.scale(scale, scale)
+    canvas.translate(-box.x, -box.y)
+    line = skia.Paint(AntiAlias=True, Style=skia.Paint.kStroke_Style)
+    line.setStrokeCap(skia.Paint.kRound_Cap)
+    line.setStrokeJoin(skia.Paint.kRound_Join)
+    fill = skia.Paint(AntiAlias=True, Style=skia.Paint.kFill_Style)
+    for stroke in strokes:
+        for seg in segments(stroke):
+            if seg.dot:
+                fill.setColor(_color(seg.color, seg.opacity))
+                canvas.drawCircle(seg.start[0], seg.start[1], seg.width / 2, fill)
+                continue
+            path = skia.Path()
+            path.moveTo(*seg.start)
+            for cx, cy, x, y in seg.quads:
+                path.quadTo(cx, cy, x, y)
+            if seg.end is not None:
+                path.lineTo(*seg.end)
+            line.setColor(_color(seg.color, seg.opacity))
+            line.setStrokeWidth(seg.width)
+            canvas.drawPath(path, line)
+    image = surface.makeImageSnapshot()
+    return bytes(image.encodeToData(skia.kPNG, 100))

@@ -1,0 +1,202 @@
+"""Sessions and share links in SQL, and the pluggable backend that brings a session into being.
+
+The embedded backend's session is its row (the embedded room hosts any session on demand). The
+Kubernetes backend (a DrawingSession resource per session, archived by the operator through the archive
+endpoint) comes with the operator issue and implements the same `SessionBackend`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from typing import Protocol
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
+
+from drawnet.drawing.errors import ConflictError, ForbiddenError, NotFoundError
+from drawnet.drawing.models import SessionRow, ShareLinkRow
+
+
+class SessionBackend(Protocol):
+    async def create(self, session: SessionRow) -> None: ...
+
+    async def update(self, session: SessionRow) -> None: ...
+
+    async def delete(self, namespace: str, name: str) -> None: ...
+
+
+class EmbeddedBackend:
+    """Sessions are rows; deleting one archives it (its board stays readable by its owner)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def create(self, session: SessionRow) -> None:
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(SessionRow.__table__.insert().values(session.model_dump()))  # type: ignore[attr-defined]
+        except IntegrityError as error:
+            raise ConflictError(f"session {session.name!r} already exists") from error
+
+    async def update(self, session: SessionRow) -> None:
+        values = session.model_dump(exclude={"namespace", "name", "owner", "created_at"})
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(SessionRow)
+                .where(col(SessionRow.namespace) == session.namespace, col(SessionRow.name) == session.name)
+                .values(values)
+            )
+
+    async def delete(self, namespace: str, name: str) -> None:
+        await mark_archived(self._engine, namespace, name)
+
+
+async def get_session(engine: AsyncEngine, namespace: str, name: str) -> SessionRow | None:
+    query = select(SessionRow).where(col(SessionRow.namespace) == namespace, col(SessionRow.name) == name)
+    async with engine.connect() as conn:
+        row = (await conn.execute(query)).first()
+    return SessionRow.model_validate(row._mapping) if row is not None else None  # noqa: SLF001
+
+
+async def list_sessions(
+    engine: AsyncEngine, namespace: str, *, viewer: str | None, after: str, limit: int
+) -> list[SessionRow]:
+    """Public sessions and the viewer's own, not archived, by name after `after`."""
+    visible = col(SessionRow.visibility) == "public"
+    if viewer is not None:
+        visible = or_(visible, col(SessionRow.owner) == viewer)
+    query = (
+        select(SessionRow)
+        .where(
+            col(SessionRow.namespace) == namespace,
+            col(SessionRow.archived).is_(False),
+            col(SessionRow.name) > after,
+            visible,
+        )
+        .order_by(col(SessionRow.name))
+        .limit(limit)
+    )
+    async with engine.connect() as conn:
+        return [SessionRow.model_validate(row._mapping) for row in await conn.execute(query)]  # noqa: SLF001
+
+
+async def mark_archived(engine: AsyncEngine, namespace: str, name: str) -> SessionRow:
+    """Archive a session (idempotent); a session nobody created through the API gets a row for it."""
+    now = time.time()
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(SessionRow)
+            .where(
+                col(SessionRow.namespace) == namespace,
+                col(SessionRow.name) == name,
+                col(SessionRow.archived).is_(False),
+            )
+            .values(archived=True, archived_at=now)
+        )
+    row = await get_session(engine, namespace, name)
+    if row is not None:
+        return row
+    row = SessionRow(
+        namespace=namespace,
+        name=name,
+        title=name,
+        owner=None,
+        visibility="private",
+        allow_guests=False,
+        max_participants=1,
+        idle_timeout_seconds=0,
+        created_at=now,
+        archived=True,
+        archived_at=now,
+    )
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(SessionRow.__table__.insert().values(row.model_dump()))  # type: ignore[attr-defined]
+    except IntegrityError:  # archived concurrently: the other call made the row
+        return await mark_archived(engine, namespace, name)
+    return row
+
+
+# ------------------------------------------------------------------------------------ share links
+
+
+def _secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def mint_link(
+    engine: AsyncEngine, *, namespace: str, session: str, role: str, created_by: str, ttl_seconds: int
+) -> tuple[str, ShareLinkRow]:
+    """A new share link: its code (`<id>.<secret>`, shown once) and its row."""
+    link_id, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
+    now = time.time()
+    row = ShareLinkRow(
+        id=link_id,
+        secret_hash=_secret_hash(secret),
+        namespace=namespace,
+        session=session,
+        role=role,
+        created_by=created_by,
+        created_at=now,
+        expires_at=now + ttl_seconds,
+    )
+    async with engine.begin() as conn:
+        await conn.execute(ShareLinkRow.__table__.insert().values(row.model_dump()))  # type: ignore[attr-defined]
+    return f"{link_id}.{secret}", row
+
+
+async def list_links(
+    engine: AsyncEngine, namespace: str, session: str, *, after: str, limit: int
+) -> list[ShareLinkRow]:
+    query = (
+        select(ShareLinkRow)
+        .where(
+            col(ShareLinkRow.namespace) == namespace,
+            col(ShareLinkRow.session) == session,
+            col(ShareLinkRow.id) > after,
+        )
+        .order_by(col(ShareLinkRow.id))
+        .limit(limit)
+    )
+    async with engine.connect() as conn:
+        return [ShareLinkRow.model_validate(row._mapping) for row in await conn.execute(query)]  # noqa: SLF001
+
+
+async def revoke_link(engine: AsyncEngine, namespace: str, session: str, link_id: str) -> None:
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            update(ShareLinkRow)
+            .where(
+                and_(
+                    col(ShareLinkRow.id) == link_id,
+                    col(ShareLinkRow.namespace) == namespace,
+                    col(ShareLinkRow.session) == session,
+                )
+            )
+            .values(revoked=True)
+        )
+    if result.rowcount == 0:
+        raise NotFoundError(f"session {session!r} has no share link {link_id!r}")
+
+
+async def redeem_link(engine: AsyncEngine, namespace: str, session: str, code: str) -> ShareLinkRow:
+    """The link a code stands for, if it is for this session, not revoked and not expired."""
+    link_id, _, secret = code.partition(".")
+    query = select(ShareLinkRow).where(col(ShareLinkRow.id) == link_id)
+    async with engine.connect() as conn:
+        found = (await conn.execute(query)).first()
+    row = ShareLinkRow.model_validate(found._mapping) if found is not None else None  # noqa: SLF001
+    if row is None or not hmac.compare_digest(row.secret_hash, _secret_hash(secret)):
+        raise ForbiddenError("this share link is not valid")
+    if (row.namespace, row.session) != (namespace, session):
+        raise ForbiddenError(f"this share link is for session {row.session!r}, not {session!r}")
+    if row.revoked:
+        raise ForbiddenError("this share link was revoked by the session's owner")
+    if row.expires_at <= time.time():
+        raise ForbiddenError("this share link has expired")
+    return row

@@ -1,0 +1,142 @@
+"""Materialized boards: a snapshot row per board, kept current by the persister, read by the API.
+
+A board is its snapshot (strokes at `seq`) plus the ops stored after `seq`. The persister rewrites a
+snapshot after `snapshot_every_ops` new ops or `snapshot_every_seconds` after the first op it lacks, so
+the tail anyone replays is short.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from drawnet.drawing import db
+from drawnet.drawing.models import OpRow, SnapshotRow
+from drawnet.protocol import Board, BoardState, Committed, Op
+
+_op_decoder = msgspec.json.Decoder(Op)
+_state_decoder = msgspec.json.Decoder(BoardState)
+_encoder = msgspec.json.Encoder()
+PAGE = 5_000
+"""Ops read per query while replaying a tail."""
+
+
+def committed(row: OpRow) -> Committed:
+    return Committed(seq=row.seq, by=row.author, op=_op_decoder.decode(row.body))
+
+
+def encode_state(board: Board) -> bytes:
+    return _encoder.encode(board.state())
+
+
+def decode_state(body: bytes) -> BoardState:
+    return _state_decoder.decode(body)
+
+
+def snapshot_row(namespace: str, session: str, board: Board) -> SnapshotRow:
+    return SnapshotRow(
+        namespace=namespace,
+        session=session,
+        seq=board.seq,
+        strokes=len(board),
+        body=encode_state(board),
+        updated_at=time.time(),
+    )
+
+
+async def save(engine: AsyncEngine, snapshot: SnapshotRow) -> None:
+    async with engine.begin() as conn:
+        await db.save_snapshot(conn, snapshot)
+
+
+@dataclass
+class StoredBoard:
+    board: Board
+    snapshot_seq: int
+    """The seq of the snapshot it was loaded from (0: none); ops after it were replayed."""
+    tail: int
+    """Ops replayed on top of the snapshot."""
+
+
+async def load_board(engine: AsyncEngine, namespace: str, session: str) -> StoredBoard:
+    """The board as stored: its snapshot, then every op stored after it."""
+    snapshot = await db.load_snapshot(engine, namespace, session)
+    if snapshot is None:
+        board, snapshot_seq = Board(), 0
+    else:
+        board, snapshot_seq = Board.from_state(decode_state(snapshot.body)), snapshot.seq
+    after, tail = board.seq, 0
+    while True:
+        rows = await db.ops_after(engine, namespace, session, after, PAGE)
+        for row in rows:
+            board.apply(committed(row))
+        tail += len(rows)
+        if len(rows) < PAGE:
+            return StoredBoard(board, snapshot_seq, tail)
+        after = rows[-1].seq
+
+
+@dataclass
+class _Cached:
+    board: Board
+    pending: int = 0
+    """Ops applied since the last snapshot written."""
+    first_pending_at: float = 0.0
+
+
+class BoardCache:
+    """The persister's boards in memory (LRU), and the decision of when each one's snapshot is due."""
+
+    def __init__(self, engine: AsyncEngine, *, capacity: int, every_ops: int, every_seconds: float) -> None:
+        self._engine = engine
+        self._capacity = capacity
+        self._every_ops = every_ops
+        self._every_seconds = every_seconds
+        self._boards: OrderedDict[tuple[str, str], _Cached] = OrderedDict()
+
+    async def _get(self, key: tuple[str, str]) -> _Cached:
+        cached = self._boards.get(key)
+        if cached is None:
+            stored = await load_board(self._engine, *key)
+            cached = _Cached(stored.board, pending=stored.tail, first_pending_at=time.monotonic())
+            self._boards[key] = cached
+            while len(self._boards) > self._capacity:
+                self._boards.popitem(last=False)  # its ops are in SQL: it reloads from there
+        self._boards.move_to_end(key)
+        return cached
+
+    async def absorb(self, rows: Iterable[OpRow]) -> list[SnapshotRow]:
+        """Apply stored-to-be rows to their boards; the snapshots now due. Idempotent (by seq)."""
+        by_board: dict[tuple[str, str], list[OpRow]] = {}
+        for row in rows:
+            by_board.setdefault((row.namespace, row.session), []).append(row)
+        now = time.monotonic()
+        for key, board_rows in by_board.items():
+            cached = await self._get(key)
+            applied = sum(cached.board.apply(committed(row)) for row in board_rows)
+            if applied and not cached.pending:
+                cached.first_pending_at = now
+            cached.pending += applied
+        return self.due(now)
+
+    def due(self, now: float | None = None) -> list[SnapshotRow]:
+        """Snapshots of boards with `every_ops` ops not in their snapshot, or older than `every_seconds`."""
+        now = time.monotonic() if now is None else now
+        return [
+            snapshot_row(namespace, session, cached.board)
+            for (namespace, session), cached in self._boards.items()
+            if cached.pending
+            and (cached.pending >= self._every_ops or now - cached.first_pending_at >= self._every_seconds)
+        ]
+
+    def saved(self, snapshots: Iterable[SnapshotRow]) -> None:
+        """These snapshots are committed: their boards owe nothing until the next op."""
+        for snapshot in snapshots:
+            cached = self._boards.get((snapshot.namespace, snapshot.session))
+            if cached is not None and cached.board.seq == snapshot.seq:
+                cached.pending = 0
