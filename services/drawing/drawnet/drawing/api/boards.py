@@ -7,7 +7,7 @@ import time
 from typing import Annotated
 
 from litestar import Request, Response, get, post
-from litestar.datastructures import State
+from litestar.datastructures import ResponseHeader, State
 from litestar.params import Parameter
 from nats.errors import Error as NatsError
 
@@ -44,12 +44,28 @@ async def _board(ctx: Context, caller: Caller, session: str) -> snapshots.Stored
     return await snapshots.load_board(ctx.engine, ctx.settings.namespace, access.name)
 
 
-@get("/api/v1/sessions/{session:str}/snapshot", tags=TAG, summary="The board at its latest stored seq")
-async def get_snapshot(ctx: Context, caller: Caller, session: SessionPath) -> Snapshot:
+@get(
+    "/api/v1/sessions/{session:str}/snapshot",
+    tags=TAG,
+    summary="The board's state at its latest stored seq (what a room loads)",
+    response_headers=[
+        ResponseHeader(
+            name="X-Drawnet-Snapshot-Seq",
+            description="seq of the stored snapshot it started from",
+            documentation_only=True,
+        ),
+        ResponseHeader(
+            name="X-Drawnet-Tail-Ops",
+            description="ops replayed on top of that snapshot",
+            documentation_only=True,
+        ),
+    ],
+)
+async def get_snapshot(ctx: Context, caller: Caller, session: SessionPath) -> Response[Snapshot]:
     stored = await _board(ctx, caller, session)
     recent = await db.recent_op_ids(ctx.engine, ctx.settings.namespace, session, ctx.settings.recent_op_ids)
     state = stored.board.state()
-    return Snapshot(
+    snapshot = Snapshot(
         seq=state.seq,
         strokes=state.strokes,
         effects=state.effects,
@@ -58,6 +74,8 @@ async def get_snapshot(ctx: Context, caller: Caller, session: SessionPath) -> Sn
         session=session,
         recent=recent,
     )
+    headers = {"X-Drawnet-Snapshot-Seq": str(stored.snapshot_seq), "X-Drawnet-Tail-Ops": str(stored.tail)}
+    return Response(snapshot, headers=headers)
 
 
 @get("/api/v1/sessions/{session:str}/board", tags=TAG, summary="The board's strokes at its latest seq")

@@ -1,0 +1,333 @@
+"""The drawing service as the system of record: every op from the op log stored exactly once, snapshots kept
+current, nothing lost while the database is down, and the schema made by migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import MetaData
+from sqlmodel import SQLModel
+from tests.conftest import missing_dependency
+
+from drawnet.drawing import db
+from drawnet.drawing.models import OpRow
+from drawnet.drawing.settings import normalize_database_url
+from drawnet.embedded.components import DrawingService, NatsServer
+from drawnet.embedded.processes import Supervised
+from drawnet.protocol import OPS_STREAM, AddStroke, Erase, Op, OpRecord, encode, ops_subject
+from drawnet.testkit import eventually_async
+from drawnet.testkit.client import line
+from drawnet.testkit.postgres import PostgresServer, PostgresUnavailableError
+
+pytestmark = pytest.mark.integration
+
+FAST = {
+    "DRAWNET_DRAWING_PERSIST_RETRY_SECONDS": "0.2",
+    "DRAWNET_DRAWING_PERSIST_FETCH_TIMEOUT_SECONDS": "0.2",
+    "DRAWNET_DRAWING_PERSIST_BATCH_SIZE": "50",
+}
+
+
+def stroke(i: int, *, prefix: str = "s") -> AddStroke:
+    return AddStroke(id=f"{prefix}{i}", tool="pen", color="#1e1e1e", width=3, opacity=1, pts=line(4, y0=i))
+
+
+async def publish(nats_url: str, session: str, ops: list[Op], *, msg_id_suffix: str = "") -> list[int]:
+    """Log ops as the room does (JetStream, deduplicated by Nats-Msg-Id); their sequence numbers."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        pending = [
+            await js.publish_async(
+                ops_subject("default", session),
+                encode(OpRecord(by="tester", op=op, ts=time.time())),
+                headers={"Nats-Msg-Id": f"{session}/{op.id}{msg_id_suffix}"},
+            )
+            for op in ops
+        ]
+        return [ack.seq for ack in await asyncio.gather(*pending)]
+    finally:
+        await nc.close()
+
+
+async def stored_ops(http: httpx.AsyncClient, session: str) -> list[dict[str, Any]]:
+    response = await http.get(f"/api/v1/sessions/{session}/ops", params={"limit": 10_000})
+    response.raise_for_status()
+    ops: list[dict[str, Any]] = response.json()
+    return ops
+
+
+async def all_stored(http: httpx.AsyncClient, session: str, count: int) -> list[dict[str, Any]]:
+    async def enough() -> list[dict[str, Any]]:
+        ops = await stored_ops(http, session)
+        return ops if len(ops) >= count else []
+
+    return await eventually_async(enough, timeout=30, what=f"{count} ops of {session} in SQL")
+
+
+def metric(text: str, name: str) -> float:
+    for row in text.splitlines():
+        if row.startswith(name + " "):
+            return float(row.split()[1])
+    raise AssertionError(f"no metric {name}")
+
+
+@pytest.fixture
+def service(nats_server: NatsServer, database_url: str, tmp_path: Path) -> Iterator[DrawingService]:
+    service = DrawingService(
+        nats_url=nats_server.url,
+        database_url=database_url,
+        log_path=tmp_path / "drawing.log",
+        extra_env={
+            **FAST,
+            "DRAWNET_DRAWING_SNAPSHOT_EVERY_OPS": "5",
+            "DRAWNET_DRAWING_SNAPSHOT_EVERY_SECONDS": "600",
+        },
+    ).start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+async def http(service: DrawingService) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=service.url, timeout=10) as client:
+        yield client
+
+
+class TestExactlyOnce:
+    async def test_every_logged_op_is_stored_once_in_log_order(
+        self, nats_server: NatsServer, http: httpx.AsyncClient
+    ) -> None:
+        seqs = await publish(nats_server.url, "once", [stroke(i) for i in range(120)])
+
+        ops = await all_stored(http, "once", 120)
+
+        assert [op["seq"] for op in ops] == seqs
+        assert [op["op"]["id"] for op in ops] == [f"s{i}" for i in range(120)]
+
+    async def test_a_replayed_op_log_adds_nothing(
+        self, service: DrawingService, nats_server: NatsServer, http: httpx.AsyncClient
+    ) -> None:
+        await publish(nats_server.url, "replay", [stroke(i) for i in range(30)])
+        before = await all_stored(http, "replay", 30)
+        service.stop()
+        # Forget what the consumer acknowledged: on restart every op is delivered again.
+        nc = await nats.connect(nats_server.url)
+        await nc.jetstream().delete_consumer(OPS_STREAM, "drawing-persister")
+        await nc.close()
+
+        service.start()
+        await publish(nats_server.url, "replay", [stroke(30)])
+        after = await all_stored(http, "replay", 31)
+
+        assert after[:30] == before
+        assert len(after) == 31
+
+    async def test_the_same_op_id_logged_twice_is_stored_once(
+        self, nats_server: NatsServer, http: httpx.AsyncClient
+    ) -> None:
+        # Past JetStream's duplicate window a resend gets a new seq: SQL still keeps the first one only.
+        first = await publish(nats_server.url, "twice", [stroke(1)])
+        again = await publish(nats_server.url, "twice", [stroke(1), stroke(2)], msg_id_suffix="-late")
+
+        ops = await all_stored(http, "twice", 2)
+
+        assert [(op["seq"], op["op"]["id"]) for op in ops] == [(first[0], "s1"), (again[1], "s2")]
+
+
+class TestSnapshots:
+    async def test_a_snapshot_is_written_every_n_ops_so_the_tail_stays_short(
+        self, nats_server: NatsServer, http: httpx.AsyncClient
+    ) -> None:
+        seqs = await publish(nats_server.url, "snap", [stroke(i) for i in range(12)])
+        await all_stored(http, "snap", 12)
+
+        async def snapshot_caught_up() -> httpx.Response | None:
+            response = await http.get("/api/v1/sessions/snap/snapshot")
+            return response if int(response.headers["x-drawnet-snapshot-seq"]) >= seqs[9] else None
+
+        response = await eventually_async(snapshot_caught_up, what="a snapshot at the 10th op")
+        assert response is not None
+        body = response.json()
+        assert body["seq"] == seqs[-1]
+        assert [entry["stroke"]["id"] for entry in body["strokes"]] == [f"s{i}" for i in range(12)]
+        assert int(response.headers["x-drawnet-tail-ops"]) < 5
+        assert body["recent"]["s11"] == seqs[-1]
+
+    async def test_the_snapshot_holds_erasures(
+        self, nats_server: NatsServer, http: httpx.AsyncClient
+    ) -> None:
+        ops: list[Op] = [stroke(i) for i in range(5)]
+        ops.append(Erase(id="e1", strokes=["s1", "s3"]))
+        await publish(nats_server.url, "erased", ops)
+        await all_stored(http, "erased", 6)
+
+        board = (await http.get("/api/v1/sessions/erased/board")).json()
+
+        assert [s["id"] for s in board["strokes"]] == ["s0", "s2", "s4"]
+
+
+async def test_a_snapshot_falls_due_after_t_seconds_without_new_ops(
+    nats_server: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    service = DrawingService(
+        nats_url=nats_server.url,
+        database_url=database_url,
+        log_path=tmp_path / "drawing.log",
+        extra_env={
+            **FAST,
+            "DRAWNET_DRAWING_SNAPSHOT_EVERY_OPS": "1000",
+            "DRAWNET_DRAWING_SNAPSHOT_EVERY_SECONDS": "0.5",
+        },
+    ).start()
+    try:
+        seqs = await publish(nats_server.url, "timed", [stroke(i) for i in range(3)])
+        async with httpx.AsyncClient(base_url=service.url) as http:
+
+            async def snapshot_seq() -> int:
+                response = await http.get("/api/v1/sessions/timed/snapshot")
+                return int(response.headers["x-drawnet-snapshot-seq"]) == seqs[-1]
+
+            await eventually_async(snapshot_seq, what="the timed snapshot")
+    finally:
+        service.stop()
+
+
+# ------------------------------------------------------------------------------------ database outage
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL of this test's own, to stop and start without disturbing the others."""
+    try:
+        server = PostgresServer()
+    except PostgresUnavailableError as error:
+        missing_dependency(str(error))
+    server.start()
+    yield server
+    server.stop()
+
+
+def stop_postgres(server: PostgresServer) -> None:
+    assert server.process is not None
+    assert server.process.process is not None
+    server.process.process.send_signal(signal.SIGINT)  # "fast" shutdown: clients are disconnected
+    server.process.stop(timeout=15)
+
+
+def start_postgres(server: PostgresServer) -> None:
+    assert server.process is not None
+    old = server.process
+    server.process = Supervised(old.name, old.command, log_path=old.log_path, user=old.user).start()
+    server.process.wait_until(server.accepting, timeout=30, what="accepting connections")
+
+
+@pytest.mark.postgres
+async def test_while_postgresql_is_down_nothing_is_acknowledged_or_lost(
+    nats_server: NatsServer, private_postgres: PostgresServer, tmp_path: Path
+) -> None:
+    service = DrawingService(
+        nats_url=nats_server.url,
+        database_url=private_postgres.create_database(),
+        log_path=tmp_path / "drawing.log",
+        extra_env=FAST,
+    ).start()
+    try:
+        async with httpx.AsyncClient(base_url=service.url, timeout=10) as http:
+            before = await publish(nats_server.url, "outage", [stroke(i) for i in range(50)])
+            await all_stored(http, "outage", 50)
+
+            stop_postgres(private_postgres)
+            during = await publish(nats_server.url, "outage", [stroke(i) for i in range(50, 250)])
+
+            async def not_ready() -> bool:
+                response = await http.get("/readyz")
+                return response.status_code == 503 and "database" in response.text
+
+            await eventually_async(not_ready, what="/readyz reporting the database down")
+
+            async def lagging() -> float:
+                return metric((await http.get("/metrics")).text, "drawnet_drawing_consumer_pending_ops") > 0
+
+            await eventually_async(lagging, what="the consumer's lag as a metric")
+            nc = await nats.connect(nats_server.url)
+            info = await nc.jetstream().consumer_info(OPS_STREAM, "drawing-persister")
+            await nc.close()
+            assert info.ack_floor.stream_seq <= before[-1]  # nothing past the outage acknowledged
+
+            start_postgres(private_postgres)
+            ops = await all_stored(http, "outage", 250)
+
+            assert [op["seq"] for op in ops] == before + during
+            assert len({op["op"]["id"] for op in ops}) == 250
+
+            async def caught_up() -> bool:
+                return metric((await http.get("/metrics")).text, "drawnet_drawing_consumer_pending_ops") == 0
+
+            await eventually_async(caught_up, what="no lag once the database is back")
+            assert (await http.get("/readyz")).status_code == 200
+    finally:
+        service.stop()
+
+
+# ------------------------------------------------------------------------------------ migrations
+
+
+async def test_migrations_make_exactly_the_schema_the_models_describe(database_url: str) -> None:
+    engine = db.make_engine(normalize_database_url(database_url))
+    try:
+        await db.migrate(engine)
+        await db.migrate(engine)  # a second start finds nothing to do
+
+        async with engine.connect() as conn:
+            differences = await conn.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync), SQLModel.metadata)
+            )
+    finally:
+        await engine.dispose()
+    assert differences == []
+
+
+async def test_a_database_from_before_migrations_is_adopted_and_keeps_its_ops(
+    nats_server: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    # What the first drawing service made with create_all(): the ops table alone, with one op in it.
+    engine = db.make_engine(normalize_database_url(database_url))
+    legacy = MetaData()
+    OpRow.__table__.to_metadata(legacy)  # type: ignore[attr-defined]
+    async with engine.begin() as conn:
+        await conn.run_sync(legacy.create_all)
+        await conn.execute(
+            OpRow.__table__.insert().values(  # type: ignore[attr-defined]
+                seq=1,
+                namespace="default",
+                session="old",
+                op_id="s0",
+                kind="stroke",
+                author="a",
+                ts=0.0,
+                body=encode(stroke(0)),
+            )
+        )
+    await engine.dispose()
+
+    service = DrawingService(
+        nats_url=nats_server.url, database_url=database_url, log_path=tmp_path / "drawing.log"
+    ).start()
+    try:
+        async with httpx.AsyncClient(base_url=service.url) as http:
+            board = (await http.get("/api/v1/sessions/old/board")).json()
+            assert [s["id"] for s in board["strokes"]] == ["s0"]
+            assert (await http.get("/api/v1/sessions")).status_code == 200
+    finally:
+        service.stop()
