@@ -9,11 +9,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, Protocol
 
 import pytest
 
 from drawnet.embedded.components import DrawingService, NatsServer, RoomServer
+from drawnet.protocol.tokens import Role
+from drawnet.testkit.client import RoomClient
 from drawnet.testkit.postgres import PostgresServer, PostgresUnavailableError
+from drawnet.testkit.tokens import TEST_SIGNING_KEYS, Signer
 
 REQUIRE_ALL_TIERS = os.environ.get("DRAWNET_REQUIRE_ALL_TIERS") == "1"
 
@@ -54,7 +58,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def room_server(nats_server: NatsServer, tmp_path: Path) -> Iterator[RoomServer]:
-    room = RoomServer(nats_url=nats_server.url, log_path=tmp_path / "room.log").start()
+    room = RoomServer(
+        nats_url=nats_server.url,
+        log_path=tmp_path / "room.log",
+        signing_keys=TEST_SIGNING_KEYS,
+    ).start()
     yield room
     room.stop()
 
@@ -71,3 +79,37 @@ def drawing_service(
     ).start()
     yield service
     service.stop()
+
+
+class Join(Protocol):
+    async def __call__(
+        self,
+        room: RoomServer | str,
+        session: str,
+        *,
+        name: str = "tester",
+        role: Role = "editor",
+        user: str | None = None,
+        **options: Any,
+    ) -> RoomClient: ...
+
+
+@pytest.fixture
+def join() -> Join:
+    """Join a session as a browser does: with a join token for it (editor unless told otherwise)."""
+    signer = Signer()
+
+    async def join(
+        room: RoomServer | str,
+        session: str,
+        *,
+        name: str = "tester",
+        role: Role = "editor",
+        user: str | None = None,
+        **options: Any,
+    ) -> RoomClient:
+        url = room if isinstance(room, str) else room.url
+        token = signer.token(session, role=role, user=user, name=name)
+        return await RoomClient.join(url, session, name=name, token=token, **options)
+
+    return join

@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.conftest import Join
 
 from drawnet.embedded.components import NatsServer, RoomServer
 from drawnet.protocol import Ack, AddStroke, CloseCode, Committed, Nack
 from drawnet.testkit import RoomClient
 from drawnet.testkit.client import line
+from drawnet.testkit.tokens import TEST_SIGNING_KEYS, Signer
 
 pytestmark = pytest.mark.integration
 
@@ -35,12 +37,12 @@ class TestMalformedFrames:
         ],
     )
     async def test_close_that_connection_with_a_reason_and_others_keep_drawing(
-        self, room_server: RoomServer, frame: str, reason: str
+        self, room_server: RoomServer, frame: str, reason: str, join: Join
     ) -> None:
         async with (
-            await RoomClient.join(room_server.url, "bad") as ann,
-            await RoomClient.join(room_server.url, "bad") as bob,
-            await RoomClient.join(room_server.url, "bad") as mallory,
+            await join(room_server, "bad") as ann,
+            await join(room_server, "bad") as bob,
+            await join(room_server, "bad") as mallory,
         ):
             await mallory.send(frame)
             code, why = await mallory.wait_closed()
@@ -78,6 +80,7 @@ class TestLimits:
         room = RoomServer(
             nats_url=nats_server.url,
             log_path=tmp_path / "small-room.log",
+            signing_keys=TEST_SIGNING_KEYS,
             extra_env={
                 "DRAWNET_ROOM_MAX_POINTS_PER_STROKE": "100",
                 "DRAWNET_ROOM_MAX_FRAME_BYTES": "8192",
@@ -89,18 +92,18 @@ class TestLimits:
         yield room
         room.stop()
 
-    async def test_the_welcome_tells_the_limits_in_force(self, small_room: RoomServer) -> None:
-        async with await RoomClient.join(small_room.url, "limits") as ann:
+    async def test_the_welcome_tells_the_limits_in_force(self, small_room: RoomServer, join: Join) -> None:
+        async with await join(small_room, "limits") as ann:
             assert ann.welcome is not None
             assert ann.welcome.limits.max_points_per_stroke == 100
             assert ann.welcome.limits.max_participants == 2
 
     async def test_a_stroke_over_max_points_per_stroke_is_nacked_with_the_numbers(
-        self, small_room: RoomServer
+        self, small_room: RoomServer, join: Join
     ) -> None:
         async with (
-            await RoomClient.join(small_room.url, "points") as ann,
-            await RoomClient.join(small_room.url, "points") as bob,
+            await join(small_room, "points") as ann,
+            await join(small_room, "points") as bob,
         ):
             op = AddStroke(id="too-long", tool="pen", color="#000000", width=1, opacity=1, pts=line(101))
             answer = await ann.submit(op)
@@ -112,19 +115,21 @@ class TestLimits:
             await _still_drawing(ann, bob)
 
     async def test_too_many_live_points_in_one_message_close_with_the_numbers(
-        self, small_room: RoomServer
+        self, small_room: RoomServer, join: Join
     ) -> None:
-        async with await RoomClient.join(small_room.url, "live-points") as ann:
+        async with await join(small_room, "live-points") as ann:
             pts = [[float(i), 0.0, 0.5] for i in range(17)]
             await ann.send(json.dumps({"t": "points", "stroke": "s1", "pts": pts}))
             code, reason = await ann.wait_closed()
             assert code == CloseCode.LIMIT_EXCEEDED
             assert reason == "17 points in one message exceed max_points_per_message 16"
 
-    async def test_a_frame_over_max_frame_bytes_closes_with_1009(self, small_room: RoomServer) -> None:
+    async def test_a_frame_over_max_frame_bytes_closes_with_1009(
+        self, small_room: RoomServer, join: Join
+    ) -> None:
         async with (
-            await RoomClient.join(small_room.url, "frames") as ann,
-            await RoomClient.join(small_room.url, "frames") as bob,
+            await join(small_room, "frames") as ann,
+            await join(small_room, "frames") as bob,
         ):
             await bob.send(
                 json.dumps({"t": "points", "stroke": "s", "pts": [[0, 0, 0.5]], "pad": "x" * 9000})
@@ -132,21 +137,23 @@ class TestLimits:
             code, reason = await bob.wait_closed()
             assert code == CloseCode.MESSAGE_TOO_BIG
             assert reason.endswith("bytes exceeds max_frame_bytes 8192")
-            async with await RoomClient.join(small_room.url, "frames") as carol:
+            async with await join(small_room, "frames") as carol:
                 await _still_drawing(ann, carol)
 
-    async def test_a_full_room_refuses_the_next_participant(self, small_room: RoomServer) -> None:
+    async def test_a_full_room_refuses_the_next_participant(self, small_room: RoomServer, join: Join) -> None:
         async with (
-            await RoomClient.join(small_room.url, "full") as ann,
-            await RoomClient.join(small_room.url, "full") as bob,
+            await join(small_room, "full") as ann,
+            await join(small_room, "full") as bob,
         ):
             carol = await RoomClient.connect_raw(small_room.url, "full")
-            await carol.send(json.dumps({"t": "hello", "v": 1, "client": "carol"}))
+            await carol.send(
+                json.dumps({"t": "hello", "v": 1, "client": "carol", "token": Signer().token("full")})
+            )
             assert await carol.wait_closed() == (CloseCode.ROOM_FULL, "session is full: max_participants 2")
             await _still_drawing(ann, bob)
 
-    async def test_a_full_board_refuses_more_strokes(self, small_room: RoomServer) -> None:
-        async with await RoomClient.join(small_room.url, "board-full") as ann:
+    async def test_a_full_board_refuses_more_strokes(self, small_room: RoomServer, join: Join) -> None:
+        async with await join(small_room, "board-full") as ann:
             for _ in range(2):
                 await ann.draw_stroke(line(2))
             await ann.wait_for(lambda m: m if isinstance(m, Committed) and len(ann.board) == 2 else None)

@@ -17,6 +17,7 @@ from drawnet.protocol import Ack, Nack
 from drawnet.testkit import RoomClient, eventually
 from drawnet.testkit.client import line
 from drawnet.testkit.proc import alive, descendants
+from drawnet.testkit.tokens import Signer
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +51,12 @@ class Platform:
         self.process.wait_until(lambda: "Drawnet is up." in self.process.log_tail(50), timeout=60)  # type: ignore[union-attr]
         return self.process
 
+    async def join(self, session: str, *, name: str) -> RoomClient:
+        """Join with a token signed by the key `drawnet up` made in its data folder."""
+        keys = (self.data_dir / "signing-keys").read_text().strip()
+        signer = Signer(keys=keys, kid=keys.split(":", 1)[0])
+        return await RoomClient.join(self.room, session, name=name, token=signer.token(session, name=name))
+
     def interrupt(self) -> int | None:
         """Ctrl-C, as the terminal sends it; returns the exit code."""
         assert self.process is not None
@@ -69,11 +76,11 @@ def platform(tmp_path: Path, database_url: str) -> Iterator[Platform]:
 
 def test_the_board_survives_a_restart_of_the_whole_platform(platform: Platform) -> None:
     async def draw_three_strokes() -> list[Ack | Nack]:
-        async with await RoomClient.join(platform.room, "keep") as ann:
+        async with await platform.join("keep", name="Ann") as ann:
             return [await ann.draw_stroke(line(10, y0=float(i))) for i in range(3)]
 
     async def strokes_seen_by_a_late_joiner() -> list[str]:
-        async with await RoomClient.join(platform.room, "keep") as bob:
+        async with await platform.join("keep", name="Bob") as bob:
             return [stroke.id for stroke in bob.board.strokes]
 
     def stored_board() -> dict[str, Any]:

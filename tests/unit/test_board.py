@@ -59,7 +59,7 @@ class TestApplying:
 
     def test_a_snapshot_rebuilds_the_board_and_its_hash(self) -> None:
         original = build(log(add("a"), add("b")))
-        copy = Board.from_snapshot(original.seq, original.strokes)
+        copy = Board.from_state(original.state())
         assert copy.state_hash() == original.state_hash()
         assert copy.seq == 2
 

@@ -120,10 +120,9 @@ class TestConfiguredLimits:
         with pytest.raises(LimitError, match=r"width 300\.0 exceeds max_width 200\.0"):
             check_op(stroke(width=300.0), Limits())
 
-    def test_coordinates(self) -> None:
-        far = AddStroke(id="f", tool="pen", color="#000000", width=1, opacity=1, pts=[(0, 2e6, 0.5)])
-        with pytest.raises(LimitError, match="outside max_coordinate"):
-            check_op(far, Limits())
+    def test_coordinates_are_bounded_by_the_decoder(self) -> None:
+        with pytest.raises(ProtocolError, match=r"<= 1000000\.0 - at `\$\.pts\[0\]\[1\]`"):
+            decode_client('{"t":"points","stroke":"s","pts":[[0,2e6,0.5]]}')
 
     def test_live_points_per_message(self) -> None:
         with pytest.raises(LimitError, match="3 points in one message exceed max_points_per_message 2"):

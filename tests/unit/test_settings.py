@@ -12,6 +12,17 @@ from drawnet.room.settings import RoomSettings
 
 
 class TestRoomSettings:
+    @pytest.fixture(autouse=True)
+    def _keys(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("DRAWNET_ROOM_SIGNING_KEYS", "k1:" + "s" * 32)
+
+    def test_a_room_without_keys_must_be_told_to_let_anyone_in(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.delenv("DRAWNET_ROOM_SIGNING_KEYS")
+        with pytest.raises(ValidationError, match="set signing_keys"):
+            RoomSettings()
+        monkeypatch.setenv("DRAWNET_ROOM_ALLOW_ANONYMOUS", "true")
+        assert RoomSettings().keys == {}
+
     def test_each_field_comes_from_its_env_var(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("DRAWNET_ROOM_MAX_POINTS_PER_STROKE", "42")
         monkeypatch.setenv("DRAWNET_ROOM_SESSION", "my-board")

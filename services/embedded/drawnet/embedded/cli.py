@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import secrets
 import signal
 import sys
 import threading
@@ -40,6 +41,16 @@ def _supervise(parts: list[NatsServer | RoomServer | DrawingService], stop: thre
     return 0
 
 
+def signing_keys(data: Path) -> str:
+    """The embedded platform's join-token key: made once, kept in the data folder (owner-only)."""
+    path = data / "signing-keys"
+    if not path.exists():
+        data.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(f"embedded-1:{secrets.token_urlsafe(48)}\n")
+    return path.read_text().strip()
+
+
 def up(args: argparse.Namespace) -> int:
     data: Path = args.data_dir.resolve()
     database_url = args.database_url or f"sqlite:///{data / 'drawnet.db'}"
@@ -51,9 +62,15 @@ def up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
+    keys = signing_keys(data)
     nats = NatsServer(data_dir=data / "nats", host=args.host, port=args.nats_port)
     room = RoomServer(
-        nats_url=nats.url, log_path=data / "logs" / "room.log", host=args.host, port=args.room_port
+        nats_url=nats.url,
+        log_path=data / "logs" / "room.log",
+        host=args.host,
+        port=args.room_port,
+        signing_keys=keys,
+        extra_env={"DRAWNET_ROOM_DRAWING_URL": f"http://{args.host}:{args.port}"},
     )
     drawing = DrawingService(
         nats_url=nats.url,
@@ -62,6 +79,7 @@ def up(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         room_public_url=room.url,
+        signing_keys=keys,
     )
     started: list[NatsServer | RoomServer | DrawingService] = []
     try:

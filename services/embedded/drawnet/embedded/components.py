@@ -66,6 +66,8 @@ class DrawingService:
     host: str = "127.0.0.1"
     port: int = field(default_factory=free_port)
     room_public_url: str = "ws://127.0.0.1:8001"
+    signing_keys: str = ""
+    """Join-token keys (`kid:secret,…`); the first one signs. The rooms get the same list."""
     extra_env: dict[str, str] = field(default_factory=dict)
     process: Supervised | None = None
 
@@ -80,6 +82,7 @@ class DrawingService:
             "DRAWNET_DRAWING_NATS_URL": self.nats_url,
             "DRAWNET_DRAWING_DATABASE_URL": self.database_url,
             "DRAWNET_DRAWING_ROOM_PUBLIC_URL": self.room_public_url,
+            **({"DRAWNET_DRAWING_SIGNING_KEYS": self.signing_keys} if self.signing_keys else {}),
             **self.extra_env,
         }
         self.process = Supervised(
@@ -99,6 +102,8 @@ class RoomServer:
     log_path: Path
     host: str = "127.0.0.1"
     port: int = field(default_factory=free_port)
+    signing_keys: str = ""
+    """Keys that verify join tokens (`kid:secret,…`)."""
     extra_env: dict[str, str] = field(default_factory=dict)
     process: Supervised | None = None
 
@@ -115,6 +120,7 @@ class RoomServer:
             "DRAWNET_ROOM_HOST": self.host,
             "DRAWNET_ROOM_PORT": str(self.port),
             "DRAWNET_ROOM_NATS_URL": self.nats_url,
+            **({"DRAWNET_ROOM_SIGNING_KEYS": self.signing_keys} if self.signing_keys else {}),
             **self.extra_env,
         }
         self.process = Supervised(

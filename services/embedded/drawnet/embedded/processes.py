@@ -101,12 +101,15 @@ class Supervised:
         while True:
             if not self.running():
                 code = self.process.returncode if self.process else None
+                self.stop()
                 raise ProcessError(f"{self.name} exited (code {code}) before {what}:\n{self.log_tail()}")
             with contextlib.suppress(OSError, httpx.HTTPError):
                 if ready():
                     return
             if time.monotonic() > deadline:
-                raise ProcessError(f"{self.name} not {what} after {timeout:.0f}s:\n{self.log_tail()}")
+                tail = self.log_tail()
+                self.stop()
+                raise ProcessError(f"{self.name} not {what} after {timeout:.0f}s:\n{tail}")
             time.sleep(0.05)
 
     def wait_http_ok(self, url: str, *, timeout: float = 20.0) -> None:

@@ -2,8 +2,17 @@
 
 The room, the drawing service, the browser (`frontend/js/board.js`) and the tests all apply committed ops
 in sequence order with these rules, so after quiescence they all reach the same `state_hash()`.
-Applying is idempotent per op id (exactly once) and monotonic in seq (an op at or below the board's seq
-is already in it).
+
+- Applying is idempotent per op id (exactly once) and monotonic in seq (an op at or below the board's seq
+  is already in it).
+- `stroke` adds a stroke; `erase` removes the named strokes that are visible; `clear` removes every
+  visible stroke.
+- `undo` and `redo` act on their author's own ops, newest first: each author has an undo stack and a redo
+  stack of at most `UNDO_DEPTH` ops; a new op clears its author's redo stack. The room resolves which op an
+  undo or redo targets before logging it, so the log says exactly what happens.
+- An op that leaves both stacks can no longer be undone or redone: strokes it hid for good are dropped.
+  So a board holds its visible strokes plus only those hidden strokes that an undo or redo can bring back,
+  and the snapshot (`BoardState`) that late joiners and rooms load is exactly that.
 """
 
 from __future__ import annotations
@@ -12,65 +21,218 @@ import hashlib
 
 import msgspec
 
-from drawnet.protocol.messages import AddStroke, ClearBoard, Committed, Erase, Op
+from drawnet.protocol.messages import (
+    AddStroke,
+    BoardState,
+    ClearBoard,
+    Committed,
+    Effect,
+    Erase,
+    Redo,
+    StrokeEntry,
+    Undo,
+)
 
 Stroke = AddStroke
 """A stroke on the board is the op that added it."""
 
+UNDO_DEPTH = 100
+"""Ops per author that can be undone (and as many that can be redone)."""
+
 _hash_encoder = msgspec.json.Encoder(order="deterministic")
 
 
-class Board:
-    """The strokes of one session in the order they were committed."""
+class _Stroke:
+    __slots__ = ("by", "removed_by", "seq", "stroke", "undone")
 
-    __slots__ = ("_op_seqs", "_strokes", "seq")
+    def __init__(self, stroke: Stroke, seq: int, by: str) -> None:
+        self.stroke = stroke
+        self.seq = seq
+        self.by = by
+        self.undone = False
+        self.removed_by: set[str] = set()
+
+    @property
+    def visible(self) -> bool:
+        return not self.undone and not self.removed_by
+
+
+class _Effect:
+    """What an undoable op did, so it can be undone and redone."""
+
+    __slots__ = ("by", "id", "kind", "targets", "undone")
+
+    def __init__(self, op_id: str, by: str, kind: str, targets: tuple[str, ...]) -> None:
+        self.id = op_id
+        self.by = by
+        self.kind = kind
+        self.targets = targets
+        self.undone = False
+
+
+class Board:
+    """The strokes of one session in the order they were committed, with their undo history."""
+
+    __slots__ = ("_effects", "_op_seqs", "_redo", "_strokes", "_undo", "seq")
 
     def __init__(self) -> None:
         self.seq = 0
-        self._strokes: dict[str, Stroke] = {}
+        self._strokes: dict[str, _Stroke] = {}
         self._op_seqs: dict[str, int] = {}
+        self._effects: dict[str, _Effect] = {}
+        self._undo: dict[str, list[str]] = {}
+        self._redo: dict[str, list[str]] = {}
 
-    @classmethod
-    def from_snapshot(cls, seq: int, strokes: list[Stroke]) -> Board:
-        """The board a welcome's snapshot describes: these strokes, at `seq`."""
-        board = cls()
-        board.seq = seq
-        board._strokes = {stroke.id: stroke for stroke in strokes}
-        return board
+    # ------------------------------------------------------------------------------------- reading
+
+    @property
+    def strokes(self) -> list[Stroke]:
+        """The visible strokes, bottom to top."""
+        return [entry.stroke for entry in self._strokes.values() if entry.visible]
+
+    def __len__(self) -> int:
+        return sum(1 for entry in self._strokes.values() if entry.visible)
+
+    def seq_of(self, op_id: str) -> int | None:
+        """The sequence number at which the op `op_id` was applied, if this board applied it."""
+        return self._op_seqs.get(op_id)
+
+    def knows(self, op_id: str) -> bool:
+        """Whether the op is in this board: applied here, or a stroke that came in a snapshot."""
+        return op_id in self._op_seqs or op_id in self._strokes
+
+    def undo_target(self, author: str) -> str | None:
+        """The op an undo by `author` would undo now: their newest op still done."""
+        stack = self._undo.get(author)
+        return stack[-1] if stack else None
+
+    def redo_target(self, author: str) -> str | None:
+        """The op a redo by `author` would redo now: their newest undone op."""
+        stack = self._redo.get(author)
+        return stack[-1] if stack else None
+
+    def state_hash(self) -> str:
+        """A digest of the visible board (strokes in order), equal wherever the same ops were applied."""
+        return hashlib.sha256(_hash_encoder.encode(self.strokes)).hexdigest()
+
+    # ------------------------------------------------------------------------------------- applying
 
     def apply(self, committed: Committed) -> bool:
         """Apply one committed op; False when it was already applied (same seq or same op id)."""
         op = committed.op
-        if committed.seq <= self.seq or op.id in self._op_seqs or op.id in self._strokes:
+        if committed.seq <= self.seq or self.knows(op.id):
             self.seq = max(self.seq, committed.seq)
             return False
         self.seq = committed.seq
         self._op_seqs[op.id] = committed.seq
-        _apply_op(self._strokes, op)
+        by = committed.by
+        match op:
+            case AddStroke():
+                self._strokes[op.id] = _Stroke(op, committed.seq, by)
+                self._done(_Effect(op.id, by, "stroke", (op.id,)))
+            case Erase(strokes=named):
+                targets = tuple(
+                    t for t in dict.fromkeys(named) if t in self._strokes and self._strokes[t].visible
+                )
+                self._remove(op.id, targets)
+                self._done(_Effect(op.id, by, "erase", targets))
+            case ClearBoard():
+                targets = tuple(sid for sid, entry in self._strokes.items() if entry.visible)
+                self._remove(op.id, targets)
+                self._done(_Effect(op.id, by, "clear", targets))
+            case Undo(target=target):
+                if target is not None and self.undo_target(by) == target:
+                    self._set_undone(self._effects[target], undone=True)
+                    self._undo[by].pop()
+                    self._redo.setdefault(by, []).append(target)
+            case Redo(target=target):
+                if target is not None and self.redo_target(by) == target:
+                    self._set_undone(self._effects[target], undone=False)
+                    self._redo[by].pop()
+                    self._push(self._undo.setdefault(by, []), target)
         return True
 
-    def seq_of(self, op_id: str) -> int | None:
-        """The sequence number at which the op `op_id` was applied, if it was."""
-        return self._op_seqs.get(op_id)
+    def _visible(self, stroke_id: str) -> bool:
+        entry = self._strokes.get(stroke_id)
+        return entry is not None and entry.visible
 
-    @property
-    def strokes(self) -> list[Stroke]:
-        return list(self._strokes.values())
+    def _remove(self, remover: str, targets: tuple[str, ...]) -> None:
+        for target in targets:
+            self._strokes[target].removed_by.add(remover)
 
-    def __len__(self) -> int:
-        return len(self._strokes)
+    def _set_undone(self, effect: _Effect, *, undone: bool) -> None:
+        effect.undone = undone
+        for target in effect.targets:
+            entry = self._strokes.get(target)
+            if entry is None:
+                continue
+            if effect.kind == "stroke":
+                entry.undone = undone
+            elif undone:
+                entry.removed_by.discard(effect.id)
+            else:
+                entry.removed_by.add(effect.id)
 
-    def state_hash(self) -> str:
-        """A digest of the visible board (strokes in order), equal wherever the same ops were applied."""
-        return hashlib.sha256(_hash_encoder.encode(list(self._strokes.values()))).hexdigest()
+    def _done(self, effect: _Effect) -> None:
+        """A new op by its author: undoable; whatever the author could redo is gone for good."""
+        self._effects[effect.id] = effect
+        for dropped in self._redo.pop(effect.by, []):
+            self._finalize(dropped)
+        self._push(self._undo.setdefault(effect.by, []), effect.id)
 
+    def _push(self, stack: list[str], op_id: str) -> None:
+        stack.append(op_id)
+        if len(stack) > UNDO_DEPTH:
+            self._finalize(stack.pop(0))
 
-def _apply_op(strokes: dict[str, Stroke], op: Op) -> None:
-    match op:
-        case AddStroke():
-            strokes[op.id] = op
-        case Erase(strokes=targets):
-            for target in targets:
-                strokes.pop(target, None)
-        case ClearBoard():
-            strokes.clear()
+    def _finalize(self, op_id: str) -> None:
+        """The op can no longer be undone or redone: drop it and the strokes it hid for good."""
+        effect = self._effects.pop(op_id, None)
+        if effect is None:
+            return
+        gone = effect.undone if effect.kind == "stroke" else not effect.undone
+        if gone:
+            for target in effect.targets:
+                self._strokes.pop(target, None)
+
+    # ------------------------------------------------------------------------------------- snapshots
+
+    def state(self) -> BoardState:
+        """Everything a late joiner or a room needs to continue from here (see the module docstring)."""
+        return BoardState(
+            seq=self.seq,
+            strokes=[
+                StrokeEntry(
+                    stroke=entry.stroke,
+                    seq=entry.seq,
+                    by=entry.by,
+                    undone=entry.undone,
+                    removed_by=sorted(entry.removed_by),
+                )
+                for entry in self._strokes.values()
+            ],
+            effects=[
+                Effect(id=e.id, by=e.by, kind=e.kind, targets=list(e.targets), undone=e.undone)
+                for e in self._effects.values()
+            ],
+            undo={author: list(stack) for author, stack in self._undo.items() if stack},
+            redo={author: list(stack) for author, stack in self._redo.items() if stack},
+        )
+
+    @classmethod
+    def from_state(cls, state: BoardState) -> Board:
+        """The board a snapshot describes."""
+        board = cls()
+        board.seq = state.seq
+        for item in state.strokes:
+            entry = _Stroke(item.stroke, item.seq, item.by)
+            entry.undone = item.undone
+            entry.removed_by = set(item.removed_by)
+            board._strokes[item.stroke.id] = entry
+        for effect in state.effects:
+            restored = _Effect(effect.id, effect.by, effect.kind, tuple(effect.targets))
+            restored.undone = effect.undone
+            board._effects[effect.id] = restored
+        board._undo = {author: list(stack) for author, stack in state.undo.items()}
+        board._redo = {author: list(stack) for author, stack in state.redo.items()}
+        return board

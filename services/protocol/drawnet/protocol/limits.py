@@ -15,6 +15,8 @@ HARD_MAX_POINTS_PER_STROKE = 20_000
 HARD_MAX_ID_LENGTH = 64
 HARD_MAX_NAME_LENGTH = 64
 HARD_MAX_ERASE_TARGETS = 1_000
+COORDINATE_BOUND = 1_000_000.0
+"""The canvas is infinite in intent, finite in floats: |x| and |y| are at most this (decoder-enforced)."""
 
 
 class Limits(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,5 +34,3 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     """Connections in one session at once; the next one is closed with ROOM_FULL."""
     max_width: float = 200.0
     """Widest pen, in board units."""
-    max_coordinate: float = 1_000_000.0
-    """The canvas is infinite in intent, finite in floats: |x|, |y| up to this."""

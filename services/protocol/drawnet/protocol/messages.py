@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from drawnet.protocol.limits import (
+    COORDINATE_BOUND,
     HARD_MAX_ERASE_TARGETS,
     HARD_MAX_ID_LENGTH,
     HARD_MAX_NAME_LENGTH,
@@ -28,7 +29,8 @@ Color = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}$")]
 Width = Annotated[float, msgspec.Meta(gt=0)]
 Opacity = Annotated[float, msgspec.Meta(ge=0, le=1)]
 Seq = Annotated[int, msgspec.Meta(ge=0)]
-Point = tuple[float, float, Annotated[float, msgspec.Meta(ge=0, le=1)]]
+Coordinate = Annotated[float, msgspec.Meta(ge=-COORDINATE_BOUND, le=COORDINATE_BOUND)]
+Point = tuple[Coordinate, Coordinate, Annotated[float, msgspec.Meta(ge=0, le=1)]]
 """x, y in board units, and pen pressure in [0, 1] (0.5 where the device reports none)."""
 PointList = Annotated[list[Point], msgspec.Meta(max_length=HARD_MAX_POINTS_PER_STROKE)]
 Tool = Literal["pen", "highlighter", "line"]
@@ -36,8 +38,14 @@ Tool = Literal["pen", "highlighter", "line"]
 
 class Participant(msgspec.Struct, frozen=True):
     id: str
+    """This connection, in this room: live traffic and presence carry it as `by`."""
     name: str
     color: str
+    user: str = ""
+    """Who it is (the join token's subject): committed ops carry it as `by`, and undo follows it."""
+    role: str = "editor"
+    """owner, editor or viewer; viewers do not draw."""
+    idle: bool = False
 
 
 # ------------------------------------------------------------------------------------- durable ops
@@ -67,7 +75,52 @@ class ClearBoard(msgspec.Struct, frozen=True, tag="clear", tag_field="kind"):
     id: Id
 
 
-Op = AddStroke | Erase | ClearBoard
+class Undo(msgspec.Struct, frozen=True, tag="undo", tag_field="kind"):
+    """Undo the author's newest op that is still done. The room fills in `target` before logging it;
+    a client may name it, and the room refuses the undo unless it is that op."""
+
+    id: Id
+    target: Id | None = None
+
+
+class Redo(msgspec.Struct, frozen=True, tag="redo", tag_field="kind"):
+    """Redo the author's newest undone op (`target`, filled in by the room like undo's)."""
+
+    id: Id
+    target: Id | None = None
+
+
+Op = AddStroke | Erase | ClearBoard | Undo | Redo
+
+
+class StrokeEntry(msgspec.Struct, frozen=True):
+    """A stroke in a board snapshot, visible or hidden (hidden ones can come back with undo or redo)."""
+
+    stroke: AddStroke
+    seq: int
+    by: str
+    undone: bool = False
+    removed_by: list[str] = []
+
+
+class Effect(msgspec.Struct, frozen=True):
+    """What an op that can still be undone or redone did."""
+
+    id: str
+    by: str
+    kind: str
+    targets: list[str]
+    undone: bool = False
+
+
+class BoardState(msgspec.Struct, frozen=True):
+    """A board at `seq`: its strokes bottom to top and its undo history (see `board.py`)."""
+
+    seq: int
+    strokes: list[StrokeEntry]
+    effects: list[Effect] = []
+    undo: dict[str, list[str]] = {}
+    redo: dict[str, list[str]] = {}
 
 
 class OpRecord(msgspec.Struct, frozen=True):
@@ -116,13 +169,40 @@ class Points(msgspec.Struct, frozen=True, tag="points", tag_field="t"):
     by: str = ""
 
 
+class Cursor(msgspec.Struct, frozen=True, tag="cursor", tag_field="t"):
+    """Live: where this participant's pointer is, in board units (ephemeral)."""
+
+    x: Coordinate
+    y: Coordinate
+    by: str = ""
+
+
+class View(msgspec.Struct, frozen=True, tag="view", tag_field="t"):
+    """Live: this participant's viewport, so others can follow it (ephemeral)."""
+
+    x: Coordinate
+    y: Coordinate
+    zoom: Annotated[float, msgspec.Meta(gt=0, le=1000)]
+    by: str = ""
+
+
+class Presence(msgspec.Struct, frozen=True, tag="presence", tag_field="t"):
+    """Live: the participant went idle or came back (ephemeral)."""
+
+    idle: bool
+    by: str = ""
+
+
 class Submit(msgspec.Struct, frozen=True, tag="op", tag_field="t"):
     """A durable op for the log. The room answers the author with `ack` or `nack`."""
 
     op: Op
 
 
-ClientMessage = Hello | Begin | Points | Submit
+Live = Begin | Points | Cursor | View | Presence
+"""Ephemeral traffic: relayed at once to the session's others, never stored, dropped for slow clients."""
+
+ClientMessage = Hello | Begin | Points | Cursor | View | Presence | Submit
 
 
 # ------------------------------------------------------------------------------------- room → client
@@ -134,7 +214,7 @@ class Welcome(msgspec.Struct, frozen=True, tag="welcome", tag_field="t"):
     participants: list[Participant]
     seq: int
     """The board's sequence number when this was made: after applying what follows, the client is at it."""
-    snapshot: list[AddStroke] | None
+    snapshot: BoardState | None
     """The whole board at `seq` (the client replaces its board with it), or None when `ops` suffice."""
     ops: list[Committed]
     """Committed ops after the client's `since`, when the room still holds them all (else a snapshot)."""
@@ -172,4 +252,4 @@ class Nack(msgspec.Struct, frozen=True, tag="nack", tag_field="t"):
     reason: str
 
 
-ServerMessage = Welcome | Joined | Left | Committed | Ack | Nack | Begin | Points
+ServerMessage = Welcome | Joined | Left | Committed | Ack | Nack | Begin | Points | Cursor | View | Presence

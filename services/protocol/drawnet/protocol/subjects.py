@@ -25,3 +25,13 @@ def ops_subject(namespace: str, session: str) -> str:
 def live_subject(namespace: str, session: str) -> str:
     """Ephemeral traffic of one session (points in flight, cursors, presence), on core NATS."""
     return f"drawnet.live.{namespace}.{session}"
+
+
+def relay_subject(namespace: str, session: str, replica: str, channel: str) -> str:
+    """Traffic one room replica relays to the others of the same session (`live` or `presence`)."""
+    return f"drawnet.relay.{namespace}.{session}.{channel}.{replica}"
+
+
+def status_subject(namespace: str, session: str) -> str:
+    """Room heartbeats: what a session looks like from its room, for the operator's status."""
+    return f"drawnet.status.{namespace}.{session}"

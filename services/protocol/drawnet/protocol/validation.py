@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from drawnet.protocol.errors import CloseCode, ProtocolError
 from drawnet.protocol.limits import Limits
-from drawnet.protocol.messages import AddStroke, Begin, Op, Point, Points
+from drawnet.protocol.messages import AddStroke, Begin, Live, Op, Points
 
 
 class LimitError(ProtocolError):
@@ -19,13 +19,6 @@ class LimitError(ProtocolError):
         self.limit = limit
 
 
-def _check_points(points: list[Point], limits: Limits) -> None:
-    bound = limits.max_coordinate
-    for x, y, _ in points:
-        if not (-bound <= x <= bound and -bound <= y <= bound):
-            raise LimitError("max_coordinate", f"point ({x}, {y}) is outside max_coordinate {bound}")
-
-
 def check_op(op: Op, limits: Limits) -> None:
     if isinstance(op, AddStroke):
         if (points := len(op.pts)) > (limit := limits.max_points_per_stroke):
@@ -34,10 +27,9 @@ def check_op(op: Op, limits: Limits) -> None:
             )
         if op.width > limits.max_width:
             raise LimitError("max_width", f"width {op.width} exceeds max_width {limits.max_width}")
-        _check_points(op.pts, limits)
 
 
-def check_live(message: Begin | Points, limits: Limits) -> None:
+def check_live(message: Live, limits: Limits) -> None:
     if isinstance(message, Points):
         if len(message.pts) > limits.max_points_per_message:
             raise LimitError(
@@ -45,6 +37,5 @@ def check_live(message: Begin | Points, limits: Limits) -> None:
                 f"{len(message.pts)} points in one message exceed max_points_per_message "
                 f"{limits.max_points_per_message}",
             )
-        _check_points(message.pts, limits)
-    elif message.width > limits.max_width:
+    elif isinstance(message, Begin) and message.width > limits.max_width:
         raise LimitError("max_width", f"width {message.width} exceeds max_width {limits.max_width}")

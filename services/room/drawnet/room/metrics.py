@@ -1,21 +1,97 @@
-"""The room's Prometheus metrics (names follow Prometheus conventions: units, `_total` counters)."""
+"""The room's Prometheus metrics (names follow Prometheus conventions: units, `_total` counters).
+
+The per-message counters are plain integers on the room, read at scrape time by a collector: the hot path
+adds 1 to an int instead of taking a lock in prometheus-client.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from collections import Counter as Tally
+from collections.abc import Iterator
 
-CONNECTIONS = Gauge("drawnet_room_connections", "Open WebSocket connections that completed hello")
-SESSIONS = Gauge("drawnet_room_sessions", "Sessions with a loaded board in this room")
-MESSAGES_IN = Counter("drawnet_room_messages_received_total", "Client messages accepted, by kind", ["kind"])
-REJECTED = Counter(
-    "drawnet_room_rejected_total", "Client messages or connections refused, by reason", ["reason"]
-)
-OPS_ACKED = Counter("drawnet_room_ops_acked_total", "Durable ops acknowledged to their authors")
-OPS_DEDUPLICATED = Counter(
-    "drawnet_room_ops_deduplicated_total", "Resent ops recognised by their op id and not applied again"
-)
+from prometheus_client import Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
 PUBLISH_SECONDS = Histogram(
     "drawnet_room_jetstream_publish_seconds",
-    "Time from an op's arrival to JetStream's ack",
+    "Time from a durable op's arrival to JetStream's ack",
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
 )
+FANOUT_SECONDS = Histogram(
+    "drawnet_room_fanout_seconds",
+    "Time to hand one libuv turn's live frames to uWebSockets' pub/sub (server-side fan-out)",
+    buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025),
+)
+WELCOME_SECONDS = Histogram(
+    "drawnet_room_welcome_seconds",
+    "Server time to build and send a welcome (snapshot or tail)",
+    buckets=(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.3, 1.0),
+)
+
+
+class RoomStats:
+    """Counters the room bumps on its hot path."""
+
+    def __init__(self) -> None:
+        self.received: Tally[str] = Tally()
+        """Client messages accepted, by kind."""
+        self.bytes_in = 0
+        self.published = 0
+        """Frames handed to a topic (live frames, committed ops, presence)."""
+        self.deliveries = 0
+        """Frames times their recipients: what uWebSockets' pub/sub sends on our behalf."""
+        self.bytes_out = 0
+        """Bytes of frames times their recipients."""
+        self.rejected: Tally[str] = Tally()
+        """Messages dropped or refused and connections closed, by reason."""
+        self.acked = 0
+        self.deduplicated = 0
+        self.connections = 0
+        self.sessions = 0
+
+
+class RoomCollector(Collector):
+    def __init__(self, stats: RoomStats) -> None:
+        self.stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        s = self.stats
+        received = CounterMetricFamily(
+            "drawnet_room_messages_received", "Client messages accepted, by kind", labels=["kind"]
+        )
+        for kind, count in s.received.items():
+            received.add_metric([kind], count)
+        yield received
+        rejected = CounterMetricFamily(
+            "drawnet_room_rejected",
+            "Messages dropped or refused and connections closed, by reason",
+            labels=["reason"],
+        )
+        for reason, count in s.rejected.items():
+            rejected.add_metric([reason], count)
+        yield rejected
+        yield CounterMetricFamily(
+            "drawnet_room_received_bytes", "Bytes of client frames accepted", value=s.bytes_in
+        )
+        yield CounterMetricFamily(
+            "drawnet_room_published_frames", "Frames handed to a topic", value=s.published
+        )
+        yield CounterMetricFamily(
+            "drawnet_room_delivered_frames",
+            "Frames sent to clients by the native pub/sub",
+            value=s.deliveries,
+        )
+        yield CounterMetricFamily(
+            "drawnet_room_sent_bytes", "Bytes sent to clients by the pub/sub", value=s.bytes_out
+        )
+        yield CounterMetricFamily(
+            "drawnet_room_ops_acked", "Durable ops acknowledged to their authors", value=s.acked
+        )
+        yield CounterMetricFamily(
+            "drawnet_room_ops_deduplicated",
+            "Resent ops recognised by their op id and not applied again",
+            value=s.deduplicated,
+        )
+        yield GaugeMetricFamily("drawnet_room_connections", "Participants connected", value=s.connections)
+        yield GaugeMetricFamily("drawnet_room_sessions", "Sessions with a loaded board", value=s.sessions)

@@ -1,8 +1,8 @@
 """The room server: one socketify app hosting any number of sessions (or exactly one, in a pod).
 
-Per inbound frame the Python work is bounded and small: decode and validate (msgspec), then either queue
-the frame for uWebSockets' native pub/sub (live traffic) or start publishing it to the op log (durable
-ops). Nothing runs per recipient in Python.
+Per inbound frame the Python work is bounded and small: decode and validate (msgspec), check the rate
+limits, then either queue the frame for uWebSockets' native pub/sub (live traffic) or start publishing it
+to the op log (durable ops). Nothing runs per recipient in Python.
 """
 
 from __future__ import annotations
@@ -14,16 +14,17 @@ import logging
 import secrets
 import signal
 import time
-from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Coroutine
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 import msgspec
 from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from socketify import App, OpCode
 from socketify.native import lib
 
@@ -31,10 +32,9 @@ from drawnet.bus import connect, ensure_ops_stream
 from drawnet.protocol import (
     PROTOCOL_VERSION,
     Ack,
-    AddStroke,
     Begin,
+    ClearBoard,
     CloseCode,
-    Committed,
     Hello,
     Joined,
     Left,
@@ -43,15 +43,23 @@ from drawnet.protocol import (
     OpRecord,
     Participant,
     Points,
+    Presence,
     ProtocolError,
+    Redo,
     Submit,
+    Undo,
     Welcome,
     decode_client,
     encode,
     valid_name,
 )
+from drawnet.protocol.messages import AddStroke, Committed, Live
+from drawnet.protocol.status import RoomHeartbeat
+from drawnet.protocol.subjects import relay_subject, status_subject
+from drawnet.protocol.tokens import JoinClaims, TokenError, verify
 from drawnet.protocol.validation import LimitError, check_live, check_op
 from drawnet.room import metrics
+from drawnet.room.ratelimit import TokenBucket
 from drawnet.room.sessions import LiveSession
 from drawnet.room.settings import RoomSettings
 from drawnet.room.uvbridge import UVBridge
@@ -60,8 +68,9 @@ log = logging.getLogger(__name__)
 
 _TEXT = OpCode.TEXT
 _UNCOMPRESSED = False
-RECENT_OPS = 2_000
-"""Committed ops a session keeps in memory, so a reconnecting client gets a tail instead of the board."""
+_DRAWING = (Begin, Points)
+"""Live messages that only writers may send."""
+_welcome_head = msgspec.json.Encoder()
 
 
 class Phase(Enum):
@@ -79,9 +88,21 @@ class Connection:
     ws: Any = None
     session: LiveSession | None = None
     participant: Participant | None = None
+    claims: JoinClaims | None = None
     closed: bool = False
     refused: ProtocolError | None = None
-    topic: bytes = field(default=b"")
+    live: TokenBucket | None = None
+    ops: TokenBucket | None = None
+    user_live: TokenBucket | None = None
+    user_ops: TokenBucket | None = None
+    live_subscribed: bool = False
+
+
+@dataclass(slots=True)
+class _UserBuckets:
+    live: TokenBucket
+    ops: TokenBucket
+    connections: int = 0
 
 
 class Room:
@@ -90,17 +111,29 @@ class Room:
     def __init__(self, settings: RoomSettings, nc: NatsClient, js: JetStreamContext) -> None:
         self.settings = settings
         self.limits = settings.limits
+        self.keys = settings.keys
+        self.stats = metrics.RoomStats()
         self._nc = nc
         self._js = js
         self._sessions: dict[str, asyncio.Task[LiveSession]] = {}
-        self._recent: dict[str, deque[Committed]] = {}
         self._connections: set[Connection] = set()
+        self._users: dict[str, _UserBuckets] = {}
         self._outbox: list[tuple[Connection, bytes, bytes]] = []
         self._ids = itertools.count(1)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._in_flight = 0
+        self._settled = asyncio.Event()
+        """Set whenever no durable op is waiting for JetStream's ack."""
+        self._lingering: dict[str, asyncio.TimerHandle] = {}
+        self.now = time.monotonic()
         self.ready = False
         self.draining = False
         self.app = App(lifespan=False)
+        # socketify installs its own task factory and exception handler on the running asyncio loop; its
+        # tasks lack what anyio (httpx) needs and its handler drops tracebacks: put asyncio's back.
+        loop = asyncio.get_running_loop()
+        loop.set_task_factory(None)
+        loop.set_exception_handler(None)
         self.bridge: UVBridge | None = None
         self._routes()
 
@@ -118,12 +151,15 @@ class Room:
                 # read them and close with 1009 and the numbers.
                 "max_payload_length": 2 * self.limits.max_frame_bytes,
                 "idle_timeout": self.settings.idle_timeout_seconds,
-                "max_backpressure": self.settings.max_backpressure_bytes,
+                # We close slow consumers ourselves (with a reason) long before uWebSockets would drop
+                # frames for them: no committed op is ever silently skipped.
+                "max_backpressure": 2 * self.settings.slow_consumer_close_bytes,
                 "close_on_backpressure_limit": True,
                 "send_pings_automatically": True,
                 "upgrade": self._upgrade,
                 "open": self._open,
                 "message": self._message,
+                "drain": self._drain,
                 "close": self._close,
             },
         )
@@ -135,7 +171,7 @@ class Room:
             res.write_status(503).end("not ready")
 
     def _metrics(self, res: Any, _req: Any) -> None:
-        res.write_header("Content-Type", CONTENT_TYPE_LATEST).end(generate_latest())
+        res.write_header("Content-Type", CONTENT_TYPE_LATEST).end(generate_latest(REGISTRY))
 
     # ---------------------------------------------------------------------------------- uWS callbacks
 
@@ -161,7 +197,6 @@ class Room:
     def _open(self, ws: Any) -> None:
         conn: Connection = ws.get_user_data()
         conn.ws = ws.clone()
-        conn.topic = f"s/{conn.session_name}".encode()
         self._connections.add(conn)
         if conn.refused is not None:
             self._refuse(conn, conn.refused)
@@ -175,25 +210,31 @@ class Room:
         except ProtocolError as error:
             self._refuse(conn, error)
 
+    def _drain(self, ws: Any) -> None:
+        """uWebSockets sent what it had buffered for a client: let live traffic flow to it again."""
+        conn: Connection = ws.get_user_data()
+        caught_up = ws.get_buffered_amount() < self.settings.slow_consumer_live_bytes // 2
+        if not conn.live_subscribed and conn.session is not None and not conn.closed and caught_up:
+            conn.ws.subscribe(conn.session.live_topic)
+            conn.live_subscribed = True
+
     def _close(self, ws: Any, _code: int, _message: Any) -> None:
         conn: Connection = ws.get_user_data()
         conn.closed = True
         self._connections.discard(conn)
-        session, participant = conn.session, conn.participant
-        if conn.phase is Phase.JOINED and session is not None and participant is not None:
-            metrics.CONNECTIONS.dec()
-            session.participants.pop(participant.id, None)
-            self._publish(conn.topic, encode(Left(id=participant.id)))
+        if conn.phase is Phase.JOINED:
+            self._leave(conn)
+
+    # ---------------------------------------------------------------------------------- dispatch
 
     def _dispatch(self, conn: Connection, data: str | bytes) -> None:
         self._check_size(data)
         message = decode_client(data)
         if conn.phase is Phase.JOINED:
-            if isinstance(message, Points | Begin):
+            if isinstance(message, Submit):
+                self._submit(conn, message.op)
+            elif not isinstance(message, Hello):
                 self._relay_live(conn, message)
-            elif isinstance(message, Submit):
-                metrics.MESSAGES_IN.labels("op").inc()
-                self._spawn(self._submit(conn, message.op))
             else:
                 raise ProtocolError(CloseCode.HELLO_EXPECTED, "hello is only the first message")
         elif conn.phase is Phase.AWAITING_HELLO and isinstance(message, Hello):
@@ -202,6 +243,8 @@ class Room:
             raise ProtocolError(CloseCode.HELLO_EXPECTED, "the first message must be hello")
         else:
             raise ProtocolError(CloseCode.HELLO_EXPECTED, "wait for welcome before sending")
+        self.stats.received[message.__struct_config__.tag] += 1  # type: ignore[index]
+        self.stats.bytes_in += len(data)
 
     def _check_size(self, data: str | bytes) -> None:
         limit = self.limits.max_frame_bytes
@@ -215,20 +258,45 @@ class Room:
 
     # ---------------------------------------------------------------------------------- live traffic
 
-    def _relay_live(self, conn: Connection, message: Begin | Points) -> None:
+    def _relay_live(self, conn: Connection, message: Live) -> None:
+        participant, session = conn.participant, conn.session
+        assert participant is not None  # noqa: S101 - a JOINED connection has both
+        assert session is not None  # noqa: S101
+        if isinstance(message, _DRAWING) and participant.role == "viewer":
+            raise ProtocolError(CloseCode.FORBIDDEN, "viewers cannot draw")
+        if not self._within(
+            conn.live, conn.user_live, "live_rate_per_second", self.settings.live_rate_per_second
+        ):
+            return
         check_live(message, self.limits)
-        assert conn.participant is not None  # noqa: S101 - a JOINED connection has one
-        metrics.MESSAGES_IN.labels(message.__struct_config__.tag).inc()
-        frame = encode(msgspec.structs.replace(message, by=conn.participant.id))
+        if isinstance(message, Presence):
+            participant = msgspec.structs.replace(participant, idle=message.idle)
+            conn.participant = session.participants[participant.id] = participant
+        frame = encode(msgspec.structs.replace(message, by=participant.id))
+        session.last_activity = time.time()
         # Published after this libuv turn, natively, to everyone subscribed except the sender.
-        self._outbox.append((conn, conn.topic, frame))
+        self._outbox.append((conn, session.live_topic, frame))
+
+    def _within(self, own: TokenBucket | None, user: TokenBucket | None, limit: str, rate: float) -> bool:
+        """Both the connection's and the user's bucket allow one more message."""
+        assert own is not None  # noqa: S101 - JOINED connections have buckets
+        assert user is not None  # noqa: S101
+        if own.take(self.now) & user.take(self.now):
+            return True
+        self.stats.rejected[limit] += 1
+        if own.exhausted or user.exhausted:
+            raise ProtocolError(CloseCode.RATE_LIMITED, f"kept sending over {limit} {rate:g}")
+        return False
 
     def flush_outbox(self) -> None:
         """Publish the frames queued during the last libuv turn (the bridge calls this after each turn)."""
         if not self._outbox:
             return
+        started = time.perf_counter()
         outbox, self._outbox = self._outbox, []
         ssl, app = self.app.SSL, self.app.app
+        stats = self.stats
+        relay: dict[LiveSession, list[bytes]] | None = {} if self.settings.relay_between_replicas else None
         for conn, topic, frame in outbox:
             if conn.closed:
                 lib.uws_publish(ssl, app, topic, len(topic), frame, len(frame), _TEXT, _UNCOMPRESSED)
@@ -236,35 +304,80 @@ class Room:
                 lib.uws_ws_publish_with_options(
                     ssl, conn.ws.ws, topic, len(topic), frame, len(frame), _TEXT, _UNCOMPRESSED
                 )
+            session = conn.session
+            if session is not None:
+                recipients = session.local - 1
+                stats.deliveries += recipients
+                stats.bytes_out += recipients * len(frame)
+                if relay is not None:
+                    relay.setdefault(session, []).append(frame)
+        for session, frames in (relay or {}).items():
+            # One NATS message per session per turn; frames are JSON, which never holds a raw newline.
+            self._relay_out(session, "live", b"\n".join(frames))
+        stats.published += len(outbox)
+        metrics.FANOUT_SECONDS.observe(time.perf_counter() - started)
 
-    def _publish(self, topic: bytes, frame: bytes) -> None:
+    def _publish(self, session: LiveSession, topic: bytes, frame: bytes) -> None:
         """Send a frame to every subscriber of a topic, now."""
         lib.uws_publish(
             self.app.SSL, self.app.app, topic, len(topic), frame, len(frame), _TEXT, _UNCOMPRESSED
         )
-        if self.bridge is not None:
-            self.bridge.wake()
+        self.stats.published += 1
+        self.stats.deliveries += session.local
+        self.stats.bytes_out += session.local * len(frame)
+        self._wake()
 
     def _send(self, conn: Connection, frame: bytes) -> None:
         if not conn.closed:
             conn.ws.send(frame, _TEXT)
-            if self.bridge is not None:
-                self.bridge.wake()
+            self._wake()
+
+    def _wake(self) -> None:
+        if self.bridge is not None:
+            self.bridge.wake()
 
     def _refuse(self, conn: Connection, error: ProtocolError) -> None:
         """Close one connection with a code and a reason; nobody else notices."""
-        metrics.REJECTED.labels(error.code.name.lower()).inc()
+        self.stats.rejected[error.code.name.lower()] += 1
         if not conn.closed:
             log.info("closing a connection to %s: %s %s", conn.session_name, error.code.name, error.reason)
             conn.ws.end(int(error.code), error.reason)
             conn.closed = True
-            if self.bridge is not None:
-                self.bridge.wake()
+            self._wake()
 
-    def _spawn(self, coroutine: Any) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def before_turn(self) -> None:
+        self.now = time.monotonic()
+
+    # ---------------------------------------------------------------------------------- replicas
+
+    def _relay_out(self, session: LiveSession, channel: str, frame: bytes) -> None:
+        subject = relay_subject(self.settings.namespace, session.name, self.settings.replica_id, channel)
+        self._spawn(self._nc.publish(subject, frame))
+
+    async def _relay_in(self, msg: Msg) -> None:
+        """Traffic from another replica of a session we host: hand it to our clients of that session."""
+        _, _, _, name, channel, replica = msg.subject.split(".", 5)
+        if replica == self.settings.replica_id:
+            return
+        task = self._sessions.get(name)
+        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+            return
+        session = task.result()
+        if channel == "presence":
+            message = msgspec.json.decode(msg.data, type=Joined | Left)
+            if isinstance(message, Joined):
+                session.participants[message.who.id] = message.who
+            else:
+                session.participants.pop(message.id, None)
+            self._publish(session, session.ops_topic, msg.data)
+        else:
+            for frame in msg.data.split(b"\n"):
+                self._publish(session, session.live_topic, frame)
 
     # ---------------------------------------------------------------------------------- joining
 
@@ -274,11 +387,26 @@ class Room:
                 CloseCode.UNSUPPORTED_VERSION,
                 f"protocol version {hello.v} is not supported; this room speaks {PROTOCOL_VERSION}",
             )
+        conn.claims = self._authenticate(conn, hello)
         conn.phase = Phase.JOINING
         self._spawn(self._join(conn, hello))
 
+    def _authenticate(self, conn: Connection, hello: Hello) -> JoinClaims:
+        if hello.token is None:
+            if not self.settings.allow_anonymous:
+                raise TokenError("a join token is required")
+            return JoinClaims.issue(
+                sub=f"anon:{hello.client}",
+                name=hello.name,
+                ns=self.settings.namespace,
+                session=conn.session_name,
+                role="editor",
+                ttl_seconds=0,
+            )
+        return verify(hello.token, self.keys, ns=self.settings.namespace, session=conn.session_name)
+
     async def session(self, name: str) -> LiveSession:
-        """The live session `name`, loading its board from the op log the first time."""
+        """The live session `name`, loading its board the first time."""
         task = self._sessions.get(name)
         if task is None:
             live = LiveSession(self._js, self.settings.namespace, name, self._on_committed)
@@ -287,19 +415,23 @@ class Room:
         return await asyncio.shield(task)
 
     async def _load(self, live: LiveSession) -> LiveSession:
-        self._recent[live.name] = deque(maxlen=RECENT_OPS)
+        drawing = self.settings.drawing_url
+        snapshot_url = f"{drawing.rstrip('/')}/api/v1/sessions/{live.name}/snapshot" if drawing else None
         try:
-            await live.load()
+            await live.load(snapshot_url)
         except BaseException:
             self._sessions.pop(live.name, None)
+            await live.close()
             raise
+        self.stats.sessions += 1
         return live
 
-    def _on_committed(self, session: LiveSession, committed: Committed, frame: bytes) -> None:
-        self._recent[session.name].append(committed)
-        self._publish(session.topic.encode(), frame)
+    def _on_committed(self, session: LiveSession, _committed: Committed, frame: bytes) -> None:
+        self._publish(session, session.ops_topic, frame)
 
     async def _join(self, conn: Connection, hello: Hello) -> None:
+        claims = conn.claims
+        assert claims is not None  # noqa: S101 - authenticated in _start_join
         try:
             session = await self.session(conn.session_name)
         except (NatsError, TimeoutError) as error:
@@ -312,69 +444,178 @@ class Room:
             self._refuse(
                 conn,
                 ProtocolError(
-                    CloseCode.ROOM_FULL,
-                    f"session is full: max_participants {self.limits.max_participants}",
+                    CloseCode.ROOM_FULL, f"session is full: max_participants {self.limits.max_participants}"
                 ),
             )
             return
+        started = time.perf_counter()
         participant = Participant(
             id=f"p{next(self._ids)}-{secrets.token_hex(2)}",
-            name=hello.name.strip() or "Guest",
+            name=(claims.name or hello.name).strip()[:64] or "Guest",
             color=hello.color,
+            user=claims.sub,
+            role=claims.role,
         )
-        self._publish(conn.topic, encode(Joined(who=participant)))
-        session.participants[participant.id] = participant
-        conn.session, conn.participant, conn.phase = session, participant, Phase.JOINED
-        self._send(conn, encode(self._welcome(session, participant, hello.since)))
-        conn.ws.subscribe(conn.topic)
-        metrics.CONNECTIONS.inc()
+        self._admit(conn, session, participant, claims)
+        self._send(conn, self._welcome(session, participant, hello.since))
+        conn.ws.subscribe(session.ops_topic)
+        conn.ws.subscribe(session.live_topic)
+        conn.live_subscribed = True
+        metrics.WELCOME_SECONDS.observe(time.perf_counter() - started)
 
-    def _welcome(self, session: LiveSession, you: Participant, since: int) -> Welcome:
-        board = session.board
-        recent = self._recent[session.name]
-        tail_reaches = since >= board.seq or (recent and recent[0].seq <= since + 1)
-        if since > 0 and tail_reaches:
-            ops = [committed for committed in recent if committed.seq > since]
-            snapshot = None
-        else:
-            ops, snapshot = [], board.strokes
-        return Welcome(
+    def _admit(
+        self, conn: Connection, session: LiveSession, participant: Participant, claims: JoinClaims
+    ) -> None:
+        joined = encode(Joined(who=participant))
+        self._publish(session, session.ops_topic, joined)
+        if self.settings.relay_between_replicas:
+            self._relay_out(session, "presence", joined)
+        session.participants[participant.id] = participant
+        session.local += 1
+        self._cancel_linger(session.name)
+        s = self.settings
+        user = self._users.get(claims.sub)
+        if user is None:
+            user = self._users[claims.sub] = _UserBuckets(
+                live=TokenBucket(s.user_live_rate_per_second, s.user_live_burst, self.now),
+                ops=TokenBucket(s.user_ops_rate_per_second, s.user_ops_burst, self.now),
+            )
+        user.connections += 1
+        conn.live = TokenBucket(s.live_rate_per_second, s.live_burst, self.now)
+        conn.ops = TokenBucket(s.ops_rate_per_second, s.ops_burst, self.now)
+        conn.user_live, conn.user_ops = user.live, user.ops
+        conn.session, conn.participant, conn.phase = session, participant, Phase.JOINED
+        self.stats.connections += 1
+
+    def _welcome(self, session: LiveSession, you: Participant, since: int) -> bytes:
+        tail = session.tail_since(since)
+        welcome = Welcome(
             v=PROTOCOL_VERSION,
             you=you,
             participants=list(session.participants.values()),
-            seq=board.seq,
-            snapshot=snapshot,
-            ops=ops,
+            seq=session.board.seq,
+            snapshot=None,
+            ops=tail or [],
             limits=self.limits,
+        )
+        frame = encode(welcome)
+        if tail is not None:
+            return frame
+        # Splice the session's cached, encoded snapshot in place of `"snapshot":null`.
+        head, _, rest = frame.partition(b'"snapshot":null')
+        return head + b'"snapshot":' + session.snapshot_frame() + rest
+
+    def _leave(self, conn: Connection) -> None:
+        session, participant, claims = conn.session, conn.participant, conn.claims
+        assert session is not None  # noqa: S101 - JOINED
+        assert participant is not None  # noqa: S101
+        assert claims is not None  # noqa: S101
+        self.stats.connections -= 1
+        session.local -= 1
+        session.participants.pop(participant.id, None)
+        left = encode(Left(id=participant.id))
+        self._publish(session, session.ops_topic, left)
+        if self.settings.relay_between_replicas:
+            self._relay_out(session, "presence", left)
+        user = self._users.get(claims.sub)
+        if user is not None:
+            user.connections -= 1
+            if user.connections <= 0:
+                del self._users[claims.sub]
+        if session.local <= 0 and self.settings.session is None:
+            self._linger(session.name)
+
+    def _linger(self, name: str) -> None:
+        """Unload an empty session's board after a while (an embedded room hosts many sessions)."""
+        self._cancel_linger(name)
+        delay = self.settings.session_linger_seconds
+        self._lingering[name] = asyncio.get_running_loop().call_later(delay, self._unload, name)
+
+    def _cancel_linger(self, name: str) -> None:
+        handle = self._lingering.pop(name, None)
+        if handle is not None:
+            handle.cancel()
+
+    def _unload(self, name: str) -> None:
+        self._lingering.pop(name, None)
+        task = self._sessions.get(name)
+        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+            return
+        session = task.result()
+        if session.local > 0:
+            return
+        del self._sessions[name]
+        self.stats.sessions -= 1
+        self._spawn(session.close())
+        log.info(
+            "session %s unloaded after %.0fs without participants", name, self.settings.session_linger_seconds
         )
 
     # ---------------------------------------------------------------------------------- durable ops
 
-    async def _submit(self, conn: Connection, op: Op) -> None:
-        session, participant = conn.session, conn.participant
+    def _submit(self, conn: Connection, op: Op) -> None:
+        session, participant, claims = conn.session, conn.participant, conn.claims
         assert session is not None  # noqa: S101 - only JOINED connections submit
         assert participant is not None  # noqa: S101
+        assert claims is not None  # noqa: S101
+        seq = session.board.seq_of(op.id)
+        if seq is not None:
+            self.stats.deduplicated += 1
+            self._send(conn, encode(Ack(id=op.id, seq=seq)))
+            return
+        refusal = self._refusal(conn, session, claims, op)
+        if refusal is None and isinstance(op, Undo | Redo):
+            op, refusal = self._resolve(session, claims.sub, op)
+        if refusal is not None:
+            code, reason = refusal
+            self.stats.rejected[code] += 1
+            self._send(conn, encode(Nack(id=op.id, code=code, reason=reason)))
+            return
+        self._in_flight += 1
+        self._settled.clear()
+        self._spawn(self._log_op(conn, session, OpRecord(by=claims.sub, op=op, ts=time.time())))
+
+    def _refusal(  # noqa: PLR0911 - one return per reason reads top to bottom
+        self, conn: Connection, session: LiveSession, claims: JoinClaims, op: Op
+    ) -> tuple[str, str] | None:
+        """Why this op may not be logged (a nack's code and reason), or None."""
+        if not claims.can_write:
+            return "forbidden", f"{claims.role}s cannot change the board"
+        if isinstance(op, ClearBoard) and claims.role != "owner":
+            return "forbidden", "only the session's owner can clear the board"
+        if self.draining:
+            return "draining", "room is shutting down; resend after reconnecting"
+        if not (conn.ops.take(self.now) & conn.user_ops.take(self.now)):  # type: ignore[union-attr]
+            rate = self.settings.ops_rate_per_second
+            return "rate_limited", f"over ops_rate_per_second {rate:g}: resend later"
         try:
             check_op(op, self.limits)
         except LimitError as error:
-            self._nack(conn, op.id, error.limit, error.reason)
-            return
-        seq = session.board.seq_of(op.id)
-        if seq is not None:
-            metrics.OPS_DEDUPLICATED.inc()
-            self._send(conn, encode(Ack(id=op.id, seq=seq)))
-            return
+            return error.limit, error.reason
         if isinstance(op, AddStroke) and len(session.board) >= self.limits.max_strokes_per_board:
-            self._nack(
-                conn,
-                op.id,
+            limit = self.limits.max_strokes_per_board
+            return (
                 "max_strokes_per_board",
-                f"board holds {len(session.board)} strokes: max_strokes_per_board "
-                f"{self.limits.max_strokes_per_board}",
+                f"board holds {len(session.board)} strokes: max_strokes_per_board {limit}",
             )
-            return
+        return None
+
+    def _resolve(
+        self, session: LiveSession, author: str, op: Undo | Redo
+    ) -> tuple[Undo | Redo, tuple[str, str] | None]:
+        """An undo or redo names the op it acts on before it is logged, so the log says what happens."""
+        undo = isinstance(op, Undo)
+        word = "undo" if undo else "redo"
+        target = session.board.undo_target(author) if undo else session.board.redo_target(author)
+        if target is None:
+            return op, (f"nothing_to_{word}", f"you have no op to {word}")
+        if op.target is not None and op.target != target:
+            return op, ("stale", f"op {op.target} is not the one to {word} now ({target} is)")
+        return msgspec.structs.replace(op, target=target), None
+
+    async def _log_op(self, conn: Connection, session: LiveSession, record: OpRecord) -> None:
         started = time.perf_counter()
-        record = OpRecord(by=participant.id, op=op, ts=time.time())
+        op = record.op
         try:
             ack = await self._js.publish(
                 session.subject,
@@ -387,25 +628,78 @@ class Room:
             log.warning("op %s not acknowledged by JetStream: %r", op.id, error)
             self._refuse(conn, ProtocolError(CloseCode.TRY_AGAIN_LATER, "op log unavailable; resend"))
             return
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._settled.set()
         metrics.PUBLISH_SECONDS.observe(time.perf_counter() - started)
         if ack.duplicate:
-            metrics.OPS_DEDUPLICATED.inc()
-        metrics.OPS_ACKED.inc()
+            self.stats.deduplicated += 1
+        self.stats.acked += 1
+        session.last_activity = record.ts
         self._send(conn, encode(Ack(id=op.id, seq=ack.seq)))
 
-    def _nack(self, conn: Connection, op_id: str, code: str, reason: str) -> None:
-        metrics.REJECTED.labels(code).inc()
-        self._send(conn, encode(Nack(id=op_id, code=code, reason=reason)))
+    # ---------------------------------------------------------------------------------- housekeeping
 
-    # ---------------------------------------------------------------------------------- lifecycle
+    async def watch_slow_consumers(self, interval: float = 0.25) -> None:
+        """Stop live traffic to clients that fall behind; close those that fall far behind."""
+        soft, hard = self.settings.slow_consumer_live_bytes, self.settings.slow_consumer_close_bytes
+        while True:
+            await asyncio.sleep(interval)
+            for conn in list(self._connections):
+                if conn.closed or conn.session is None:
+                    continue
+                buffered = int(lib.uws_ws_get_buffered_amount(self.app.SSL, conn.ws.ws))
+                if buffered > hard:
+                    self._refuse(
+                        conn,
+                        ProtocolError(
+                            CloseCode.SLOW_CONSUMER,
+                            f"{buffered} bytes unread: over slow_consumer_close_bytes {hard}; reconnect",
+                        ),
+                    )
+                elif buffered > soft and conn.live_subscribed:
+                    conn.ws.unsubscribe(conn.session.live_topic)
+                    conn.live_subscribed = False
+                    self.stats.rejected["slow_consumer_live"] += 1
+                elif not conn.live_subscribed and buffered < soft // 2:
+                    conn.ws.subscribe(conn.session.live_topic)
+                    conn.live_subscribed = True
 
-    def go_away(self) -> None:
-        """Tell every client to reconnect (elsewhere, or here after a restart)."""
+    async def heartbeat(self) -> None:
+        """Tell the platform (the operator) how each hosted session is doing."""
+        while True:
+            for name, task in list(self._sessions.items()):
+                if not task.done() or task.cancelled() or task.exception() is not None:
+                    continue
+                session = task.result()
+                beat = RoomHeartbeat(
+                    namespace=self.settings.namespace,
+                    session=name,
+                    replica=self.settings.replica_id,
+                    ready=self.ready and not self.draining,
+                    participants=session.local,
+                    strokes=len(session.board),
+                    seq=session.board.seq,
+                    last_activity=session.last_activity,
+                    ts=time.time(),
+                )
+                with contextlib.suppress(NatsError):
+                    await self._nc.publish(status_subject(self.settings.namespace, name), encode(beat))
+            await asyncio.sleep(self.settings.heartbeat_seconds)
+
+    async def drain(self) -> None:
+        """SIGTERM: refuse new work, acknowledge what is in flight, then tell everyone to reconnect."""
         self.draining = True
+        if self._in_flight:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._settled.wait(), timeout=self.settings.drain_grace_seconds - 1.0)
         for conn in list(self._connections):
             self._refuse(conn, ProtocolError(CloseCode.GOING_AWAY, "room is shutting down; reconnect"))
 
     async def close(self) -> None:
+        for handle in self._lingering.values():
+            handle.cancel()
         for task in list(self._sessions.values()):
             if task.done() and not task.cancelled() and task.exception() is None:
                 await task.result().close()
@@ -415,36 +709,38 @@ class Room:
 
 async def serve(settings: RoomSettings) -> None:
     """Run a room until SIGTERM or SIGINT."""
-    nc = await connect(settings.nats_url, name="drawnet-room")
+    nc = await connect(settings.nats_url, name=f"drawnet-room-{settings.replica_id}")
     js = nc.jetstream()
     await ensure_ops_stream(js, duplicate_window_seconds=settings.duplicate_window_seconds)
     room = Room(settings, nc, js)
-    listening = asyncio.get_running_loop().create_future()
-
-    def on_listen(config: Any) -> None:
-        listening.set_result(config)
-
-    room.app.listen({"port": settings.port, "host": settings.host}, on_listen)
-    room.bridge = UVBridge(room.app.loop.get_native_loop(), room.flush_outbox)
+    REGISTRY.register(metrics.RoomCollector(room.stats))
+    if settings.relay_between_replicas:
+        await nc.subscribe(f"drawnet.relay.{settings.namespace}.*.*.*", cb=room._relay_in)  # noqa: SLF001
+    loop = asyncio.get_running_loop()
+    listening = loop.create_future()
+    room.app.listen({"port": settings.port, "host": settings.host}, listening.set_result)
+    room.bridge = UVBridge(room.app.loop.get_native_loop(), room.flush_outbox, room.before_turn)
     room.bridge.start()
     await asyncio.wait_for(listening, timeout=5)
     if settings.session is not None:
         await room.session(settings.session)
+    background = [loop.create_task(room.watch_slow_consumers()), loop.create_task(room.heartbeat())]
     room.ready = True
-    log.info("room ready on ws://%s:%d/rooms/<session>", settings.host, settings.port)
+    log.info("room %s ready on ws://%s:%d/rooms/<session>", settings.replica_id, settings.host, settings.port)
     print(f"drawnet room listening on ws://{settings.host}:{settings.port}", flush=True)  # noqa: T201
 
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
 
-    log.info("room shutting down")
-    room.go_away()
-    room.app.close()
+    log.info("room draining")
+    room.app.close()  # stop accepting connections
+    await room.drain()
+    for task in background:
+        task.cancel()
     await room.close()
     with contextlib.suppress(NatsError, TimeoutError):
-        await nc.drain()
+        await asyncio.wait_for(nc.drain(), timeout=2)
     room.bridge.turn()
     room.bridge.close()

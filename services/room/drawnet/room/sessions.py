@@ -1,23 +1,40 @@
-"""One live session inside a room: its board (caught up from the op log), its participants, its topic."""
+"""One live session inside a room: its board (caught up from the op log), its participants, its topics."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 
+import httpx
+import msgspec
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
-from nats.js.api import DeliverPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
-from drawnet.protocol import OPS_STREAM, Board, Committed, Participant, decode_record, encode, ops_subject
-from drawnet.room import metrics
+from drawnet.protocol import (
+    OPS_STREAM,
+    Board,
+    BoardState,
+    Committed,
+    Participant,
+    decode_record,
+    encode,
+    ops_subject,
+)
 
 log = logging.getLogger(__name__)
 
+RECENT_OPS = 2_000
+"""Committed ops a session keeps in memory, so a reconnecting client gets a tail instead of the board."""
+
 OnCommitted = Callable[["LiveSession", Committed, bytes], None]
 """Called with each op newly applied to the board, and its encoded frame, in sequence order."""
+
+_state_decoder = msgspec.json.Decoder(BoardState)
 
 
 class LiveSession:
@@ -25,44 +42,105 @@ class LiveSession:
 
     def __init__(self, js: JetStreamContext, namespace: str, name: str, on_committed: OnCommitted) -> None:
         self.name = name
-        self.topic = f"s/{name}"
+        self.ops_topic = f"o/{name}".encode()
+        """Committed ops and presence: every participant gets every frame (or is closed)."""
+        self.live_topic = f"l/{name}".encode()
+        """Live traffic: slow participants are unsubscribed from it until they catch up."""
         self.subject = ops_subject(namespace, name)
         self.board = Board()
+        self.recent: deque[Committed] = deque(maxlen=RECENT_OPS)
         self.participants: dict[str, Participant] = {}
+        """Everyone in the session: this room's connections and those relayed from other replicas."""
+        self.local = 0
+        """Participants connected to this room."""
+        self.last_activity = 0.0
         self._js = js
         self._on_committed = on_committed
         self._subscription: JetStreamContext.PushSubscription | None = None
         self._loaded = asyncio.Event()
         self._target_seq = 0
+        self._snapshot: tuple[int, bytes] | None = None
+        self._tail_from = 0
+        """`recent` holds every op after this seq."""
 
-    async def load(self) -> None:
-        """Follow the op log from its start; return once the board holds everything logged so far."""
+    @property
+    def loaded(self) -> bool:
+        return self._loaded.is_set()
+
+    async def load(self, snapshot_url: str | None) -> None:
+        """Start from the drawing service's snapshot (if any), then follow the op log from there.
+
+        Returns once the board holds everything logged so far.
+        """
+        if snapshot_url is not None:
+            state = await _fetch_snapshot(snapshot_url)
+            if state is not None:
+                self.board = Board.from_state(state)
         try:
             last = await self._js.get_last_msg(OPS_STREAM, self.subject)
             self._target_seq = last.seq or 0
         except NotFoundError:
             self._target_seq = 0
+        self._tail_from = self.board.seq
+        start = (
+            ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self.board.seq + 1)
+            if self.board.seq
+            else ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
+        )
         self._subscription = await self._js.subscribe(
-            self.subject,
-            cb=self._on_op,
-            ordered_consumer=True,
-            deliver_policy=DeliverPolicy.ALL,
+            self.subject, cb=self._on_op, ordered_consumer=True, config=start
         )
         if self.board.seq >= self._target_seq:
             self._loaded.set()
         await self._loaded.wait()
-        metrics.SESSIONS.inc()
         log.info("session %s loaded: %d strokes at seq %d", self.name, len(self.board), self.board.seq)
 
     async def _on_op(self, msg: Msg) -> None:
         record = decode_record(msg.data)
         committed = Committed(seq=msg.metadata.sequence.stream, by=record.by, op=record.op)
         if self.board.apply(committed):
+            if len(self.recent) == self.recent.maxlen:
+                self._tail_from = self.recent[0].seq
+            self.recent.append(committed)
+            self.last_activity = record.ts
             self._on_committed(self, committed, encode(committed))
         if not self._loaded.is_set() and self.board.seq >= self._target_seq:
             self._loaded.set()
 
+    def snapshot_frame(self) -> bytes:
+        """The board's state, encoded once per sequence number however many clients join."""
+        if self._snapshot is None or self._snapshot[0] != self.board.seq:
+            self._snapshot = (self.board.seq, encode(self.board.state()))
+        return self._snapshot[1]
+
+    def tail_since(self, since: int) -> list[Committed] | None:
+        """The committed ops after `since`, if this session still holds them all (None: send a snapshot)."""
+        if since <= 0 or since < self._tail_from:
+            return None
+        return [committed for committed in self.recent if committed.seq > since]
+
     async def close(self) -> None:
         if self._subscription is not None:
-            await self._subscription.unsubscribe()
-            metrics.SESSIONS.dec()
+            try:
+                await self._subscription.unsubscribe()
+            except NatsError as error:
+                log.debug("unsubscribing %s: %s", self.name, error)
+
+
+async def _fetch_snapshot(url: str) -> BoardState | None:
+    """The drawing service's snapshot of a board, or None when it has none or cannot be reached."""
+    try:
+        async with httpx.AsyncClient(timeout=5.0) as http:
+            response = await http.get(url)
+    except httpx.HTTPError as error:
+        log.warning("no snapshot from %s (%s): replaying the op log", url, error)
+        return None
+    if response.status_code != 200:
+        if response.status_code != 404:
+            log.warning("no snapshot from %s (HTTP %d): replaying the op log", url, response.status_code)
+        return None
+    try:
+        return _state_decoder.decode(response.content)
+    except msgspec.DecodeError as error:
+        log.warning("bad snapshot from %s (%s): replaying the op log", url, error)
+        return None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from drawnet.protocol import Limits, valid_name
+from drawnet.protocol.tokens import parse_keys
 
 _DEFAULT_LIMITS = Limits()
 
@@ -31,8 +33,40 @@ class RoomSettings(BaseSettings):
     """How long an op may wait for JetStream's ack before the author is told to reconnect and resend."""
     idle_timeout_seconds: Annotated[int, Field(ge=8, le=960)] = 120
     """A connection that sends nothing (not even a ping) for this long is closed by uWebSockets."""
-    max_backpressure_bytes: Annotated[int, Field(gt=0)] = 1024 * 1024
-    """Bytes buffered for one slow client before uWebSockets closes it."""
+
+    signing_keys: SecretStr = SecretStr("")
+    """Keys that verify join tokens, `kid1:secret1,kid2:secret2` (the drawing service signs with one)."""
+    allow_anonymous: bool = False
+    """Let a hello without a token in as an editor named by its client id (development only)."""
+    drawing_url: str | None = None
+    """The drawing service, to load a board from its snapshot instead of replaying the whole op log."""
+    replica_id: str = Field(default_factory=lambda: secrets.token_hex(4))
+    """This replica's name among the rooms serving the same sessions (a pod name in Kubernetes)."""
+    relay_between_replicas: bool = False
+    """Relay live traffic and presence through NATS to other replicas of the same session."""
+    heartbeat_seconds: Annotated[float, Field(gt=0)] = 5.0
+    """How often each hosted session's status is published for the operator."""
+    session_linger_seconds: Annotated[float, Field(ge=0)] = 300.0
+    """How long a session's board stays loaded after its last participant left (embedded rooms)."""
+    drain_grace_seconds: Annotated[float, Field(gt=0)] = 10.0
+    """On SIGTERM: time to finish acknowledging ops in flight before clients are told to reconnect."""
+
+    live_rate_per_second: Annotated[float, Field(gt=0)] = 120.0
+    """Live messages (points, cursor, view, presence) one connection may send per second, sustained."""
+    live_burst: Annotated[int, Field(gt=0)] = 240
+    """...and in a burst. Over it, live messages are dropped; a further burst over closes (4008)."""
+    ops_rate_per_second: Annotated[float, Field(gt=0)] = 20.0
+    """Durable ops one connection may send per second, sustained; over it they are nacked (retryable)."""
+    ops_burst: Annotated[int, Field(gt=0)] = 60
+    user_live_rate_per_second: Annotated[float, Field(gt=0)] = 240.0
+    """The same limits for one user across all of their connections to this room."""
+    user_live_burst: Annotated[int, Field(gt=0)] = 480
+    user_ops_rate_per_second: Annotated[float, Field(gt=0)] = 40.0
+    user_ops_burst: Annotated[int, Field(gt=0)] = 120
+    slow_consumer_live_bytes: Annotated[int, Field(gt=0)] = 256 * 1024
+    """Bytes buffered for a client beyond which it stops receiving live traffic until it catches up."""
+    slow_consumer_close_bytes: Annotated[int, Field(gt=0)] = 4 * 1024 * 1024
+    """Bytes buffered beyond which the client is closed (4010) and must reconnect."""
 
     max_frame_bytes: Annotated[int, Field(gt=0)] = _DEFAULT_LIMITS.max_frame_bytes
     max_points_per_stroke: Annotated[int, Field(gt=0, le=20_000)] = _DEFAULT_LIMITS.max_points_per_stroke
@@ -40,13 +74,20 @@ class RoomSettings(BaseSettings):
     max_strokes_per_board: Annotated[int, Field(gt=0)] = _DEFAULT_LIMITS.max_strokes_per_board
     max_participants: Annotated[int, Field(gt=0)] = _DEFAULT_LIMITS.max_participants
     max_width: Annotated[float, Field(gt=0)] = _DEFAULT_LIMITS.max_width
-    max_coordinate: Annotated[float, Field(gt=0)] = _DEFAULT_LIMITS.max_coordinate
 
     def model_post_init(self, _context: object, /) -> None:
         if not valid_name(self.namespace):
             raise ValueError(f"namespace {self.namespace!r} is not a DNS-1123 label")
         if self.session is not None and not valid_name(self.session):
             raise ValueError(f"session {self.session!r} is not a DNS-1123 label")
+        if not self.keys and not self.allow_anonymous:
+            raise ValueError("set signing_keys (to verify join tokens) or allow_anonymous")
+        if self.slow_consumer_live_bytes >= self.slow_consumer_close_bytes:
+            raise ValueError("slow_consumer_live_bytes must be below slow_consumer_close_bytes")
+
+    @property
+    def keys(self) -> dict[str, bytes]:
+        return parse_keys(self.signing_keys.get_secret_value())
 
     @property
     def limits(self) -> Limits:
@@ -57,5 +98,4 @@ class RoomSettings(BaseSettings):
             max_strokes_per_board=self.max_strokes_per_board,
             max_participants=self.max_participants,
             max_width=self.max_width,
-            max_coordinate=self.max_coordinate,
         )

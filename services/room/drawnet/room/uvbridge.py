@@ -36,10 +36,13 @@ _UV_RUN_NOWAIT = 2
 class UVBridge:
     """Runs the libuv loop behind `native_loop` whenever asyncio sees it has work."""
 
-    def __init__(self, native_loop: Any, after_turn: Callable[[], None]) -> None:
+    def __init__(
+        self, native_loop: Any, after_turn: Callable[[], None], before_turn: Callable[[], None] | None = None
+    ) -> None:
         address = int(socketify_ffi.cast("uintptr_t", native_loop))
         self._uv_loop = _ffi.cast("void *", address)
         self._after_turn = after_turn
+        self._before_turn = before_turn or (lambda: None)
         self._loop = asyncio.get_running_loop()
         self._fd: int = _libuv.uv_backend_fd(self._uv_loop)
         self._timer: asyncio.TimerHandle | None = None
@@ -59,6 +62,7 @@ class UVBridge:
         if self._closed:
             return
         self._soon = None
+        self._before_turn()
         _libuv.uv_run(self._uv_loop, _UV_RUN_NOWAIT)
         self._after_turn()
         self._schedule_timer()

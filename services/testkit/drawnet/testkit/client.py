@@ -50,7 +50,7 @@ class RoomClient:
         self._counter = itertools.count(1)
 
     @classmethod
-    async def join(
+    async def join(  # noqa: PLR0913 - every option of a hello, by name
         cls,
         room_url: str,
         session: str,
@@ -60,6 +60,7 @@ class RoomClient:
         client_id: str | None = None,
         since: int = 0,
         board: Board | None = None,
+        token: str | None = None,
         timeout: float = 10.0,
     ) -> Self:
         """Connect, say hello and wait for the welcome (pass `board` and `since` to resume)."""
@@ -69,9 +70,8 @@ class RoomClient:
         if board is not None:
             client.board = board
         client._reader = asyncio.get_running_loop().create_task(client._read())
-        await ws.send(
-            encode(Hello(v=PROTOCOL_VERSION, client=client_id, name=name, color=color, since=since))
-        )
+        hello = Hello(v=PROTOCOL_VERSION, client=client_id, name=name, color=color, since=since, token=token)
+        await ws.send(encode(hello))
         await client.wait_for(lambda m: m if isinstance(m, Welcome) else None, timeout=timeout)
         return client
 
@@ -109,7 +109,7 @@ class RoomClient:
         if isinstance(message, Welcome):
             self.welcome = message
             if message.snapshot is not None:
-                self.board = Board.from_snapshot(message.seq, message.snapshot)
+                self.board = Board.from_state(message.snapshot)
             for committed in message.ops:
                 self.board.apply(committed)
         elif isinstance(message, Committed):
