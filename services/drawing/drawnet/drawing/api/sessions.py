@@ -263,6 +263,8 @@ async def join(ctx: Context, caller: Caller, session: SessionPath, data: JoinReq
         role = "editor" if link.role == "editor" else "viewer"
     elif access.access == "owner":
         role = "owner"
+    elif access.claims is not None:
+        role = access.claims.role  # a fresh token for the holder of one: same person, same role
     elif access.public:
         role = "editor"
     elif caller.anonymous:
@@ -271,6 +273,8 @@ async def join(ctx: Context, caller: Caller, session: SessionPath, data: JoinReq
         raise ForbiddenError(f"session {session!r} is private: ask its owner for a share link")
     if caller.user is not None:
         sub, name = caller.user.id, data.name.strip() or caller.user.display_name
+    elif access.claims is not None:
+        sub, name = access.claims.sub, data.name.strip() or access.claims.name
     elif row is None or row.allow_guests:
         if not data.name.strip():
             raise InvalidInputError("guests join with a display name: give `name`")
