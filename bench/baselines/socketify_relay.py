@@ -2,7 +2,8 @@
 
 Rooms are URL paths (one uWebSockets topic each). By default a frame is queued in the message callback
 and published natively, excluding the sender, right after the libuv turn that delivered it (what the
-room does); `--inline` publishes inside the callback instead. libuv is driven from asyncio through its
+room does), followed by one more libuv iteration that sends it; `--inline` publishes inside the
+callback instead. libuv is driven from asyncio through its
 backend descriptor, as in services/room (uvbridge.py). Prints "listening <port>" once ready.
 """
 
@@ -109,7 +110,11 @@ async def main() -> None:
 
     def turn() -> None:
         _libuv.uv_run(uv_loop, _UV_RUN_NOWAIT)
-        relay.flush()
+        if relay.outbox:
+            relay.flush()
+            # uWebSockets sends what was published to its topics in the loop's post handler: run one more
+            # iteration now, or the last frames of a burst wait for the next event (a timer, seconds away).
+            _libuv.uv_run(uv_loop, _UV_RUN_NOWAIT)
         if timer[0] is not None:
             timer[0].cancel()
             timer[0] = None

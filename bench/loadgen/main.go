@@ -23,6 +23,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -137,8 +138,14 @@ func runSteady(g *gen) (any, error) {
 	}
 	defer g.disconnect()
 	r := g.step(g.cfg.liveHz, g.cfg.opHz, g.cfg.warmup, g.cfg.seconds)
-	logf("steady %s: %.0f/s delivered, p50 %.2f p99 %.2f max %.2f ms, lost %d, server %.1f%%, gen %.1f%%",
-		g.cfg.proto, r.DeliveriesPerS, r.Latency.P50Ms, r.Latency.P99Ms, r.Latency.MaxMs, r.Lost, r.ServerCPU, r.GenCPU)
+	if r.Ops != nil {
+		logf("ops %s: %d sent, %d acked (p50 %.2f p99 %.2f max %.2f ms), fan-out %d/%d (p99 %.2f ms), %d nacked %s",
+			g.cfg.proto, r.Ops.Sent, r.Ops.Acked, r.Ops.AckLatency.P50Ms, r.Ops.AckLatency.P99Ms, r.Ops.AckLatency.MaxMs,
+			r.Ops.FanoutReceived, r.Ops.FanoutExpected, r.Ops.FanoutLatency.P99Ms, r.Ops.Nacked, r.Ops.FirstNack)
+	}
+	logf("steady %s: %.0f/s delivered, p50 %.2f p99 %.2f max %.2f ms, lost %d, server %.1f%%, aux %.1f%%, gen %.1f%% %s",
+		g.cfg.proto, r.DeliveriesPerS, r.Latency.P50Ms, r.Latency.P99Ms, r.Latency.MaxMs, r.Lost, r.ServerCPU,
+		r.AuxCPU, r.GenCPU, strings.Join(r.CloseReasons, "; "))
 	return struct {
 		header
 		Result stepResult `json:"result"`
@@ -160,7 +167,8 @@ func runRamp(g *gen) (any, error) {
 		logf("ramp %s: target %.0f/s → %.0f/s, p99 %.2f ms, max %.1f ms, lost %d, server %.0f%%, gen %.0f%%: %v %s",
 			g.cfg.proto, rate, r.DeliveriesPerS, r.Latency.P99Ms, r.Latency.MaxMs, r.Lost, r.ServerCPU, r.GenCPU, r.Pass, r.Why)
 		if r.Pass {
-			best = &steps[len(steps)-1]
+			b := r
+			best = &b
 			return true
 		}
 		// Let the backlog of a failed step drain; start over with fresh connections if any was closed.

@@ -36,6 +36,10 @@ type participant struct {
 	hLive     [maxTags]*hist
 	hOp       [maxTags]*hist
 	hAck      [maxTags]*hist
+	from      []int64 // live frames of the measured tag received, per sender
+	seen      map[[2]int64]int
+	sentSeqs  []int64
+	fromTag   int
 	nacks     int64
 	echoes    int64
 	other     int64
@@ -145,6 +149,12 @@ func (g *gen) reader(p *participant) {
 				}
 				p.recvLive[s.tag]++
 				p.liveBytes[s.tag] += int64(len(pl))
+				if s.tag == p.fromTag && s.sender < len(p.from) {
+					p.from[s.sender]++
+					if debugLoss {
+						p.seen[[2]int64{int64(s.sender), s.seq}]++
+					}
+				}
 				if h := p.hLive[s.tag]; h != nil {
 					h.record(t - s.ts)
 				}
@@ -217,6 +227,7 @@ type stepResult struct {
 	Closed         int        `json:"closed"`
 	CloseReasons   []string   `json:"close_reasons,omitempty"`
 	Echoes         int64      `json:"echoes"`
+	LostBySender   []string   `json:"lost_by_sender,omitempty"`
 	DrainSeconds   float64    `json:"drain_seconds"`
 	Pass           bool       `json:"pass"`
 	Why            string     `json:"why,omitempty"`
@@ -233,6 +244,8 @@ func (g *gen) step(liveHz, opHz float64, warmup, measure time.Duration) stepResu
 		p.recvLive[tagM], p.recvOp[tagM], p.recvAck[tagM], p.liveBytes[tagM] = 0, 0, 0, 0
 		p.recvLive[tagW], p.recvOp[tagW], p.recvAck[tagW] = 0, 0, 0
 		p.nacks, p.firstNack = 0, ""
+		p.from, p.fromTag = make([]int64, len(g.parts)), tagM
+		p.seen, p.sentSeqs = map[[2]int64]int{}, nil
 		p.mu.Unlock()
 		p.lag[tagM] = newHist()
 		p.sentLive[tagM], p.sentOp[tagM], p.sentLive[tagW], p.sentOp[tagW] = 0, 0, 0, 0
@@ -325,6 +338,33 @@ func (g *gen) step(liveHz, opHz float64, warmup, measure time.Duration) stepResu
 		res.CloseReasons = append(res.CloseReasons, fmt.Sprintf("%d× %s", n, m))
 	}
 	sort.Strings(res.CloseReasons)
+	// Whose frames were lost, and how many of their receivers missed them (one frame missed by every
+	// receiver was dropped on the way in; one receiver missing many is a slow or closed consumer).
+	for _, room := range g.rooms {
+		for _, sender := range room {
+			var got int64
+			missedBy := 0
+			for _, r := range room {
+				if r == sender {
+					continue
+				}
+				r.mu.Lock()
+				n := r.from[sender.idx]
+				r.mu.Unlock()
+				got += n
+				if n < sender.sentLive[tagM] {
+					missedBy++
+				}
+			}
+			if want := sender.sentLive[tagM] * int64(len(room)-1); got < want && len(res.LostBySender) < 10 {
+				res.LostBySender = append(res.LostBySender, fmt.Sprintf(
+					"sender %d: %d of %d deliveries lost, %d receivers missed some", sender.idx, want-got, want, missedBy))
+			}
+		}
+	}
+	if debugLoss {
+		g.dumpLoss(tagM, t1, t2)
+	}
 	res.Expected = expected
 	if res.Delivered < expected {
 		res.Lost = expected - res.Delivered
@@ -416,6 +456,9 @@ func (g *gen) send(p *participant, liveHz, opHz float64, tagW, tagM int, t0, t1,
 			payload = g.d.appendLive(payload[:0], stamp{tag: tag, sender: p.idx, seq: seq, ts: t})
 			buf = appendFrame(buf, opText, payload, uint32(seq*2654435761))
 			p.sentLive[tag]++
+			if debugLoss && tag == tagM {
+				p.sentSeqs = append(p.sentSeqs, seq, t)
+			}
 			nextLive += liveIv
 		}
 		for k := 0; nextOp <= t && nextOp < t2 && k < 64; k++ {
@@ -463,4 +506,26 @@ func (g *gen) anyClosed() bool {
 
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "loadgen: "+format+"\n", args...)
+}
+
+var debugLoss = os.Getenv("LOADGEN_DEBUG_LOSS") != ""
+
+func (g *gen) dumpLoss(tagM int, t1, t2 int64) {
+	for _, room := range g.rooms {
+		for _, sender := range room {
+			for i := 0; i < len(sender.sentSeqs); i += 2 {
+				seq, ts := sender.sentSeqs[i], sender.sentSeqs[i+1]
+				var missing []int
+				for _, r := range room {
+					if r != sender && r.seen[[2]int64{int64(sender.idx), seq}] == 0 {
+						missing = append(missing, r.idx)
+					}
+				}
+				if len(missing) > 0 {
+					logf("lost: sender %d seq %d sent at %+.1f ms of the window (%.1f ms before its end), missed by %d: %v",
+						sender.idx, seq, float64(ts-t1)/1e6, float64(t2-ts)/1e6, len(missing), missing[:min(len(missing), 8)])
+				}
+			}
+		}
+	}
 }
