@@ -172,7 +172,6 @@ def _download(session: str, seq: int, extension: str) -> dict[str, str]:
     tags=TAG,
     status_code=200,
     summary="Add a JSON export's strokes to the board (owner, editor)",
-    request_max_body_size=None,  # the app checks max_import_bytes for this route (see app.py)
 )
 async def import_board(ctx: Context, caller: Caller, session: SessionPath, data: BoardExport) -> Imported:
     access = await access_to(ctx, caller, session)

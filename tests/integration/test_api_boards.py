@@ -1,0 +1,297 @@
+"""Boards through HTTP against a real drawing service fed by a real room: snapshots, ops after a sequence,
+exports that draw what the browser draws, and imports."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import numpy as np
+import pytest
+import skia
+
+from drawnet.drawing.render import quantize, width_at
+from drawnet.embedded.components import DrawingService, NatsServer, RoomServer
+from drawnet.protocol import Ack, AddStroke, Erase, Op, OpRecord, encode, ops_subject
+from drawnet.testkit import RoomClient, eventually_async
+from drawnet.testkit.client import line
+from drawnet.testkit.postgres import PostgresServer
+
+pytestmark = pytest.mark.integration
+
+KEYS = "k1:" + "k" * 40
+OPS_PAGE = 20
+IMPORT_BYTES = 64 * 1024
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'drawnet.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.create_database()
+
+
+class Stack:
+    def __init__(self, nats_server: NatsServer, service: DrawingService, room: RoomServer) -> None:
+        self.nats, self.service, self.room = nats_server, service, room
+
+
+@pytest.fixture(scope="module")
+def stack(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    folder: Path = tmp_path_factory.mktemp("stack")
+    nats_server = NatsServer(data_dir=folder / "nats").start()
+    service = DrawingService(
+        nats_url=nats_server.url,
+        database_url=module_database_url,
+        log_path=folder / "drawing.log",
+        extra_env={
+            "DRAWNET_DRAWING_SIGNING_KEYS": KEYS,
+            "DRAWNET_DRAWING_MAX_OPS_PAGE_SIZE": str(OPS_PAGE),
+            "DRAWNET_DRAWING_MAX_IMPORT_BYTES": str(IMPORT_BYTES),
+            "DRAWNET_DRAWING_PERSIST_FETCH_TIMEOUT_SECONDS": "0.2",
+        },
+    ).start()
+    room = RoomServer(
+        nats_url=nats_server.url,
+        log_path=folder / "room.log",
+        extra_env={"DRAWNET_ROOM_SIGNING_KEYS": KEYS, "DRAWNET_ROOM_DRAWING_URL": service.url},
+    ).start()
+    yield Stack(nats_server, service, room)
+    room.stop()
+    service.stop()
+    nats_server.stop()
+
+
+@pytest.fixture
+async def http(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=stack.service.url, timeout=30) as client:
+        yield client
+
+
+def stroke(stroke_id: str, **style: Any) -> AddStroke:
+    fields: dict[str, Any] = {"tool": "pen", "color": "#1e1e1e", "width": 4.0, "opacity": 1.0, "pts": line(5)}
+    return AddStroke(id=stroke_id, **{**fields, **style})
+
+
+async def publish(nats_url: str, session: str, ops: list[Op]) -> list[int]:
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        pending = [
+            await js.publish_async(
+                ops_subject("default", session),
+                encode(OpRecord(by="tester", op=op, ts=time.time())),
+                headers={"Nats-Msg-Id": f"{session}/{op.id}"},
+            )
+            for op in ops
+        ]
+        return [ack.seq for ack in await asyncio.gather(*pending)]
+    finally:
+        await nc.close()
+
+
+async def stored_up_to(http: httpx.AsyncClient, session: str, seq: int) -> dict[str, Any]:
+    async def board() -> dict[str, Any]:
+        body: dict[str, Any] = (await http.get(f"/api/v1/sessions/{session}/board")).json()
+        return body if body["seq"] >= seq else {}
+
+    return await eventually_async(board, timeout=20, what=f"{session} stored up to seq {seq}")
+
+
+def pixels(png: bytes) -> np.ndarray[Any, Any]:
+    image = skia.Image.MakeFromEncoded(skia.Data.MakeWithCopy(png))
+    rgba: np.ndarray[Any, Any] = image.convert(colorType=skia.kRGBA_8888_ColorType).toarray()
+    return rgba
+
+
+class TestFromTheRoom:
+    async def test_a_stroke_drawn_with_a_join_token_from_here_is_stored_and_exported(
+        self, stack: Stack, http: httpx.AsyncClient
+    ) -> None:
+        joined = (await http.post("/api/v1/sessions/e2e/join", json={"name": "Ann"})).json()
+        async with await RoomClient.join(stack.room.url, "e2e", name="Ann", token=joined["token"]) as ann:
+            ack = await ann.draw_stroke(line(30, step=3), color="#e03131", width=6)
+        assert isinstance(ack, Ack)
+
+        board = await stored_up_to(http, "e2e", ack.seq)
+        snapshot = (await http.get("/api/v1/sessions/e2e/snapshot")).json()
+        svg = (await http.get("/api/v1/sessions/e2e/export.svg")).text
+
+        assert [s["id"] for s in board["strokes"]] == [ack.id]
+        assert snapshot["seq"] == ack.seq
+        assert snapshot["recent"] == {ack.id: ack.seq}
+        assert [entry["stroke"]["id"] for entry in snapshot["strokes"]] == [ack.id]
+        assert 'stroke="#e03131"' in svg
+
+    async def test_a_late_joiner_gets_the_board_the_room_loaded_from_the_snapshot(
+        self, stack: Stack, http: httpx.AsyncClient
+    ) -> None:
+        seqs = await publish(stack.nats.url, "loaded", [stroke(f"l{i}") for i in range(8)])
+        await stored_up_to(http, "loaded", seqs[-1])
+        token = (await http.post("/api/v1/sessions/loaded/join", json={"name": "Bo"})).json()["token"]
+        async with await RoomClient.join(stack.room.url, "loaded", name="Bo", token=token) as bo:
+            assert [s.id for s in bo.board.strokes] == [f"l{i}" for i in range(8)]
+
+
+class TestOps:
+    async def test_ops_after_a_sequence_come_in_pages_linked_to_the_next(
+        self, stack: Stack, http: httpx.AsyncClient
+    ) -> None:
+        seqs = await publish(stack.nats.url, "paged", [stroke(f"p{i}") for i in range(45)])
+        await stored_up_to(http, "paged", seqs[-1])
+
+        seen: list[int] = []
+        url: str | None = f"/api/v1/sessions/paged/ops?after={seqs[4]}"
+        pages = 0
+        while url:
+            response = await http.get(url)
+            seen += [op["seq"] for op in response.json()]
+            url = response.links.get("next", {}).get("url")
+            pages += 1
+
+        assert seen == seqs[5:]
+        assert pages == 2 + 1  # 40 ops: two full pages, then an empty one that ends the walk
+
+    async def test_a_page_larger_than_the_limit_is_refused_with_the_numbers(
+        self, http: httpx.AsyncClient
+    ) -> None:
+        response = await http.get("/api/v1/sessions/paged/ops", params={"limit": OPS_PAGE + 1})
+        assert response.status_code == 400
+        assert response.json()["detail"] == f"limit {OPS_PAGE + 1} exceeds max_ops_page_size {OPS_PAGE}"
+
+
+@pytest.fixture(scope="module")
+def drawn(stack: Stack) -> dict[str, Any]:
+    """A board with a thick red stroke, a half-transparent blue one, a dot, and an erased green one."""
+    ops: list[Op] = [
+        stroke("red", color="#ff0000", width=10, pts=[(10, 10, 0.5), (60, 10, 0.5), (110, 10, 0.5)]),
+        stroke("blue", color="#0000ff", width=10, opacity=0.5, pts=[(10, 60, 0.5), (110, 60, 0.5)]),
+        stroke("green", color="#00ff00", width=10, pts=[(10, 100, 0.5), (110, 100, 0.5)]),
+        stroke("dot", color="#000000", width=8, pts=[(60, 130, 1.0)]),
+        Erase(id="rub", strokes=["green"]),
+    ]
+    seqs = asyncio.run(publish(stack.nats.url, "art", ops))
+    return {"seq": seqs[-1]}
+
+
+class TestExports:
+    async def test_svg_draws_widths_colours_opacity_and_leaves_out_erased_strokes(
+        self, drawn: dict[str, Any], http: httpx.AsyncClient
+    ) -> None:
+        await stored_up_to(http, "art", drawn["seq"])
+        response = await http.get("/api/v1/sessions/art/export.svg")
+
+        assert response.headers["content-type"].startswith("image/svg+xml")
+        assert f'filename="art-{drawn["seq"]}.svg"' in response.headers["content-disposition"]
+        svg = response.text
+        assert svg.startswith("<svg")
+        assert f'stroke="#ff0000" stroke-width="{quantize(width_at(10, 0.5)):g}"' in svg
+        assert 'stroke="#0000ff" stroke-width="10" opacity="0.5"' in svg
+        assert "#00ff00" not in svg
+        assert f'r="{width_at(8, 1.0) / 2:g}" fill="#000000"' in svg
+        assert 'stroke-linecap="round"' in svg
+
+    async def test_png_paints_what_the_browser_paints(
+        self, drawn: dict[str, Any], http: httpx.AsyncClient
+    ) -> None:
+        await stored_up_to(http, "art", drawn["seq"])
+        svg_box = (await http.get("/api/v1/sessions/art/export.svg")).text.split('viewBox="')[1].split('"')[0]
+        x0, y0, width, height = (float(v) for v in svg_box.split())
+        response = await http.get("/api/v1/sessions/art/export.png")
+        assert response.headers["content-type"] == "image/png"
+        image = pixels(response.content)
+
+        def at(x: float, y: float) -> tuple[int, ...]:
+            return tuple(int(v) for v in image[int(y - y0), int(x - x0)])
+
+        assert image.shape[:2] == (int(height), int(width))
+        assert at(60, 10) == (255, 0, 0, 255)
+        blue = at(60, 60)
+        assert blue[2] > 200 and 100 < blue[0] < 150  # half blue over the board colour  # noqa: PT018
+        assert at(60, 100) == (0xFB, 0xFB, 0xFA, 255)  # erased: the board colour
+        assert at(60, 130) == (0, 0, 0, 255)
+        assert at(60, 13)[0] > 200  # the width follows the pressure: 10 at 0.5 is 10 wide
+        assert at(60, 17) == (0xFB, 0xFB, 0xFA, 255)
+
+    async def test_png_scales_and_can_be_transparent(
+        self, drawn: dict[str, Any], http: httpx.AsyncClient
+    ) -> None:
+        await stored_up_to(http, "art", drawn["seq"])
+        one = pixels((await http.get("/api/v1/sessions/art/export.png")).content)
+        two = pixels(
+            (
+                await http.get(
+                    "/api/v1/sessions/art/export.png", params={"scale": 2, "background": "transparent"}
+                )
+            ).content
+        )
+        assert two.shape[0] == 2 * one.shape[0]
+        assert two[0, 0, 3] == 0
+
+    async def test_a_bad_export_option_is_refused_with_the_field(self, http: httpx.AsyncClient) -> None:
+        response = await http.get("/api/v1/sessions/art/export.png", params={"background": "red"})
+        assert response.status_code == 400
+        assert "background" in response.text
+
+
+class TestImport:
+    async def test_an_exported_board_imported_elsewhere_is_the_same_board(
+        self, stack: Stack, http: httpx.AsyncClient
+    ) -> None:
+        seqs = await publish(
+            stack.nats.url, "source", [stroke(f"x{i}", color=f"#0000{i:02x}") for i in range(6)]
+        )
+        await stored_up_to(http, "source", seqs[-1])
+        export = (await http.get("/api/v1/sessions/source/export.json")).json()
+        token = (await http.post("/api/v1/sessions/copy/join", json={"name": "Im"})).json()["token"]
+
+        imported = await http.post(
+            "/api/v1/sessions/copy/import", json=export, headers={"Authorization": f"Bearer {token}"}
+        )
+        copy = await stored_up_to(http, "copy", imported.json()["seq"])
+        again = await http.post(
+            "/api/v1/sessions/copy/import", json=export, headers={"Authorization": f"Bearer {token}"}
+        )
+
+        assert imported.json()["imported"] == 6
+        assert copy["strokes"] == export["strokes"]
+        assert again.json()["imported"] == 0  # strokes already on the board are skipped
+
+    async def test_an_import_over_the_size_limit_is_refused_with_the_numbers(
+        self, http: httpx.AsyncClient
+    ) -> None:
+        token = (await http.post("/api/v1/sessions/big/join", json={"name": "Im"})).json()["token"]
+        strokes = [json.loads(encode(stroke(f"b{i}", pts=line(200))).decode()) for i in range(40)]
+        assert len(json.dumps(strokes)) > IMPORT_BYTES
+        response = await http.post(
+            "/api/v1/sessions/big/import",
+            json={"format": "drawnet.board.v1", "strokes": strokes},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 413
+        assert response.json()["detail"] == f"request body exceeds max_import_bytes {IMPORT_BYTES} bytes"
+
+    async def test_an_import_with_a_stroke_past_a_protocol_limit_is_refused_whole(
+        self, http: httpx.AsyncClient
+    ) -> None:
+        token = (await http.post("/api/v1/sessions/wide/join", json={"name": "Im"})).json()["token"]
+        strokes = [
+            json.loads(encode(stroke("ok")).decode()),
+            json.loads(encode(stroke("w", width=500)).decode()),
+        ]
+        response = await http.post(
+            "/api/v1/sessions/wide/import",
+            json={"format": "drawnet.board.v1", "strokes": strokes},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 400
+        assert response.json()["limit"] == "max_width"
+        assert response.json()["detail"] == "stroke 'w': width 500.0 exceeds max_width 200.0"
+        assert (await http.get("/api/v1/sessions/wide/board")).json()["strokes"] == []
