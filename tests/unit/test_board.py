@@ -5,15 +5,16 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drawnet.protocol import AddStroke, Board, ClearBoard, Committed, Erase
+from drawnet.protocol import AddStroke, Board, ClearBoard, Committed, Erase, Redo, Undo
+from drawnet.protocol.board import UNDO_DEPTH
 
 
 def add(op_id: str, x: float = 0.0) -> AddStroke:
     return AddStroke(id=op_id, tool="pen", color="#000000", width=1, opacity=1, pts=[(x, x, 0.5)])
 
 
-def log(*ops: AddStroke | Erase | ClearBoard) -> list[Committed]:
-    return [Committed(seq=i + 1, by="p", op=op) for i, op in enumerate(ops)]
+def log(*ops: AddStroke | Erase | ClearBoard | Undo | Redo, by: str = "p") -> list[Committed]:
+    return [Committed(seq=i + 1, by=by, op=op) for i, op in enumerate(ops)]
 
 
 def build(entries: list[Committed]) -> Board:
@@ -80,3 +81,54 @@ class TestConvergence:
 
     def test_different_boards_hash_differently(self) -> None:
         assert build(log(add("a"))).state_hash() != build(log(add("b"))).state_hash()
+
+
+class TestUndoRedo:
+    def test_undo_hides_my_newest_stroke_and_redo_brings_it_back(self) -> None:
+        board = build(log(add("a"), add("b"), Undo(id="u", target="b")))
+        assert [s.id for s in board.strokes] == ["a"]
+        assert board.redo_target("p") == "b"
+        board.apply(Committed(seq=4, by="p", op=Redo(id="r", target="b")))
+        assert [s.id for s in board.strokes] == ["a", "b"]
+
+    def test_undoing_an_erase_or_a_clear_restores_the_strokes_in_their_places(self) -> None:
+        board = build(
+            log(add("a"), add("b"), add("c"), Erase(id="e", strokes=["b"]), Undo(id="u", target="e"))
+        )
+        assert [s.id for s in board.strokes] == ["a", "b", "c"]
+        board = build(log(add("a"), add("b"), ClearBoard(id="c"), add("d"), Undo(id="u1", target="d")))
+        board.apply(Committed(seq=6, by="p", op=Undo(id="u2", target="c")))
+        assert [s.id for s in board.strokes] == ["a", "b"]
+
+    def test_an_undo_that_names_another_op_than_the_newest_does_nothing(self) -> None:
+        board = build(log(add("a"), add("b"), Undo(id="u", target="a")))
+        assert [s.id for s in board.strokes] == ["a", "b"]
+
+    def test_each_author_has_their_own_history(self) -> None:
+        board = Board()
+        board.apply(Committed(seq=1, by="ann", op=add("a")))
+        board.apply(Committed(seq=2, by="bob", op=add("b")))
+        assert board.undo_target("ann") == "a"
+        assert board.undo_target("bob") == "b"
+        assert board.undo_target("cat") is None
+
+    def test_a_new_op_clears_my_redo_history_and_drops_what_it_hid_for_good(self) -> None:
+        board = build(log(add("a"), Undo(id="u", target="a"), add("b")))
+        assert board.redo_target("p") is None
+        assert "a" not in {entry.stroke.id for entry in board.state().strokes}
+
+    def test_history_is_bounded_and_what_falls_off_is_final(self) -> None:
+        ops = [add(f"s{i}") for i in range(UNDO_DEPTH + 1)]
+        board = build(log(*ops, Erase(id="e", strokes=["s0"])))
+        assert board.undo_target("p") == "e"
+        state = board.state()
+        assert len(state.undo["p"]) == UNDO_DEPTH
+        assert "s0" in {entry.stroke.id for entry in state.strokes}  # the erase can still be undone
+
+    def test_a_snapshot_keeps_the_undo_history(self) -> None:
+        original = build(log(add("a"), add("b"), Erase(id="e", strokes=["a"])))
+        copy = Board.from_state(original.state())
+        for board in (original, copy):
+            board.apply(Committed(seq=4, by="p", op=Undo(id="u", target="e")))
+        assert copy.state_hash() == original.state_hash()
+        assert [s.id for s in copy.strokes] == ["a", "b"]

@@ -53,9 +53,9 @@ class NatsServer:
         )
         return self
 
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """SIGTERM (a graceful stop), SIGKILL after `timeout`; the exit code."""
+        return self.process.stop(timeout) if self.process is not None else None
 
 
 @dataclass
@@ -91,9 +91,9 @@ class DrawingService:
         self.process.wait_http_ok(f"{self.url}/readyz", timeout=timeout)
         return self
 
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """SIGTERM (a graceful stop), SIGKILL after `timeout`; the exit code."""
+        return self.process.stop(timeout) if self.process is not None else None
 
 
 @dataclass
@@ -129,6 +129,6 @@ class RoomServer:
         self.process.wait_http_ok(f"{self.http_url}/readyz", timeout=timeout)
         return self
 
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """SIGTERM (a graceful stop), SIGKILL after `timeout`; the exit code."""
+        return self.process.stop(timeout) if self.process is not None else None

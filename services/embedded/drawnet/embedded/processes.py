@@ -136,3 +136,6 @@ class Supervised:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None

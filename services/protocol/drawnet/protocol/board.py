@@ -97,6 +97,10 @@ class Board:
         """The sequence number at which the op `op_id` was applied, if this board applied it."""
         return self._op_seqs.get(op_id)
 
+    def remember(self, op_seqs: dict[str, int]) -> None:
+        """Op ids (with their seqs) applied before a snapshot: resends of them are recognised too."""
+        self._op_seqs.update(op_seqs)
+
     def knows(self, op_id: str) -> bool:
         """Whether the op is in this board: applied here, or a stroke that came in a snapshot."""
         return op_id in self._op_seqs or op_id in self._strokes

@@ -49,6 +49,10 @@ class RoomStats:
         self.deduplicated = 0
         self.connections = 0
         self.sessions = 0
+        self.board_loads: Tally[str] = Tally()
+        """Boards loaded, by where from: `snapshot` (then the op log's tail) or `log` (all of it)."""
+        self.replayed_ops = 0
+        """Ops applied from the op log while loading boards."""
 
 
 class RoomCollector(Collector):
@@ -92,6 +96,15 @@ class RoomCollector(Collector):
             "drawnet_room_ops_deduplicated",
             "Resent ops recognised by their op id and not applied again",
             value=s.deduplicated,
+        )
+        loads = CounterMetricFamily("drawnet_room_board_loads", "Boards loaded, by source", labels=["source"])
+        for source, count in s.board_loads.items():
+            loads.add_metric([source], count)
+        yield loads
+        yield CounterMetricFamily(
+            "drawnet_room_replayed_ops",
+            "Ops replayed from the op log while loading boards",
+            value=s.replayed_ops,
         )
         yield GaugeMetricFamily("drawnet_room_connections", "Participants connected", value=s.connections)
         yield GaugeMetricFamily("drawnet_room_sessions", "Sessions with a loaded board", value=s.sessions)

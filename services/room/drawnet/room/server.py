@@ -151,9 +151,10 @@ class Room:
                 # read them and close with 1009 and the numbers.
                 "max_payload_length": 2 * self.limits.max_frame_bytes,
                 "idle_timeout": self.settings.idle_timeout_seconds,
-                # We close slow consumers ourselves (with a reason) long before uWebSockets would drop
-                # frames for them: no committed op is ever silently skipped.
-                "max_backpressure": 2 * self.settings.slow_consumer_close_bytes,
+                # We close slow consumers ourselves (with a reason) well before uWebSockets would: its
+                # limit is only the backstop that bounds memory if a flood outruns our scan. It closes
+                # rather than drops, so no committed op is ever silently skipped.
+                "max_backpressure": 4 * self.settings.slow_consumer_close_bytes,
                 "close_on_backpressure_limit": True,
                 "send_pings_automatically": True,
                 "upgrade": self._upgrade,
@@ -424,6 +425,8 @@ class Room:
             await live.close()
             raise
         self.stats.sessions += 1
+        self.stats.board_loads["snapshot" if live.loaded_from_snapshot else "log"] += 1
+        self.stats.replayed_ops += live.replayed
         return live
 
     def _on_committed(self, session: LiveSession, _committed: Committed, frame: bytes) -> None:
@@ -641,7 +644,7 @@ class Room:
 
     # ---------------------------------------------------------------------------------- housekeeping
 
-    async def watch_slow_consumers(self, interval: float = 0.25) -> None:
+    async def watch_slow_consumers(self, interval: float = 0.1) -> None:
         """Stop live traffic to clients that fall behind; close those that fall far behind."""
         soft, hard = self.settings.slow_consumer_live_bytes, self.settings.slow_consumer_close_bytes
         while True:

@@ -34,7 +34,14 @@ RECENT_OPS = 2_000
 OnCommitted = Callable[["LiveSession", Committed, bytes], None]
 """Called with each op newly applied to the board, and its encoded frame, in sequence order."""
 
-_state_decoder = msgspec.json.Decoder(BoardState)
+
+class StoredSnapshot(BoardState, frozen=True):
+    """The drawing service's snapshot: a board state and the latest op ids it applied."""
+
+    recent: dict[str, int] = msgspec.field(default_factory=dict)
+
+
+_state_decoder = msgspec.json.Decoder(StoredSnapshot)
 
 
 class LiveSession:
@@ -54,6 +61,9 @@ class LiveSession:
         self.local = 0
         """Participants connected to this room."""
         self.last_activity = 0.0
+        self.loaded_from_snapshot = False
+        self.replayed = 0
+        """Ops applied from the op log while loading (after the snapshot, if there was one)."""
         self._js = js
         self._on_committed = on_committed
         self._subscription: JetStreamContext.PushSubscription | None = None
@@ -76,6 +86,8 @@ class LiveSession:
             state = await _fetch_snapshot(snapshot_url)
             if state is not None:
                 self.board = Board.from_state(state)
+                self.board.remember(state.recent)
+                self.loaded_from_snapshot = True
         try:
             last = await self._js.get_last_msg(OPS_STREAM, self.subject)
             self._target_seq = last.seq or 0
@@ -99,6 +111,8 @@ class LiveSession:
         record = decode_record(msg.data)
         committed = Committed(seq=msg.metadata.sequence.stream, by=record.by, op=record.op)
         if self.board.apply(committed):
+            if not self._loaded.is_set():
+                self.replayed += 1
             if len(self.recent) == self.recent.maxlen:
                 self._tail_from = self.recent[0].seq
             self.recent.append(committed)
@@ -127,7 +141,7 @@ class LiveSession:
                 log.debug("unsubscribing %s: %s", self.name, error)
 
 
-async def _fetch_snapshot(url: str) -> BoardState | None:
+async def _fetch_snapshot(url: str) -> StoredSnapshot | None:
     """The drawing service's snapshot of a board, or None when it has none or cannot be reached."""
     try:
         async with httpx.AsyncClient(timeout=5.0) as http:

@@ -45,6 +45,10 @@ class RoomClient:
         self.welcome: Welcome | None = None
         self.close_code: int | None = None
         self.close_reason: str = ""
+        self.pending: dict[str, Op] = {}
+        """The outbox: ops sent and not yet answered, resent by `resume()` after a reconnect."""
+        self.acked: dict[str, int] = {}
+        """Every op of ours the room acknowledged, with its sequence number."""
         self._changed = asyncio.Condition()
         self._reader: asyncio.Task[None] | None = None
         self._counter = itertools.count(1)
@@ -106,7 +110,12 @@ class RoomClient:
                 self._changed.notify_all()
 
     def _apply(self, message: ServerMessage) -> None:
-        if isinstance(message, Welcome):
+        if isinstance(message, Ack):
+            self.pending.pop(message.id, None)
+            self.acked[message.id] = message.seq
+        elif isinstance(message, Nack):
+            self.pending.pop(message.id, None)
+        elif isinstance(message, Welcome):
             self.welcome = message
             if message.snapshot is not None:
                 self.board = Board.from_state(message.snapshot)
@@ -140,9 +149,14 @@ class RoomClient:
     async def send(self, frame: bytes | str) -> None:
         await self.ws.send(frame)
 
+    async def send_op(self, op: Op) -> None:
+        """Send a durable op and keep it in the outbox until the room answers."""
+        self.pending[op.id] = op
+        await self.ws.send(encode(Submit(op=op)))
+
     async def submit(self, op: Op, *, timeout: float = 10.0) -> Ack | Nack:
         """Send a durable op and wait for the room's answer to it."""
-        await self.ws.send(encode(Submit(op=op)))
+        await self.send_op(op)
         return await self.wait_for(
             lambda m: m if isinstance(m, Ack | Nack) and m.id == op.id else None, timeout=timeout
         )
@@ -163,6 +177,26 @@ class RoomClient:
             await self.ws.send(encode(Points(stroke=stroke_id, pts=list(points[start : start + batch]))))
         op = AddStroke(id=stroke_id, tool="pen", color=color, width=width, opacity=1.0, pts=list(points))
         return await self.submit(op)
+
+    async def resume(
+        self, room_url: str, session: str, *, token: str | None = None, timeout: float = 10.0
+    ) -> Self:
+        """Reconnect as a browser does after losing the room: from our board's seq, then resend the outbox."""
+        again = await type(self).join(
+            room_url,
+            session,
+            name=self.welcome.you.name if self.welcome else "tester",
+            client_id=self.client_id,
+            since=self.board.seq,
+            board=self.board,
+            token=token,
+            timeout=timeout,
+        )
+        again.acked = self.acked
+        again._counter = self._counter  # noqa: SLF001 - the same client keeps numbering its ops
+        for op in list(self.pending.values()):
+            await again.send_op(op)
+        return again
 
     async def close(self) -> None:
         with contextlib.suppress(websockets.ConnectionClosed):
