@@ -1,40 +1,169 @@
-// The board: the state that the ordered log of committed ops builds. A mirror of the Python `Board`
-// (services/protocol/drawnet/protocol/board.py): ops apply in seq order, exactly once per op id, and an op
-// at or below the board's seq is already in it. Pure: no DOM.
+// The board: the state that the ordered log of committed ops builds. A faithful mirror of the Python
+// `Board` (services/protocol/drawnet/protocol/board.py); tests/frontend/fixtures/board-trace.json, made by
+// the Python one, keeps the two in step. Pure: no DOM.
+//
+// - Applying is idempotent per op id (exactly once) and monotonic in seq (an op at or below the board's seq
+//   is already in it).
+// - `stroke` adds a stroke; `erase` removes the named strokes that are visible; `clear` every visible one.
+// - `undo` and `redo` act on their author's own ops (the author is the committed op's `by`: a user id),
+//   newest first: each author has an undo and a redo stack of at most UNDO_DEPTH ops; a new op clears its
+//   author's redo stack. The room names the target before logging, so the log says what happens.
+// - An op that leaves both stacks can no longer be undone or redone: strokes it hid for good are dropped.
 
 import { OpKind } from "./protocol.js";
 
 /** @typedef {import("./protocol.js").StrokeOp} Stroke */
 /** @typedef {import("./protocol.js").Committed} Committed */
-/** @typedef {import("./protocol.js").Op} Op */
+/** @typedef {import("./protocol.js").BoardState} BoardState */
+/** @typedef {import("./protocol.js").StrokeEntry} StrokeEntry */
+/** @typedef {import("./protocol.js").Effect} EffectState */
+
+/** Ops per author that can be undone (and as many that can be redone): board.py's UNDO_DEPTH. */
+export const UNDO_DEPTH = 100;
+
+/**
+ * What a change did to the visible board, for a renderer that redraws only what changed:
+ * `add`: a stroke appeared on top; `show` / `hide`: a stroke appeared below others or went away;
+ * `reset`: everything may have changed.
+ * @typedef {{type: "add" | "show" | "hide", stroke: Stroke} | {type: "reset"}} BoardChange
+ */
+
+class Entry {
+  /**
+   * @param {Stroke} stroke
+   * @param {number} seq
+   * @param {string} by
+   */
+  constructor(stroke, seq, by) {
+    this.stroke = stroke;
+    this.seq = seq;
+    this.by = by;
+    this.undone = false;
+    /** @type {Set<string>} ids of the erase and clear ops that hide it */
+    this.removedBy = new Set();
+  }
+
+  get visible() {
+    return !this.undone && this.removedBy.size === 0;
+  }
+}
+
+class Effect {
+  /**
+   * @param {string} id
+   * @param {string} by
+   * @param {string} kind
+   * @param {string[]} targets
+   */
+  constructor(id, by, kind, targets) {
+    this.id = id;
+    this.by = by;
+    this.kind = kind;
+    this.targets = targets;
+    this.undone = false;
+  }
+}
 
 export class Board {
   /** The sequence number of the last op applied (or skipped as already applied). */
   seq = 0;
 
-  /**
-   * Bumped whenever strokes are removed (erase, clear, reset): a renderer that only appended since the
-   * last epoch can draw the new strokes on top of what it has; otherwise it redraws everything.
-   */
+  /** Bumped whenever strokes go away or come back (anything but a stroke added on top). */
   epoch = 0;
 
-  /** @type {Map<string, Stroke>} strokes by id, in the order they were committed */
-  #strokes = new Map();
+  /** Bumped on every change to the visible board. */
+  version = 0;
 
-  /** @type {Set<string>} */
-  #opIds = new Set();
+  /** @type {Map<string, Entry>} by stroke id, bottom to top */
+  #strokes = new Map();
+  /** @type {Map<string, number>} */
+  #opSeqs = new Map();
+  /** @type {Map<string, Effect>} */
+  #effects = new Map();
+  /** @type {Map<string, string[]>} */
+  #undo = new Map();
+  /** @type {Map<string, string[]>} */
+  #redo = new Map();
+  #visible = 0;
+  /** @type {((change: BoardChange) => void) | null} */
+  #listener = null;
 
   /**
-   * Replace everything with a welcome's snapshot: these strokes, at `seq` (Python: `Board.from_snapshot`).
-   * @param {number} seq
-   * @param {Stroke[]} strokes
+   * Be told of every change to the visible board (one listener: the renderer).
+   * @param {((change: BoardChange) => void) | null} listener
    */
-  loadSnapshot(seq, strokes) {
-    this.seq = seq;
-    this.epoch += 1;
-    this.#opIds.clear();
-    this.#strokes = new Map(strokes.map((stroke) => [stroke.id, stroke]));
+  onChange(listener) {
+    this.#listener = listener;
   }
+
+  // ------------------------------------------------------------------------------------- reading
+
+  /** @returns {Stroke[]} the visible strokes, bottom to top */
+  get strokes() {
+    /** @type {Stroke[]} */
+    const visible = [];
+    for (const entry of this.#strokes.values()) if (entry.visible) visible.push(entry.stroke);
+    return visible;
+  }
+
+  /** @returns {Stroke[]} every stroke the board holds, hidden ones too (they may come back), bottom to top */
+  allStrokes() {
+    return [...this.#strokes.values()].map((entry) => entry.stroke);
+  }
+
+  /** Number of visible strokes. */
+  get size() {
+    return this.#visible;
+  }
+
+  /** @param {string} strokeId the stroke, if it is visible */
+  getStroke(strokeId) {
+    const entry = this.#strokes.get(strokeId);
+    return entry?.visible ? entry.stroke : undefined;
+  }
+
+  /** @param {string} strokeId who committed the stroke (a user id), if the board holds it */
+  authorOf(strokeId) {
+    return this.#strokes.get(strokeId)?.by;
+  }
+
+  /** @param {string} opId the sequence number at which this board applied the op */
+  seqOf(opId) {
+    return this.#opSeqs.get(opId);
+  }
+
+  /**
+   * Whether the op is in this board: applied here, or a stroke that came in a snapshot.
+   * @param {string} opId
+   */
+  hasOp(opId) {
+    return this.#opSeqs.has(opId) || this.#strokes.has(opId);
+  }
+
+  /** @param {string} author the op an undo by `author` would undo now: their newest op still done */
+  undoTarget(author) {
+    return this.#undo.get(author)?.at(-1) ?? null;
+  }
+
+  /** @param {string} author the op a redo by `author` would redo now: their newest undone op */
+  redoTarget(author) {
+    return this.#redo.get(author)?.at(-1) ?? null;
+  }
+
+  /** A short digest of the visible board (stroke ids in order), equal wherever the same ops were applied. */
+  hash() {
+    // FNV-1a, 32 bits: for test hooks and quick comparisons, not for security.
+    let hash = 0x811c9dc5;
+    for (const entry of this.#strokes.values()) {
+      if (!entry.visible) continue;
+      const id = entry.stroke.id;
+      for (let i = 0; i < id.length; i += 1) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
+      hash = Math.imul(hash ^ 0x2c, 0x01000193);
+    }
+    return (hash >>> 0).toString(16).padStart(8, "0");
+  }
+
+  // ------------------------------------------------------------------------------------- applying
 
   /**
    * Apply one committed op; false when it was already applied (same seq or same op id).
@@ -42,65 +171,221 @@ export class Board {
    * @returns {boolean}
    */
   apply(committed) {
-    const { op, seq } = committed;
-    // A stroke from a snapshot is an op this board holds without having applied it.
-    if (seq <= this.seq || this.#opIds.has(op.id) || this.#strokes.has(op.id)) {
+    const { op, seq, by } = committed;
+    if (seq <= this.seq || this.hasOp(op.id)) {
       this.seq = Math.max(this.seq, seq);
       return false;
     }
     this.seq = seq;
-    this.#opIds.add(op.id);
-    this.#applyOp(op);
+    this.#opSeqs.set(op.id, seq);
+    switch (op.kind) {
+      case OpKind.STROKE: {
+        const entry = new Entry(op, seq, by);
+        this.#strokes.set(op.id, entry);
+        this.#visible += 1;
+        this.#emit({ type: "add", stroke: op });
+        this.#done(new Effect(op.id, by, "stroke", [op.id]));
+        break;
+      }
+      case OpKind.ERASE: {
+        const targets = [...new Set(op.strokes)].filter((id) => this.#strokes.get(id)?.visible);
+        this.#remove(op.id, targets);
+        this.#done(new Effect(op.id, by, "erase", targets));
+        break;
+      }
+      case OpKind.CLEAR: {
+        const targets = [...this.#strokes.values()].filter((e) => e.visible).map((e) => e.stroke.id);
+        this.#remove(op.id, targets);
+        this.#done(new Effect(op.id, by, "clear", targets));
+        break;
+      }
+      case OpKind.UNDO: {
+        const target = op.target ?? null;
+        const effect = target === null ? undefined : this.#effects.get(target);
+        if (effect && this.undoTarget(by) === target) {
+          this.#setUndone(effect, true);
+          this.#undo.get(by)?.pop();
+          this.#stack(this.#redo, by).push(effect.id);
+        }
+        break;
+      }
+      case OpKind.REDO: {
+        const target = op.target ?? null;
+        const effect = target === null ? undefined : this.#effects.get(target);
+        if (effect && this.redoTarget(by) === target) {
+          this.#setUndone(effect, false);
+          this.#redo.get(by)?.pop();
+          this.#push(this.#stack(this.#undo, by), effect.id);
+        }
+        break;
+      }
+    }
     return true;
   }
 
-  /** @param {Op} op */
-  #applyOp(op) {
-    switch (op.kind) {
-      case OpKind.STROKE:
-        this.#strokes.set(op.id, op);
-        break;
-      case OpKind.ERASE: {
-        let removed = false;
-        for (const target of op.strokes) removed = this.#strokes.delete(target) || removed;
-        if (removed) this.epoch += 1;
-        break;
-      }
-      case OpKind.CLEAR:
-        if (this.#strokes.size > 0) this.epoch += 1;
-        this.#strokes.clear();
-        break;
+  /**
+   * @param {string} remover
+   * @param {string[]} targets
+   */
+  #remove(remover, targets) {
+    for (const target of targets) {
+      const entry = /** @type {Entry} */ (this.#strokes.get(target));
+      this.#change(entry, () => entry.removedBy.add(remover));
     }
   }
 
   /**
-   * Whether the op is in this board (applied, or a stroke that came in a snapshot).
+   * @param {Effect} effect
+   * @param {boolean} undone
+   */
+  #setUndone(effect, undone) {
+    effect.undone = undone;
+    for (const target of effect.targets) {
+      const entry = this.#strokes.get(target);
+      if (!entry) continue;
+      if (effect.kind === "stroke") this.#change(entry, () => (entry.undone = undone));
+      else if (undone) this.#change(entry, () => entry.removedBy.delete(effect.id));
+      else this.#change(entry, () => entry.removedBy.add(effect.id));
+    }
+  }
+
+  /**
+   * Change an entry, keeping the visible count and telling the listener when its visibility flipped.
+   * @param {Entry} entry
+   * @param {() => void} change
+   */
+  #change(entry, change) {
+    const before = entry.visible;
+    change();
+    if (entry.visible === before) return;
+    this.#visible += entry.visible ? 1 : -1;
+    this.epoch += 1;
+    this.#emit({ type: entry.visible ? "show" : "hide", stroke: entry.stroke });
+  }
+
+  /**
+   * A new op by its author: undoable; whatever the author could redo is gone for good.
+   * @param {Effect} effect
+   */
+  #done(effect) {
+    this.#effects.set(effect.id, effect);
+    const dropped = this.#redo.get(effect.by) ?? [];
+    this.#redo.delete(effect.by);
+    for (const id of dropped) this.#finalize(id);
+    this.#push(this.#stack(this.#undo, effect.by), effect.id);
+  }
+
+  /**
+   * @param {Map<string, string[]>} stacks
+   * @param {string} author
+   */
+  #stack(stacks, author) {
+    let stack = stacks.get(author);
+    if (!stack) stacks.set(author, (stack = []));
+    return stack;
+  }
+
+  /**
+   * @param {string[]} stack
    * @param {string} opId
    */
-  hasOp(opId) {
-    return this.#opIds.has(opId) || this.#strokes.has(opId);
+  #push(stack, opId) {
+    stack.push(opId);
+    if (stack.length > UNDO_DEPTH) this.#finalize(/** @type {string} */ (stack.shift()));
   }
 
-  /** @param {string} strokeId */
-  getStroke(strokeId) {
-    return this.#strokes.get(strokeId);
+  /**
+   * The op can no longer be undone or redone: drop it and the strokes it hid for good.
+   * @param {string} opId
+   */
+  #finalize(opId) {
+    const effect = this.#effects.get(opId);
+    if (!effect) return;
+    this.#effects.delete(opId);
+    const gone = effect.kind === "stroke" ? effect.undone : !effect.undone;
+    if (!gone) return;
+    for (const target of effect.targets) {
+      const entry = this.#strokes.get(target);
+      if (!entry) continue;
+      this.#strokes.delete(target);
+      // Hidden for good: normally invisible already, but the Python board drops it either way.
+      if (entry.visible) {
+        this.#visible -= 1;
+        this.epoch += 1;
+        this.#emit({ type: "hide", stroke: entry.stroke });
+      }
+    }
   }
 
-  /** @returns {Stroke[]} the visible strokes, in commit order */
-  get strokes() {
-    return [...this.#strokes.values()];
+  /** @param {BoardChange} change */
+  #emit(change) {
+    this.version += 1;
+    this.#listener?.(change);
   }
 
-  /** Number of visible strokes. */
-  get size() {
-    return this.#strokes.size;
+  // ------------------------------------------------------------------------------------- snapshots
+
+  /** @returns {BoardState} everything a late joiner needs to continue from here (board.py's `state()`) */
+  state() {
+    /** @type {Record<string, string[]>} */
+    const undo = {};
+    for (const [author, stack] of this.#undo) if (stack.length > 0) undo[author] = [...stack];
+    /** @type {Record<string, string[]>} */
+    const redo = {};
+    for (const [author, stack] of this.#redo) if (stack.length > 0) redo[author] = [...stack];
+    return {
+      seq: this.seq,
+      strokes: [...this.#strokes.values()].map((entry) => ({
+        stroke: entry.stroke,
+        seq: entry.seq,
+        by: entry.by,
+        undone: entry.undone,
+        removed_by: [...entry.removedBy].sort(),
+      })),
+      effects: [...this.#effects.values()].map((e) => ({
+        id: e.id,
+        by: e.by,
+        kind: e.kind,
+        targets: [...e.targets],
+        undone: e.undone,
+      })),
+      undo,
+      redo,
+    };
+  }
+
+  /**
+   * Replace everything with a snapshot (a welcome's, or the drawing service's): board.py's `from_state`.
+   * @param {BoardState} state
+   */
+  loadState(state) {
+    this.seq = state.seq;
+    this.#opSeqs.clear();
+    this.#strokes.clear();
+    this.#effects.clear();
+    this.#undo.clear();
+    this.#redo.clear();
+    this.#visible = 0;
+    for (const item of state.strokes) {
+      const entry = new Entry(item.stroke, item.seq, item.by);
+      entry.undone = item.undone ?? false;
+      entry.removedBy = new Set(item.removed_by ?? []);
+      this.#strokes.set(item.stroke.id, entry);
+      if (entry.visible) this.#visible += 1;
+    }
+    for (const item of state.effects ?? []) {
+      const effect = new Effect(item.id, item.by, item.kind, [...item.targets]);
+      effect.undone = item.undone ?? false;
+      this.#effects.set(item.id, effect);
+    }
+    for (const [author, stack] of Object.entries(state.undo ?? {})) this.#undo.set(author, [...stack]);
+    for (const [author, stack] of Object.entries(state.redo ?? {})) this.#redo.set(author, [...stack]);
+    this.epoch += 1;
+    this.#emit({ type: "reset" });
   }
 
   /** Forget everything (the log this board followed is gone: start again from seq 0). */
   reset() {
-    this.seq = 0;
-    this.epoch += 1;
-    this.#strokes.clear();
-    this.#opIds.clear();
+    this.loadState({ seq: 0, strokes: [], effects: [], undo: {}, redo: {} });
   }
 }

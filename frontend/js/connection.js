@@ -5,6 +5,7 @@
 import {
   CloseCode,
   DecodeError,
+  NackCode,
   ServerKind,
   decodeServer,
   describeClose,
@@ -19,6 +20,7 @@ import {
 /** @typedef {import("./protocol.js").ClientMessage} ClientMessage */
 /** @typedef {import("./protocol.js").Begin} Begin */
 /** @typedef {import("./protocol.js").Points} Points */
+/** @typedef {import("./protocol.js").Awareness} Awareness */
 /** @typedef {import("./protocol.js").Op} Op */
 /** @typedef {import("./outbox.js").Outbox} Outbox */
 
@@ -54,9 +56,16 @@ import {
  */
 
 /**
+ * A join token for the room, from the drawing service. `refresh`: the last one was refused (expired or
+ * revoked), get a new one. Rejects with a TokenUnavailable (`retry` false: the user must act).
+ * @typedef {(options: {refresh: boolean}) => Promise<string>} TokenSource
+ */
+
+/**
  * @typedef {Object} ConnectionOptions
  * @property {string} url the session's room URL
- * @property {() => Hello} hello builds the hello for each new socket (`since` = the board's seq then)
+ * @property {(token: string | undefined) => Hello} hello builds the hello for each new socket (`since` = the board's seq then)
+ * @property {TokenSource} [token] where join tokens come from (none: tokenless, for rooms that allow it)
  * @property {Outbox} outbox
  * @property {(opId: string) => boolean} isCommitted whether the board already holds an op (no resend then)
  * @property {(welcome: Welcome) => void} onWelcome
@@ -69,6 +78,23 @@ import {
  */
 
 const OPEN = 1;
+
+/** Why no join token could be had; `retry`: whether trying again later may help (the service was down). */
+export class TokenUnavailable extends Error {
+  /** @override */
+  name = "TokenUnavailable";
+  /**
+   * @param {string} message
+   * @param {boolean} retry
+   */
+  constructor(message, retry) {
+    super(message);
+    this.retry = retry;
+  }
+}
+
+/** How long (ms) a rate-limited op waits before it is sent again. */
+export const RATE_LIMITED_RETRY_MS = 1_000;
 
 /** A connection live at least this long (ms) resets the backoff: the next drop retries quickly again. */
 export const STABLE_AFTER_MS = 10_000;
@@ -103,6 +129,10 @@ export class Connection {
   #WebSocket;
   /** @type {Timers} */
   #timers;
+  /** Counts opening attempts: an answer for an older one (a late token) is ignored. */
+  #opening = 0;
+  /** Whether the current socket's token was freshly fetched after a refusal (a second 4003 is final). */
+  #freshToken = false;
   /** @type {ConnectionStatus} */
   status = { state: "offline", willRetry: false };
   /** How many welcomes so far: a live stroke announced under one generation is unknown to the next. */
@@ -147,7 +177,7 @@ export class Connection {
 
   /**
    * Send a live (ephemeral) message; dropped when not live: nobody needs stale previews.
-   * @param {Begin | Points} message
+   * @param {Begin | Points | Awareness} message
    * @returns {boolean} whether it went out
    */
   sendLive(message) {
@@ -165,10 +195,37 @@ export class Connection {
     if (this.live && this.#options.outbox.noteSend(op.id)) this.#send(submit(op));
   }
 
-  #open() {
+  /** @param {boolean} [refresh] the last token was refused: ask for a new one */
+  #open(refresh = false) {
     this.#cancelTimer();
     this.#welcomed = false;
     this.#setStatus({ state: "connecting", willRetry: false });
+    const attempt = ++this.#opening;
+    const source = this.#options.token;
+    if (!source) {
+      this.#connect(undefined);
+      return;
+    }
+    source({ refresh }).then(
+      (token) => {
+        if (attempt !== this.#opening || this.#stopped) return;
+        this.#freshToken = refresh;
+        this.#connect(token);
+      },
+      (error) => {
+        if (attempt !== this.#opening || this.#stopped) return;
+        const reason = error instanceof Error ? error.message : String(error);
+        if (error instanceof TokenUnavailable && !error.retry) {
+          this.#setStatus({ state: "offline", code: CloseCode.FORBIDDEN, reason, willRetry: false });
+        } else {
+          this.#retryLater(CloseCode.TRY_AGAIN_LATER, reason);
+        }
+      },
+    );
+  }
+
+  /** @param {string | undefined} token */
+  #connect(token) {
     /** @type {SocketLike} */
     let socket;
     try {
@@ -179,7 +236,7 @@ export class Connection {
     }
     this.#socket = socket;
     socket.onopen = () => {
-      if (this.#socket === socket) this.#send(this.#options.hello());
+      if (this.#socket === socket) this.#send(this.#options.hello(token));
     };
     socket.onmessage = (event) => {
       if (this.#socket === socket && typeof event.data === "string") this.#onFrame(event.data);
@@ -210,6 +267,7 @@ export class Connection {
       if (message.t !== ServerKind.WELCOME) return;
       const socket = this.#socket;
       this.#welcomed = true;
+      this.#freshToken = false;
       this.#liveSince = this.#now();
       this.generation += 1;
       this.#options.onWelcome(message);
@@ -220,7 +278,16 @@ export class Connection {
     }
     switch (message.t) {
       case ServerKind.ACK:
+        outbox.remove(message.id);
+        break;
       case ServerKind.NACK:
+        if (message.code === NackCode.RATE_LIMITED) {
+          // Not refused: the same op goes out again a little later.
+          this.#resendLater(message.id);
+          return;
+        }
+        // Draining: the room closes soon, and the op goes out again after the next welcome.
+        if (message.code === NackCode.DRAINING) return;
         outbox.remove(message.id);
         break;
       case ServerKind.OP:
@@ -263,10 +330,23 @@ export class Connection {
     this.#liveSince = null;
     if (this.#stopped) return;
     const why = describeClose(code, reason);
+    if (code === CloseCode.FORBIDDEN && this.#options.token && !this.#freshToken) {
+      // The token expired or was revoked since it was fetched: one new one, at once.
+      this.#open(true);
+      return;
+    }
     if (!shouldAutoReconnect(code)) {
       this.#setStatus({ state: "offline", code, reason: why, willRetry: false });
       return;
     }
+    this.#retryLater(code, why);
+  }
+
+  /**
+   * @param {number} code
+   * @param {string} why
+   */
+  #retryLater(code, why) {
     const delay = backoffDelay(this.#attempt, this.#options.random);
     this.#attempt += 1;
     this.#timer = this.#timers.setTimeout(() => {
@@ -274,6 +354,14 @@ export class Connection {
       this.#open();
     }, delay);
     this.#setStatus({ state: "offline", code, reason: why, willRetry: true, retryInMs: delay });
+  }
+
+  /** @param {string} opId */
+  #resendLater(opId) {
+    this.#timers.setTimeout(() => {
+      const op = this.#options.outbox.ops.find((pending) => pending.id === opId);
+      if (op && this.live && this.#options.outbox.noteSend(op.id)) this.#send(submit(op));
+    }, RATE_LIMITED_RETRY_MS);
   }
 
   /** @param {ClientMessage} message */

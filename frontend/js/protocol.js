@@ -8,6 +8,9 @@ export const ClientKind = Object.freeze({
   HELLO: "hello",
   BEGIN: "begin",
   POINTS: "points",
+  CURSOR: "cursor",
+  VIEW: "view",
+  PRESENCE: "presence",
   OP: "op",
 });
 
@@ -21,6 +24,9 @@ export const ServerKind = Object.freeze({
   NACK: "nack",
   BEGIN: "begin",
   POINTS: "points",
+  CURSOR: "cursor",
+  VIEW: "view",
+  PRESENCE: "presence",
 });
 
 /** Durable op tags (`kind`). */
@@ -28,6 +34,25 @@ export const OpKind = Object.freeze({
   STROKE: "stroke",
   ERASE: "erase",
   CLEAR: "clear",
+  UNDO: "undo",
+  REDO: "redo",
+});
+
+/** What a join token lets its holder do. */
+export const Role = Object.freeze({
+  OWNER: "owner",
+  EDITOR: "editor",
+  VIEWER: "viewer",
+});
+
+/** Nack codes the client treats specially (the others are a limit's name). */
+export const NackCode = Object.freeze({
+  FORBIDDEN: "forbidden",
+  NOTHING_TO_UNDO: "nothing_to_undo",
+  NOTHING_TO_REDO: "nothing_to_redo",
+  STALE: "stale",
+  RATE_LIMITED: "rate_limited",
+  DRAINING: "draining",
 });
 
 export const Tool = Object.freeze({
@@ -62,6 +87,8 @@ export const HardLimits = Object.freeze({
   MAX_ID_LENGTH: 64,
   MAX_NAME_LENGTH: 64,
   MAX_ERASE_TARGETS: 1_000,
+  MAX_ZOOM: 1_000,
+  COORDINATE_BOUND: 1_000_000,
 });
 
 /**
@@ -99,7 +126,19 @@ export const SESSION_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
  * @typedef {[number, number, number]} Point
  */
 
-/** @typedef {{id: string, name: string, color: string}} Participant */
+/** @typedef {"owner" | "editor" | "viewer"} RoleName */
+
+/**
+ * Someone in the room. `id` names the connection (live traffic's `by`), `user` the person (committed
+ * ops' `by`, and whose undo stack it is).
+ * @typedef {Object} Participant
+ * @property {string} id
+ * @property {string} name
+ * @property {string} color
+ * @property {string} user
+ * @property {RoleName} role
+ * @property {boolean} idle
+ */
 
 /**
  * A finished stroke; its id is both the op id and the stroke id.
@@ -115,7 +154,34 @@ export const SESSION_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** @typedef {{kind: "erase", id: string, strokes: string[]}} EraseOp */
 /** @typedef {{kind: "clear", id: string}} ClearOp */
-/** @typedef {StrokeOp | EraseOp | ClearOp} Op */
+/** Undo my newest op still done; the room fills in `target`. @typedef {{kind: "undo", id: string, target?: string | null}} UndoOp */
+/** Redo my newest undone op; the room fills in `target`. @typedef {{kind: "redo", id: string, target?: string | null}} RedoOp */
+/** @typedef {StrokeOp | EraseOp | ClearOp | UndoOp | RedoOp} Op */
+
+/**
+ * A stroke in a board state, visible or hidden (hidden ones can come back with undo or redo).
+ * @typedef {Object} StrokeEntry
+ * @property {StrokeOp} stroke
+ * @property {number} seq
+ * @property {string} by
+ * @property {boolean} undone
+ * @property {string[]} removed_by
+ */
+
+/**
+ * What an op that can still be undone or redone did.
+ * @typedef {{id: string, by: string, kind: string, targets: string[], undone: boolean}} Effect
+ */
+
+/**
+ * A board at `seq`: its strokes bottom to top and its undo history (messages.py `BoardState`).
+ * @typedef {Object} BoardState
+ * @property {number} seq
+ * @property {StrokeEntry[]} strokes
+ * @property {Effect[]} effects
+ * @property {Record<string, string[]>} undo
+ * @property {Record<string, string[]>} redo
+ */
 
 // ------------------------------------------------------------------------------ client → room
 
@@ -147,8 +213,13 @@ export const SESSION_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
  * @typedef {{t: "points", stroke: string, pts: Point[], by?: string}} Points
  */
 
+/** Live: where my pointer is, in board units. @typedef {{t: "cursor", x: number, y: number, by?: string}} Cursor */
+/** Live: my viewport's centre and zoom, so others can follow me. @typedef {{t: "view", x: number, y: number, zoom: number, by?: string}} View */
+/** Live: I went idle, or came back. @typedef {{t: "presence", idle: boolean, by?: string}} Presence */
+/** @typedef {Cursor | View | Presence} Awareness */
+
 /** @typedef {{t: "op", op: Op}} Submit */
-/** @typedef {Hello | Begin | Points | Submit} ClientMessage */
+/** @typedef {Hello | Begin | Points | Cursor | View | Presence | Submit} ClientMessage */
 
 // ------------------------------------------------------------------------------ room → client
 
@@ -159,7 +230,7 @@ export const SESSION_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
  * @property {Participant} you
  * @property {Participant[]} participants
  * @property {number} seq the board's seq: after applying what follows, the client is at it
- * @property {StrokeOp[] | null} snapshot the whole board at `seq` (replaces the client's), or null when `ops` suffice
+ * @property {BoardState | null} snapshot the whole board at `seq` (replaces the client's), or null when `ops` suffice
  * @property {Committed[]} ops committed ops after the client's `since`
  * @property {Limits} limits
  */
@@ -169,7 +240,7 @@ export const SESSION_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** A durable op in the log, at its sequence number. @typedef {{t: "op", seq: number, by: string, op: Op}} Committed */
 /** @typedef {{t: "ack", id: string, seq: number}} Ack */
 /** @typedef {{t: "nack", id: string, code: string, reason: string}} Nack */
-/** @typedef {Welcome | Joined | Left | Committed | Ack | Nack | Begin | Points} ServerMessage */
+/** @typedef {Welcome | Joined | Left | Committed | Ack | Nack | Begin | Points | Cursor | View | Presence} ServerMessage */
 
 // ------------------------------------------------------------------------------ helpers
 
@@ -293,6 +364,44 @@ export function points(stroke, pts) {
 }
 
 /**
+ * @param {number} x
+ * @param {number} y
+ * @returns {Cursor}
+ */
+export function cursor(x, y) {
+  return { t: ClientKind.CURSOR, x: clampCoordinate(x), y: clampCoordinate(y) };
+}
+
+/**
+ * @param {number} x the centre of the viewport, in board units
+ * @param {number} y
+ * @param {number} zoom screen pixels per board unit
+ * @returns {View}
+ */
+export function view(x, y, zoom) {
+  const z = Math.min(HardLimits.MAX_ZOOM, Math.max(1e-6, zoom));
+  return { t: ClientKind.VIEW, x: clampCoordinate(x), y: clampCoordinate(y), zoom: Math.round(z * 1e6) / 1e6 };
+}
+
+/**
+ * @param {boolean} idle
+ * @returns {Presence}
+ */
+export function presence(idle) {
+  return { t: ClientKind.PRESENCE, idle };
+}
+
+/**
+ * A coordinate rounded to 1/100 board unit and kept inside the protocol's bounds.
+ * @param {number} value
+ */
+function clampCoordinate(value) {
+  const bound = HardLimits.COORDINATE_BOUND;
+  const finite = Number.isFinite(value) ? value : 0;
+  return Math.round(Math.min(bound, Math.max(-bound, finite)) * 100) / 100;
+}
+
+/**
  * @param {Op} op
  * @returns {Submit}
  */
@@ -371,11 +480,55 @@ function isPointList(value) {
 }
 
 /**
+ * A participant, with the defaults of messages.py for the fields an older room leaves out.
  * @param {unknown} value
- * @returns {value is Participant}
+ * @returns {Participant}
  */
-function isParticipant(value) {
-  return isObject(value) && isString(value.id) && isString(value.name) && isString(value.color);
+function decodeParticipant(value) {
+  check(isObject(value) && isString(value.id) && isString(value.name) && isString(value.color), "malformed participant");
+  if (!isString(value.user)) value.user = "";
+  if (value.role !== Role.OWNER && value.role !== Role.VIEWER) value.role = Role.EDITOR;
+  value.idle = value.idle === true;
+  return /** @type {Participant} */ (value);
+}
+
+/**
+ * Check a board state (a welcome's snapshot).
+ * @param {unknown} value
+ * @returns {BoardState}
+ */
+export function decodeBoardState(value) {
+  check(isObject(value) && isNumber(value.seq) && Array.isArray(value.strokes), "malformed board state");
+  for (const entry of value.strokes) {
+    check(isObject(entry) && isNumber(entry.seq) && isString(entry.by), "malformed snapshot stroke");
+    check(decodeOp(entry.stroke).kind === OpKind.STROKE, "a snapshot holds strokes only");
+    entry.undone = entry.undone === true;
+    const removedBy = Array.isArray(entry.removed_by) ? entry.removed_by : [];
+    check(removedBy.every(isString), "malformed snapshot stroke");
+    entry.removed_by = removedBy;
+  }
+  const effects = Array.isArray(value.effects) ? value.effects : [];
+  value.effects = effects;
+  for (const effect of effects) {
+    check(
+      isObject(effect) &&
+        isString(effect.id) &&
+        isString(effect.by) &&
+        isString(effect.kind) &&
+        Array.isArray(effect.targets) &&
+        effect.targets.every(isString),
+      "malformed snapshot effect",
+    );
+    effect.undone = effect.undone === true;
+  }
+  for (const key of /** @type {const} */ (["undo", "redo"])) {
+    if (!isObject(value[key])) value[key] = {};
+    const stacks = /** @type {Record<string, unknown>} */ (value[key]);
+    for (const stack of Object.values(stacks)) {
+      check(Array.isArray(stack) && stack.every(isString), `malformed snapshot ${key} stack`);
+    }
+  }
+  return /** @type {BoardState} */ (value);
 }
 
 /**
@@ -401,6 +554,10 @@ export function decodeOp(value) {
       check(Array.isArray(value.strokes) && value.strokes.every(isString), `malformed erase op ${value.id}`);
       break;
     case OpKind.CLEAR:
+      break;
+    case OpKind.UNDO:
+    case OpKind.REDO:
+      check(value.target === undefined || value.target === null || isString(value.target), `malformed ${value.kind} op`);
       break;
     default:
       throw new DecodeError(`unknown op kind ${JSON.stringify(value.kind)}`);
@@ -436,24 +593,18 @@ export function decodeServer(frame) {
   switch (value.t) {
     case ServerKind.WELCOME:
       check(
-        isNumber(value.v) &&
-          isParticipant(value.you) &&
-          Array.isArray(value.participants) &&
-          value.participants.every(isParticipant) &&
-          isNumber(value.seq) &&
-          Array.isArray(value.ops),
+        isNumber(value.v) && Array.isArray(value.participants) && isNumber(value.seq) && Array.isArray(value.ops),
         "malformed welcome",
       );
+      decodeParticipant(value.you);
+      value.participants.forEach(decodeParticipant);
       value.ops.forEach(decodeCommitted);
       if (value.snapshot === undefined) value.snapshot = null;
-      check(value.snapshot === null || Array.isArray(value.snapshot), "malformed welcome snapshot");
-      for (const stroke of value.snapshot ?? []) {
-        check(decodeOp(stroke).kind === OpKind.STROKE, "a snapshot holds strokes only");
-      }
+      if (value.snapshot !== null) decodeBoardState(value.snapshot);
       value.limits = limitsFrom(value.limits);
       return /** @type {Welcome} */ (value);
     case ServerKind.JOINED:
-      check(isParticipant(value.who), "malformed joined");
+      decodeParticipant(value.who);
       return /** @type {Joined} */ (value);
     case ServerKind.LEFT:
       check(isString(value.id), "malformed left");
@@ -478,6 +629,18 @@ export function decodeServer(frame) {
       check(isString(value.stroke) && isPointList(value.pts), "malformed points");
       if (!isString(value.by)) value.by = "";
       return /** @type {Points} */ (value);
+    case ServerKind.CURSOR:
+      check(isNumber(value.x) && isNumber(value.y) && isString(value.by), "malformed cursor");
+      return /** @type {Cursor} */ (value);
+    case ServerKind.VIEW:
+      check(
+        isNumber(value.x) && isNumber(value.y) && typeof value.zoom === "number" && value.zoom > 0 && isString(value.by),
+        "malformed view",
+      );
+      return /** @type {View} */ (value);
+    case ServerKind.PRESENCE:
+      check(typeof value.idle === "boolean" && isString(value.by), "malformed presence");
+      return /** @type {Presence} */ (value);
     default:
       throw new DecodeError(`unknown message type ${JSON.stringify(value.t)}`);
   }

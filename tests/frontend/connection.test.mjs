@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
 
-import { BACKOFF_MAX_MS, Connection, STABLE_AFTER_MS, backoffDelay } from "../../frontend/js/connection.js";
+import {
+  BACKOFF_MAX_MS,
+  Connection,
+  RATE_LIMITED_RETRY_MS,
+  STABLE_AFTER_MS,
+  TokenUnavailable,
+  backoffDelay,
+} from "../../frontend/js/connection.js";
 import { Outbox } from "../../frontend/js/outbox.js";
 import { hello } from "../../frontend/js/protocol.js";
 import { FakeSocket, ManualTimers, MemoryStorage, committedStroke, welcome } from "./helpers.mjs";
@@ -169,7 +176,8 @@ describe("Connection", () => {
     const socket = FakeSocket.last;
     socket.open();
     committed.add("old1"); // what the app's board says once it loaded the snapshot
-    socket.receive(welcome({ seq: 8, snapshot: [stroke("old1")] }));
+    const snapshot = { seq: 8, strokes: [{ stroke: stroke("old1"), seq: 8, by: "u" }], effects: [], undo: {}, redo: {} };
+    socket.receive(welcome({ seq: 8, snapshot }));
     assert.equal(socket.sent.filter((m) => m.t === "op").length, 0);
     assert.equal(outbox.size, 0);
   });
@@ -283,5 +291,111 @@ describe("Connection", () => {
     assert.equal(first.sent.length, 1); // hello; the op waits for the new connection's welcome
     goLive(FakeSocket.last);
     assert.deepEqual(FakeSocket.last.sent.at(-1), { t: "op", op: stroke("s1") });
+  });
+});
+
+/** Let pending promise callbacks run. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+/** A connection whose join tokens come from a scripted source. */
+function withTokens(answers) {
+  const asked = [];
+  const timers = new ManualTimers();
+  const seen = { statuses: [] };
+  const connection = new Connection({
+    url: "ws://room/rooms/s",
+    token: async ({ refresh }) => {
+      asked.push(refresh);
+      const answer = answers.shift();
+      if (answer instanceof Error) throw answer;
+      return answer;
+    },
+    hello: (token) => hello({ client: "c1", name: "Ada", color: "#000000", since: 0, token }),
+    outbox: new Outbox(null, "k"),
+    isCommitted: () => false,
+    onWelcome: () => {},
+    onMessage: () => {},
+    onStatus: (status) => seen.statuses.push(status),
+    WebSocket: FakeSocket,
+    timers,
+    random: () => 1,
+  });
+  return { connection, asked, timers, seen };
+}
+
+describe("Connection with join tokens", () => {
+  it("gets a token before it opens a socket, and says hello with it", async () => {
+    const { connection, asked } = withTokens(["t1"]);
+    connection.start();
+    assert.equal(FakeSocket.all.length, 0);
+    await settle();
+    FakeSocket.last.open();
+    assert.equal(FakeSocket.last.sent[0].token, "t1");
+    assert.deepEqual(asked, [false]);
+  });
+
+  it("fetches a new token once when the room refuses one (4003), then gives up", async () => {
+    const { connection, asked, seen, timers } = withTokens(["old", "new"]);
+    connection.start();
+    await settle();
+    FakeSocket.last.open();
+    FakeSocket.last.drop(4003, "join token expired");
+    await settle();
+    assert.deepEqual(asked, [false, true]);
+    FakeSocket.last.open();
+    assert.equal(FakeSocket.last.sent[0].token, "new");
+    FakeSocket.last.drop(4003, "join token is for session default/x");
+    await settle();
+    assert.deepEqual(asked, [false, true]);
+    assert.deepEqual(seen.statuses.at(-1), {
+      state: "offline",
+      code: 4003,
+      reason: "join token is for session default/x",
+      willRetry: false,
+    });
+    assert.equal(timers.pending.size, 0);
+  });
+
+  it("retries later when the drawing service cannot be reached, not when it says no", async () => {
+    const down = withTokens([new TokenUnavailable("drawing service unreachable", true), "t"]);
+    down.connection.start();
+    await settle();
+    assert.equal(down.seen.statuses.at(-1).willRetry, true);
+    down.timers.runAll();
+    await settle();
+    assert.equal(FakeSocket.all.length, 1);
+    const refused = withTokens([new TokenUnavailable("this board is private", false)]);
+    refused.connection.start();
+    await settle();
+    assert.deepEqual(refused.seen.statuses.at(-1), {
+      state: "offline",
+      code: 4003,
+      reason: "this board is private",
+      willRetry: false,
+    });
+  });
+});
+
+describe("Connection and retryable nacks", () => {
+  it("keeps a rate-limited op and sends it again later", () => {
+    const { connection, outbox, timers, seen } = setup();
+    connection.start();
+    goLive(FakeSocket.last);
+    connection.submit(stroke("s1"));
+    FakeSocket.last.receive({ t: "nack", id: "s1", code: "rate_limited", reason: "over ops_rate_per_second 20" });
+    assert.ok(outbox.has("s1"));
+    assert.equal(seen.messages.length, 0);
+    assert.equal(timers.delays.at(-1), RATE_LIMITED_RETRY_MS);
+    timers.runAll();
+    assert.equal(FakeSocket.last.sent.filter((m) => m.t === "op").length, 2);
+  });
+
+  it("keeps an op the draining room refused for the next connection", () => {
+    const { connection, outbox } = setup();
+    connection.start();
+    goLive(FakeSocket.last);
+    connection.submit(stroke("s1"));
+    FakeSocket.last.receive({ t: "nack", id: "s1", code: "draining", reason: "room is shutting down" });
+    assert.ok(outbox.has("s1"));
   });
 });

@@ -10,6 +10,7 @@ import {
   PROTOCOL_VERSION,
   ServerKind,
   begin,
+  cursor,
   decodeServer,
   encode,
   hello,
@@ -19,20 +20,16 @@ import {
   limitsFrom,
   makePoint,
   points,
+  presence,
   shouldAutoReconnect,
   submit,
+  view,
 } from "../../frontend/js/protocol.js";
 import { committedStroke, welcome } from "./helpers.mjs";
 
 describe("kinds", () => {
-  it("are frozen and match messages.py", () => {
+  it("are frozen (protocol-mirror.test.mjs compares them with the protocol package)", () => {
     for (const kinds of [ClientKind, ServerKind, OpKind, CloseCode]) assert.ok(Object.isFrozen(kinds));
-    assert.deepEqual(Object.values(ClientKind).sort(), ["begin", "hello", "op", "points"]);
-    assert.deepEqual(
-      Object.values(ServerKind).sort(),
-      ["ack", "begin", "joined", "left", "nack", "op", "points", "welcome"],
-    );
-    assert.deepEqual(Object.values(OpKind).sort(), ["clear", "erase", "stroke"]);
     assert.equal(CloseCode.ROOM_FULL, 4009);
     assert.equal(DEFAULT_LIMITS.max_points_per_message, 256);
   });
@@ -128,15 +125,48 @@ describe("decodeServer", () => {
 
   it("reads a welcome's snapshot, and its absence as null", () => {
     const stroke = committedStroke(0, "s1").op;
-    const w = decodeServer(JSON.stringify(welcome({ seq: 9, snapshot: [stroke] })));
-    assert.deepEqual(w.t === "welcome" && w.snapshot, [stroke]);
-    const { snapshot, ...older } = welcome();
+    const snapshot = { seq: 9, strokes: [{ stroke, seq: 3, by: "u1" }], effects: [], undo: { u1: ["s1"] } };
+    const w = decodeServer(JSON.stringify(welcome({ seq: 9, snapshot })));
+    assert.deepEqual(w.t === "welcome" && w.snapshot, {
+      seq: 9,
+      strokes: [{ stroke, seq: 3, by: "u1", undone: false, removed_by: [] }],
+      effects: [],
+      undo: { u1: ["s1"] },
+      redo: {},
+    });
+    const { snapshot: _, ...older } = welcome();
     const without = decodeServer(JSON.stringify(older));
     assert.equal(without.t === "welcome" && without.snapshot, null);
-    assert.throws(
-      () => decodeServer(JSON.stringify(welcome({ snapshot: [{ kind: "clear", id: "c" }] }))),
-      DecodeError,
-    );
+    const bad = { seq: 1, strokes: [{ stroke: { kind: "clear", id: "c" }, seq: 1, by: "u" }] };
+    assert.throws(() => decodeServer(JSON.stringify(welcome({ snapshot: bad }))), DecodeError);
+    assert.throws(() => decodeServer(JSON.stringify(welcome({ snapshot: [stroke] }))), DecodeError);
+  });
+
+  it("fills in a participant's user, role and idle", () => {
+    const joined = decodeServer('{"t":"joined","who":{"id":"p1","name":"Ann","color":"#000000"}}');
+    assert.deepEqual(joined.t === "joined" && joined.who, {
+      id: "p1", name: "Ann", color: "#000000", user: "", role: "editor", idle: false,
+    });
+    const viewer = decodeServer('{"t":"joined","who":{"id":"p1","name":"","color":"#000000","user":"u","role":"viewer","idle":true}}');
+    assert.equal(viewer.t === "joined" && viewer.who.role, "viewer");
+  });
+
+  it("reads cursors, views, presence and undo/redo ops", () => {
+    assert.deepEqual(decodeServer('{"t":"cursor","x":1,"y":2,"by":"p"}'), { t: "cursor", x: 1, y: 2, by: "p" });
+    assert.equal(decodeServer('{"t":"view","x":1,"y":2,"zoom":0.5,"by":"p"}').t, "view");
+    assert.equal(decodeServer('{"t":"presence","idle":true,"by":"p"}').t, "presence");
+    const undo = decodeServer('{"t":"op","seq":3,"by":"u","op":{"kind":"undo","id":"x","target":"s1"}}');
+    assert.equal(undo.t === "op" && undo.op.kind, "undo");
+    assert.equal(decodeServer('{"t":"op","seq":3,"by":"u","op":{"kind":"redo","id":"x"}}').t, "op");
+    for (const frame of ['{"t":"view","x":1,"y":2,"zoom":0,"by":"p"}', '{"t":"presence","idle":1,"by":"p"}']) {
+      assert.throws(() => decodeServer(frame), DecodeError, frame);
+    }
+  });
+
+  it("encodes cursors, views and presence within the protocol's bounds", () => {
+    assert.deepEqual(cursor(1.234, 5e9), { t: "cursor", x: 1.23, y: 1_000_000 });
+    assert.deepEqual(view(0, 0, 5000), { t: "view", x: 0, y: 0, zoom: 1000 });
+    assert.deepEqual(presence(false), { t: "presence", idle: false });
   });
 
   it("rejects what is not a server message", () => {
