@@ -1,16 +1,46 @@
-// A board (`/s/<session>`): the canvas, the toolbar, the people here and the connection, wired together.
-// The state rules live in board.js, outbox.js and connection.js; drawing in render.js; strokes in ink.js.
+// A board (`/s/<session>`): the canvas, the tools, the people here and the connection, wired together.
+// The rules live in the pure modules (board.js, outbox.js, connection.js, geometry.js, ink.js, tools.js);
+// drawing in render.js; the participant list and cursors in people.js.
 
-import { roomSocketUrl } from "./api.js";
+import { Api, ApiError, roomSocketUrl } from "./api.js";
 import { Board } from "./board.js";
 import { Connection } from "./connection.js";
 import { capitalize, element, local, perTab, toast } from "./dom.js";
-import { CLIENT_CHANNEL, claimClientId, loadPrefs, makeIdFactory, savePrefs } from "./identity.js";
+import {
+  SpatialIndex,
+  cameraForView,
+  cameraToFit,
+  clampZoom,
+  panBy,
+  screenToBoard,
+  viewOf,
+  zoomAt,
+} from "./geometry.js";
+import { CLIENT_CHANNEL, PALETTE, claimClientId, loadPrefs, makeIdFactory, savePrefs } from "./identity.js";
 import { StrokeBuilder, chunk, pressureOf } from "./ink.js";
 import { Outbox, outboxKey } from "./outbox.js";
-import { DEFAULT_LIMITS, OpKind, ServerKind, Tool, begin, hello, isValidColor, points } from "./protocol.js";
+import { People } from "./people.js";
+import {
+  DEFAULT_LIMITS,
+  HardLimits,
+  NackCode,
+  OpKind,
+  Role,
+  ServerKind,
+  begin,
+  cursor,
+  hello,
+  isValidColor,
+  points,
+  presence,
+  view,
+} from "./protocol.js";
+import { rememberBoard } from "./recent.js";
 import { Renderer } from "./render.js";
 import { boardPath } from "./routes.js";
+import { Smoother } from "./smoothing.js";
+import { JoinTokens } from "./tokens.js";
+import { ToolKind, isDrawingTool, shortcut, strokeStyle, usesPressure } from "./tools.js";
 
 /** @typedef {import("./api.js").Config} Config */
 /** @typedef {import("./protocol.js").Participant} Participant */
@@ -19,9 +49,12 @@ import { boardPath } from "./routes.js";
 /** @typedef {import("./protocol.js").ServerMessage} ServerMessage */
 /** @typedef {import("./protocol.js").Welcome} Welcome */
 /** @typedef {import("./protocol.js").Limits} Limits */
+/** @typedef {import("./protocol.js").Op} Op */
 /** @typedef {import("./connection.js").ConnectionStatus} ConnectionStatus */
 /** @typedef {import("./identity.js").Prefs} Prefs */
 /** @typedef {import("./render.js").Drawable} Drawable */
+/** @typedef {import("./geometry.js").Camera} Camera */
+/** @typedef {import("./tools.js").ToolKindName} ToolKindName */
 
 /**
  * Someone else's stroke in progress, and when it last grew (ms).
@@ -30,6 +63,15 @@ import { boardPath } from "./routes.js";
 
 /** A preview that has not grown for this long (ms) is dropped: its stroke was refused, or its author lost. */
 const PREVIEW_IDLE_MS = 30_000;
+/** Cursor positions go out at most this often (ms); viewports too. */
+const CURSOR_EVERY_MS = 50;
+const VIEW_EVERY_MS = 150;
+/** No pointer or key for this long (ms), or a hidden tab: the others see me as away. */
+const IDLE_AFTER_MS = 60_000;
+/** The eraser's reach, in CSS pixels. */
+const ERASER_RADIUS_PX = 10;
+/** Zoom steps of the buttons and keys. */
+const ZOOM_STEP = 1.25;
 
 /**
  * Ask a first-time visitor for a name and colour.
@@ -75,61 +117,181 @@ function watchPixelRatio(callback) {
 }
 
 /**
+ * A function that runs at most once per `ms`, the last call always running in the end.
+ * @param {() => void} run
+ * @param {number} ms
+ */
+function throttle(run, ms) {
+  let last = 0;
+  /** @type {number | undefined} */
+  let timer;
+  return () => {
+    const wait = last + ms - Date.now();
+    if (wait <= 0) {
+      window.clearTimeout(timer);
+      timer = undefined;
+      last = Date.now();
+      run();
+    } else if (timer === undefined) {
+      timer = window.setTimeout(() => {
+        timer = undefined;
+        last = Date.now();
+        run();
+      }, wait);
+    }
+  };
+}
+
+/**
+ * Save a downloaded file.
+ * @param {Blob} blob
+ * @param {string} filename
+ */
+function saveFile(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** @param {EventTarget | null} target */
+function isTyping(target) {
+  return (
+    target instanceof HTMLInputElement ||
+    target instanceof HTMLTextAreaElement ||
+    target instanceof HTMLSelectElement ||
+    (target instanceof HTMLElement && target.isContentEditable)
+  );
+}
+
+/**
  * @param {Config} config
  * @param {string} session
+ * @param {string | null} linkFromUrl a share link's code, when the page was opened from one
  */
-export async function startBoard(config, session) {
+export async function startBoard(config, session, linkFromUrl) {
   document.title = `${session} · Drawnet`;
   element("board", HTMLDivElement).hidden = false;
-  element("session-name", HTMLSpanElement).textContent = session;
+  const sessionName = element("session-name", HTMLSpanElement);
+  sessionName.textContent = session;
 
   const canvas = element("canvas", HTMLCanvasElement);
   const statusBox = element("status", HTMLDivElement);
   const statusText = element("status-text", HTMLSpanElement);
   const statusDetail = element("status-detail", HTMLParagraphElement);
+  const statusPending = element("status-pending", HTMLParagraphElement);
   const reconnectButton = element("reconnect", HTMLButtonElement);
-  const participantList = element("participants", HTMLUListElement);
   const penColor = element("pen-color", HTMLInputElement);
   const penWidth = element("pen-width", HTMLInputElement);
   const widthDot = element("width-dot", HTMLSpanElement);
   const hint = element("hint", HTMLParagraphElement);
+  const undoButton = element("undo", HTMLButtonElement);
+  const redoButton = element("redo", HTMLButtonElement);
+  const zoomLevel = element("zoom-level", HTMLButtonElement);
+  const viewOnlyBadge = element("view-only", HTMLSpanElement);
+  const toolButtons = /** @type {HTMLButtonElement[]} */ ([...document.querySelectorAll("#toolbar [data-tool]")]);
+
+  // A share link's code is kept for the tab (token renewals need it) and taken out of the address bar.
+  const linkKey = `drawnet.link.${config.namespace}.${session}`;
+  if (linkFromUrl) {
+    perTab()?.setItem(linkKey, linkFromUrl);
+    window.history.replaceState(null, "", boardPath(session, config.injected));
+  }
+  const link = linkFromUrl ?? perTab()?.getItem(linkKey) ?? null;
 
   const stored = loadPrefs(local());
   const prefs = stored.saved ? stored.prefs : await askProfile(stored.prefs);
   const channel = "BroadcastChannel" in window ? new BroadcastChannel(CLIENT_CHANNEL) : null;
   const clientId = await claimClientId(perTab(), channel);
   const nextId = makeIdFactory(clientId);
+  const api = new Api(config.apiUrl);
+  const tokens = new JoinTokens({
+    api,
+    session,
+    namespace: config.namespace,
+    storage: perTab(),
+    name: () => prefs.name,
+    link,
+  });
 
   // ---- state
   const board = new Board();
-  const renderer = new Renderer(canvas);
+  const renderer = new Renderer(canvas, board, new SpatialIndex());
   const outbox = new Outbox(local(), outboxKey(config.namespace, session));
   /** @type {Limits} */
   let limits = { ...DEFAULT_LIMITS };
-  /** @type {Participant | null} */
-  let me = null;
-  /** @type {Map<string, Participant>} */
-  const participants = new Map();
   /** Others' strokes in progress, by stroke id. @type {Map<string, Preview>} */
   const previews = new Map();
   /** My finished strokes not on the board yet (sent, or waiting to be), by id. @type {Map<string, StrokeOp>} */
   const inflight = new Map();
-  for (const op of outbox.ops) if (op.kind === OpKind.STROKE) inflight.set(op.id, op);
+  /** Strokes my unconfirmed erase ops remove, by op id: drawn faded until the erase is committed. */
+  /** @type {Map<string, StrokeOp[]>} */
+  const erasing = new Map();
+  for (const op of outbox.ops) {
+    if (op.kind === OpKind.STROKE) inflight.set(op.id, op);
+  }
+  const cameraKey = `drawnet.camera.${config.namespace}.${session}`;
+  /** @type {Camera} */
+  let camera = loadCamera();
+  let cameraMoved = true;
+  /** @type {ToolKindName} */
+  let tool = ToolKind.PEN;
+  let spaceHeld = false;
+  let idle = false;
+  let lastInput = Date.now();
 
-  /** The stroke I am drawing, the pointer drawing it, and the connection generation that saw it begin. */
-  /** @type {StrokeBuilder | null} */
-  let current = null;
-  /** @type {number | null} */
-  let activePointer = null;
-  let announcedIn = -1;
-  /** @type {DOMRect} */
-  let canvasRect = canvas.getBoundingClientRect();
+  const people = new People(
+    element("participants", HTMLUListElement),
+    element("cursors", HTMLDivElement),
+    (target) => {
+      if (!target) return;
+      const seen = people.views.get(target.id);
+      if (seen) setCamera(cameraForView(seen, renderer.size.width, renderer.size.height), true);
+      toast(`Following ${target.name || "Guest"}: move the board to stop`);
+    },
+  );
+
+  /** @returns {Camera} */
+  function loadCamera() {
+    try {
+      const raw = JSON.parse(perTab()?.getItem(cameraKey) ?? "null");
+      if (raw && [raw.x, raw.y, raw.zoom].every(Number.isFinite)) return { x: raw.x, y: raw.y, zoom: clampZoom(raw.zoom) };
+    } catch {
+      // A fresh camera below.
+    }
+    return { x: -canvas.clientWidth / 2, y: -canvas.clientHeight / 2, zoom: 1 };
+  }
+
+  /**
+   * Move the camera. `following`: the move comes from the participant I follow (anything else stops it).
+   * @param {Camera} next
+   * @param {boolean} [following]
+   */
+  function setCamera(next, following = false) {
+    if (!following && people.following) people.follow(null);
+    camera = { x: next.x, y: next.y, zoom: clampZoom(next.zoom) };
+    cameraMoved = true;
+    zoomLevel.textContent = `${Math.round(camera.zoom * 100)}%`;
+    invalidate();
+    sendView();
+    saveCamera();
+  }
+  const saveCamera = throttle(() => perTab()?.setItem(cameraKey, JSON.stringify(camera)), 500);
+
+  /** Whether I may change the board (a viewer may not, and neither may anyone before the welcome). */
+  const canWrite = () => people.me !== null && people.me.role !== Role.VIEWER;
+  const isOwner = () => people.me?.role === Role.OWNER;
 
   // ---- the connection
   const connection = new Connection({
     url: roomSocketUrl(config, session),
+    token: (options) => tokens.get(options),
     outbox,
-    hello: () => hello({ client: clientId, name: prefs.name, color: prefs.color, since: board.seq }),
+    hello: (token) => hello({ client: clientId, name: prefs.name, color: prefs.color, since: board.seq, token }),
     isCommitted: (opId) => board.hasOp(opId),
     onWelcome,
     onMessage,
@@ -139,8 +301,7 @@ export async function startBoard(config, session) {
   /** @param {Welcome} welcome */
   function onWelcome(welcome) {
     if (welcome.snapshot) {
-      board.loadSnapshot(welcome.seq, welcome.snapshot);
-      for (const id of inflight.keys()) if (board.hasOp(id)) inflight.delete(id);
+      board.loadState(welcome.snapshot);
     } else if (welcome.seq < board.seq) {
       // The room's log is behind what this page saw (it was reset): start over from an empty board.
       board.reset();
@@ -149,14 +310,16 @@ export async function startBoard(config, session) {
     }
     limits = welcome.limits;
     penWidth.max = String(Math.min(40, Math.floor(limits.max_width)));
-    me = welcome.you;
-    participants.clear();
-    for (const participant of welcome.participants) participants.set(participant.id, participant);
-    participants.set(me.id, me);
     previews.clear();
+    people.reset(welcome.you, welcome.participants);
     for (const committed of welcome.ops) applyCommitted(committed);
-    renderParticipants();
+    for (const id of [...inflight.keys()]) if (board.hasOp(id)) inflight.delete(id);
+    for (const id of [...erasing.keys()]) if (board.hasOp(id)) erasing.delete(id);
+    showRole();
+    rememberBoard(local(), session);
+    cameraMoved = true;
     invalidate();
+    sendView(true);
   }
 
   /** @param {ServerMessage} message */
@@ -170,22 +333,19 @@ export async function startBoard(config, session) {
         if (board.hasOp(message.id)) inflight.delete(message.id);
         break;
       case ServerKind.NACK:
-        inflight.delete(message.id);
-        toast(`A stroke was not saved: ${message.reason}`);
-        invalidate();
+        onNack(message.id, message.code, message.reason);
         break;
       case ServerKind.JOINED:
-        participants.set(message.who.id, message.who);
-        renderParticipants();
+        people.joined(message.who);
+        sendView(true); // so the newcomer can follow me at once
         break;
       case ServerKind.LEFT:
-        participants.delete(message.id);
+        people.left(message.id);
         for (const [id, preview] of previews) if (preview.by === message.id) previews.delete(id);
-        renderParticipants();
         invalidate();
         break;
       case ServerKind.BEGIN:
-        if (message.by && message.by === me?.id) break;
+        if (message.by && message.by === people.me?.id) break;
         previews.set(message.stroke, {
           by: message.by ?? "",
           color: message.color,
@@ -204,15 +364,70 @@ export async function startBoard(config, session) {
         invalidate();
         break;
       }
+      case ServerKind.CURSOR:
+        if (message.by) people.cursor(message.by, message.x, message.y, camera);
+        break;
+      case ServerKind.VIEW:
+        if (!message.by) break;
+        people.views.set(message.by, { x: message.x, y: message.y, zoom: message.zoom });
+        if (people.following === message.by) {
+          setCamera(cameraForView(message, renderer.size.width, renderer.size.height), true);
+        }
+        break;
+      case ServerKind.PRESENCE:
+        if (message.by) people.presence(message.by, message.idle);
+        break;
     }
+  }
+
+  /**
+   * @param {string} id
+   * @param {string} code
+   * @param {string} reason
+   */
+  function onNack(id, code, reason) {
+    const stroke = inflight.get(id);
+    inflight.delete(id);
+    erasing.delete(id);
+    invalidate();
+    if (code === NackCode.NOTHING_TO_UNDO || code === NackCode.NOTHING_TO_REDO || code === NackCode.STALE) {
+      updateUndoButtons();
+      return;
+    }
+    if (code === NackCode.FORBIDDEN) {
+      toast(capitalize(reason));
+      return;
+    }
+    toast(stroke ? `A stroke was not saved: ${reason}` : `Not saved: ${reason}`);
   }
 
   /** @param {Committed} committed */
   function applyCommitted(committed) {
     board.apply(committed);
     inflight.delete(committed.op.id);
+    erasing.delete(committed.op.id);
     previews.delete(committed.op.id);
+    updateUndoButtons();
     invalidate();
+  }
+
+  // ---- the role: viewers look, editors and owners draw
+  function showRole() {
+    const viewer = !canWrite();
+    document.body.classList.toggle("view-only", viewer);
+    viewOnlyBadge.hidden = !viewer;
+    for (const item of document.querySelectorAll(".owner-only")) {
+      /** @type {HTMLElement} */ (item).hidden = !isOwner();
+    }
+    if (viewer && isDrawingTool(tool)) selectTool(ToolKind.HAND);
+    if (viewer && current) cancelStroke();
+    updateUndoButtons();
+  }
+
+  function updateUndoButtons() {
+    const user = people.me?.user ?? "";
+    undoButton.disabled = !canWrite() || board.undoTarget(user) === null;
+    redoButton.disabled = !canWrite() || board.redoTarget(user) === null;
   }
 
   // ---- the status indicator
@@ -237,96 +452,270 @@ export async function startBoard(config, session) {
       tick();
       countdown = window.setInterval(tick, 1000);
     }
+    invalidate();
   }
   reconnectButton.addEventListener("click", () => connection.reconnect());
   window.addEventListener("online", () => {
     if (connection.status.state === "offline") connection.reconnect();
   });
 
-  function renderParticipants() {
-    const people = [...participants.values()].sort((a, b) => {
-      if (a.id === me?.id) return -1;
-      if (b.id === me?.id) return 1;
-      return a.name.localeCompare(b.name);
-    });
-    participantList.replaceChildren(
-      ...people.map((person) => {
-        const item = document.createElement("li");
-        item.className = "participant";
-        item.dataset.participantId = person.id;
-        const dot = document.createElement("span");
-        dot.className = "participant-dot";
-        dot.style.background = isValidColor(person.color) ? person.color : "#adb5bd";
-        const name = document.createElement("span");
-        name.className = "participant-name";
-        name.textContent = person.name || "Guest";
-        item.append(dot, name);
-        if (person.id === me?.id) {
-          const you = document.createElement("span");
-          you.className = "participant-you";
-          you.textContent = "(you)";
-          item.append(you);
-        }
-        return item;
-      }),
-    );
+  // ---- live awareness: cursor, viewport, presence
+  /** @type {{x: number, y: number} | null} */
+  let myCursor = null;
+  const sendCursor = throttle(() => {
+    if (myCursor) connection.sendLive(cursor(myCursor.x, myCursor.y));
+  }, CURSOR_EVERY_MS);
+  const sendViewSoon = throttle(() => {
+    const { width, height } = renderer.size;
+    const mine = viewOf(camera, width, height);
+    connection.sendLive(view(mine.x, mine.y, mine.zoom));
+  }, VIEW_EVERY_MS);
+  /** @param {boolean} [now] */
+  function sendView(now = false) {
+    if (!now) {
+      sendViewSoon();
+      return;
+    }
+    const { width, height } = renderer.size;
+    const mine = viewOf(camera, width, height);
+    connection.sendLive(view(mine.x, mine.y, mine.zoom));
   }
+  /** @param {boolean} away */
+  function setIdle(away) {
+    if (away === idle) return;
+    idle = away;
+    connection.sendLive(presence(away));
+  }
+  function noteInput() {
+    lastInput = Date.now();
+    if (idle && document.visibilityState === "visible") setIdle(false);
+  }
+  window.setInterval(() => {
+    if (Date.now() - lastInput >= IDLE_AFTER_MS) setIdle(true);
+  }, 5_000);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden") setIdle(true);
+    else noteInput();
+  });
 
   // ---- the toolbar
+  const swatches = element("swatches", HTMLDivElement);
+  for (const color of PALETTE) {
+    const swatch = document.createElement("button");
+    swatch.type = "button";
+    swatch.className = "swatch";
+    swatch.dataset.color = color;
+    swatch.dataset.testid = `swatch-${color.slice(1)}`;
+    swatch.style.setProperty("--swatch", color);
+    swatch.title = color;
+    swatch.setAttribute("aria-label", `Colour ${color}`);
+    swatch.addEventListener("click", () => setPenColor(color));
+    swatches.append(swatch);
+  }
+
   function showPen() {
-    const width = Math.min(prefs.penWidth, limits.max_width);
-    const size = Math.max(2, Math.min(36, width));
+    const width = strokeStyle(tool === ToolKind.HIGHLIGHTER ? tool : ToolKind.PEN, prefs.penColor, prefs.penWidth, limits.max_width).width;
+    const size = Math.max(2, Math.min(36, width * camera.zoom));
     widthDot.style.width = widthDot.style.height = `${size}px`;
     widthDot.style.color = prefs.penColor;
+    widthDot.style.opacity = tool === ToolKind.HIGHLIGHTER ? "0.5" : "1";
+    penColor.value = prefs.penColor;
+    penWidth.value = String(prefs.penWidth);
+    for (const swatch of swatches.children) {
+      const chosen = /** @type {HTMLElement} */ (swatch).dataset.color === prefs.penColor;
+      swatch.classList.toggle("active", chosen);
+      swatch.setAttribute("aria-checked", String(chosen));
+    }
   }
-  penColor.value = prefs.penColor;
-  penWidth.value = String(prefs.penWidth);
-  showPen();
-  penColor.addEventListener("input", () => {
-    if (!isValidColor(penColor.value)) return;
-    prefs.penColor = penColor.value;
+
+  /** @param {string} color */
+  function setPenColor(color) {
+    if (!isValidColor(color)) return;
+    prefs.penColor = color;
     savePrefs(local(), prefs);
+    if (!isDrawingTool(tool)) selectTool(ToolKind.PEN);
     showPen();
-  });
-  penWidth.addEventListener("input", () => {
-    const width = Number(penWidth.value);
+  }
+
+  /** @param {number} width */
+  function setPenWidth(width) {
     if (!(width > 0)) return;
-    prefs.penWidth = width;
+    prefs.penWidth = Math.min(Number(penWidth.max), Math.max(1, Math.round(width)));
     savePrefs(local(), prefs);
     showPen();
+  }
+
+  /** @param {ToolKindName} next */
+  function selectTool(next) {
+    if (isDrawingTool(next) || next === ToolKind.ERASER) {
+      if (!canWrite() && people.me !== null) return;
+    }
+    tool = next;
+    for (const button of toolButtons) {
+      const chosen = button.dataset.tool === tool;
+      button.classList.toggle("active", chosen);
+      button.setAttribute("aria-pressed", String(chosen));
+    }
+    canvas.dataset.tool = tool;
+    showPen();
+  }
+
+  for (const button of toolButtons) {
+    button.addEventListener("click", () => selectTool(/** @type {ToolKindName} */ (button.dataset.tool)));
+  }
+  penColor.addEventListener("input", () => setPenColor(penColor.value));
+  penWidth.addEventListener("input", () => setPenWidth(Number(penWidth.value)));
+  undoButton.addEventListener("click", () => undoRedo(OpKind.UNDO));
+  redoButton.addEventListener("click", () => undoRedo(OpKind.REDO));
+  element("zoom-in", HTMLButtonElement).addEventListener("click", () => zoomBy(ZOOM_STEP));
+  element("zoom-out", HTMLButtonElement).addEventListener("click", () => zoomBy(1 / ZOOM_STEP));
+  zoomLevel.addEventListener("click", () => zoomBy(1 / camera.zoom));
+  element("zoom-fit", HTMLButtonElement).addEventListener("click", zoomToFit);
+
+  /** @param {"undo" | "redo"} kind */
+  function undoRedo(kind) {
+    if (!canWrite()) return;
+    connection.submit({ kind, id: nextId() });
+  }
+
+  /** @param {number} factor around the viewport's centre */
+  function zoomBy(factor) {
+    const { width, height } = renderer.size;
+    setCamera(zoomAt(camera, width / 2, height / 2, factor));
+  }
+
+  function zoomToFit() {
+    const bounds = renderer.contentBounds();
+    const { width, height } = renderer.size;
+    if (bounds) setCamera(cameraToFit(bounds, width, height));
+    else setCamera(cameraForView({ x: 0, y: 0, zoom: 1 }, width, height));
+  }
+
+  // ---- menus: share and export
+  /**
+   * @param {HTMLButtonElement} button
+   * @param {HTMLElement} menu
+   */
+  function menuFor(button, menu) {
+    button.addEventListener("click", (event) => {
+      event.stopPropagation();
+      const open = menu.hidden;
+      for (const other of document.querySelectorAll(".menu")) /** @type {HTMLElement} */ (other).hidden = true;
+      menu.hidden = !open;
+      button.setAttribute("aria-expanded", String(open));
+    });
+    menu.addEventListener("click", () => {
+      menu.hidden = true;
+      button.setAttribute("aria-expanded", "false");
+    });
+  }
+  menuFor(element("share-button", HTMLButtonElement), element("share-menu", HTMLDivElement));
+  menuFor(element("export-button", HTMLButtonElement), element("export-menu", HTMLDivElement));
+  document.addEventListener("click", () => {
+    for (const menu of document.querySelectorAll(".menu")) /** @type {HTMLElement} */ (menu).hidden = true;
   });
+
+  /** @param {string} text */
+  async function copy(text) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      window.prompt("Copy this link:", text);
+      return false;
+    }
+  }
   element("copy-link", HTMLButtonElement).addEventListener("click", async () => {
-    const link = config.injected
+    const address = config.injected
       ? new URL(boardPath(session, true), window.location.origin).href
       : window.location.href;
+    if (await copy(address)) toast("Link copied: send it to draw together");
+  });
+  for (const role of /** @type {const} */ (["editor", "viewer"])) {
+    element(`link-${role}`, HTMLButtonElement).addEventListener("click", async () => {
+      try {
+        const minted = await api.createLink(session, role);
+        if (minted.url && (await copy(minted.url))) {
+          toast(role === "viewer" ? "View-only link copied" : "Editor invite link copied");
+        }
+      } catch (error) {
+        toast(`No link: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
+  }
+
+  for (const button of /** @type {HTMLButtonElement[]} */ ([...document.querySelectorAll("[data-export]")])) {
+    button.addEventListener("click", async () => {
+      const format = /** @type {"png" | "svg" | "json"} */ (button.dataset.export);
+      try {
+        const { blob, filename } = await api.exportBoard(session, format, tokens.current?.token ?? null);
+        saveFile(blob, filename);
+      } catch (error) {
+        toast(`Export failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
+  }
+  const importFile = element("import-file", HTMLInputElement);
+  element("import-button", HTMLButtonElement).addEventListener("click", () => importFile.click());
+  importFile.addEventListener("change", async () => {
+    const file = importFile.files?.[0];
+    importFile.value = "";
+    if (!file) return;
     try {
-      await navigator.clipboard.writeText(link);
-      toast("Link copied: send it to draw together");
-    } catch {
-      window.prompt("Copy this link:", link);
+      const exported = JSON.parse(await file.text());
+      const result = await api.importBoard(session, exported, tokens.current?.token ?? null);
+      toast(`Imported ${result.imported} stroke${result.imported === 1 ? "" : "s"}`);
+    } catch (error) {
+      const why = error instanceof ApiError || error instanceof Error ? error.message : String(error);
+      toast(`Import failed: ${why}`);
     }
   });
 
   // ---- drawing
-  function beginStroke() {
-    current = new StrokeBuilder(
-      nextId(),
-      { tool: Tool.PEN, color: prefs.penColor, width: prefs.penWidth, opacity: 1 },
-      limits,
-    );
-    announceStroke(current);
+  /** The stroke I am drawing, the pointer drawing it, and the connection generation that saw it begin. */
+  /** @type {StrokeBuilder | null} */
+  let current = null;
+  /** @type {Smoother | null} */
+  let smoother = null;
+  /** @type {ToolKindName} */
+  let currentTool = ToolKind.PEN;
+  /** @type {number | null} */
+  let activePointer = null;
+  let announcedIn = -1;
+  /** @type {DOMRect} */
+  let canvasRect = canvas.getBoundingClientRect();
+
+  /**
+   * The board point under a pointer event.
+   * @param {{clientX: number, clientY: number}} event
+   */
+  function boardPoint(event) {
+    return screenToBoard(camera, event.clientX - canvasRect.left, event.clientY - canvasRect.top);
+  }
+
+  /** @param {PointerEvent} event */
+  function beginStroke(event) {
+    currentTool = tool;
+    const style = strokeStyle(tool, prefs.penColor, prefs.penWidth, limits.max_width);
+    current = new StrokeBuilder(nextId(), style, limits, 0.75 / camera.zoom);
+    smoother = new Smoother(tool === ToolKind.LINE ? 0 : 0.5, 1 / camera.zoom);
+    const at = boardPoint(event);
+    current.add(at.x, at.y, usesPressure(tool) ? pressureOf(event.pointerType, event.pressure) : 0.5);
+    // A straight line changes as a whole until it is done: the others see it when it is committed.
+    if (currentTool !== ToolKind.LINE) announceStroke(current);
+    else announcedIn = -1;
   }
 
   /** @param {StrokeBuilder} stroke */
   function announceStroke(stroke) {
-    const { tool, color, width, opacity } = stroke.style;
-    const sent = connection.sendLive(begin({ stroke: stroke.id, tool, color, width, opacity }));
+    const { tool: kind, color, width, opacity } = stroke.style;
+    const sent = connection.sendLive(begin({ stroke: stroke.id, tool: kind, color, width, opacity }));
     announcedIn = sent ? connection.generation : -1;
   }
 
   /** Send the points not sent yet, in messages of at most max_points_per_message. */
   function flushPoints() {
-    if (!current) return;
+    if (!current || currentTool === ToolKind.LINE) return;
     const unsent = current.takeUnsent();
     // Points of a stroke this connection never saw begin would mean nothing to the others.
     if (unsent.length === 0 || announcedIn !== connection.generation) return;
@@ -345,11 +734,19 @@ export async function startBoard(config, session) {
 
   /**
    * @param {PointerEvent[]} events
-   * @param {boolean} [keepPressure] use the last pressure (a pen lifting off reports 0)
+   * @param {boolean} [lifting] the pen is lifting: keep the last pressure (it reports 0), end exactly here
    */
-  function addPoints(events, keepPressure = false) {
+  function addPoints(events, lifting = false) {
     for (const event of events) {
-      if (!current) return;
+      if (!current || !smoother) return;
+      const at = boardPoint(event);
+      const last = current.pts.at(-1);
+      const raw = usesPressure(currentTool) ? pressureOf(event.pointerType, event.pressure) : 0.5;
+      const pressure = lifting && last ? last[2] : raw;
+      if (currentTool === ToolKind.LINE) {
+        current.lineTo(at.x, at.y, pressure);
+        continue;
+      }
       if (current.full) {
         // A stroke at the room's point limit goes out as is; the line continues as a new stroke.
         flushPoints();
@@ -357,9 +754,8 @@ export async function startBoard(config, session) {
         current = current.continuation(nextId(), limits);
         announceStroke(current);
       }
-      const last = current.pts.at(-1);
-      const pressure = keepPressure && last ? last[2] : pressureOf(event.pointerType, event.pressure);
-      current.add(event.clientX - canvasRect.left, event.clientY - canvasRect.top, pressure);
+      const point = lifting ? [at.x, at.y, pressure] : smoother.push(at.x, at.y, pressure);
+      current.add(point[0], point[1], point[2]);
     }
     invalidate();
   }
@@ -369,34 +765,221 @@ export async function startBoard(config, session) {
     flushPoints();
     submitStroke(current);
     current = null;
+    smoother = null;
     activePointer = null;
     invalidate();
   }
 
+  /** Drop the stroke being drawn (a second finger came down: it is a pinch, not a stroke). */
+  function cancelStroke() {
+    if (current && current.pts.length > 3) {
+      endStroke();
+      return;
+    }
+    current = null;
+    smoother = null;
+    activePointer = null;
+    invalidate();
+  }
+
+  // ---- erasing: whole strokes under the eraser's path, removed in one op when it lifts
+  /** @type {Map<string, StrokeOp>} */
+  const eraserHits = new Map();
+  /** @type {{x: number, y: number} | null} */
+  let eraserAt = null;
+
+  /** @param {{x: number, y: number}} at */
+  function eraseAlong(at) {
+    const radius = ERASER_RADIUS_PX / camera.zoom;
+    const from = eraserAt ?? at;
+    const steps = Math.max(1, Math.ceil(Math.hypot(at.x - from.x, at.y - from.y) / radius));
+    for (let i = 1; i <= steps; i += 1) {
+      const x = from.x + ((at.x - from.x) * i) / steps;
+      const y = from.y + ((at.y - from.y) * i) / steps;
+      for (const stroke of renderer.strokesAt(x, y, radius)) eraserHits.set(stroke.id, stroke);
+    }
+    eraserAt = at;
+    invalidate();
+  }
+
+  function endErase() {
+    eraserAt = null;
+    activePointer = null;
+    const targets = [...eraserHits.values()];
+    eraserHits.clear();
+    for (const piece of chunk(targets, HardLimits.MAX_ERASE_TARGETS)) {
+      const id = nextId();
+      erasing.set(id, piece);
+      connection.submit({ kind: OpKind.ERASE, id, strokes: piece.map((stroke) => stroke.id) });
+    }
+    invalidate();
+  }
+
+  // ---- pointers: draw, erase, pan; two fingers pinch
+  /** @type {Map<number, {x: number, y: number}>} screen positions of the pointers that are down */
+  const down = new Map();
+  /** @type {{pointer: number, x: number, y: number} | null} */
+  let panning = null;
+  /** @type {{distance: number, x: number, y: number} | null} */
+  let pinch = null;
+
+  function pinchState() {
+    const [a, b] = [...down.values()];
+    return { distance: Math.hypot(a.x - b.x, a.y - b.y), x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
+  }
+
   canvas.addEventListener("pointerdown", (event) => {
-    if (current || (event.pointerType === "mouse" && event.button !== 0)) return;
-    event.preventDefault();
-    canvas.setPointerCapture(event.pointerId);
-    activePointer = event.pointerId;
+    noteInput();
     canvasRect = canvas.getBoundingClientRect();
-    beginStroke();
-    addPoints([event]);
+    const at = { x: event.clientX - canvasRect.left, y: event.clientY - canvasRect.top };
+    down.set(event.pointerId, at);
+    event.preventDefault();
+    canvas.focus({ preventScroll: true });
+    canvas.setPointerCapture(event.pointerId);
+    if (down.size === 2 && event.pointerType === "touch") {
+      if (current) cancelStroke();
+      eraserHits.clear();
+      eraserAt = null;
+      activePointer = null;
+      panning = null;
+      pinch = pinchState();
+      return;
+    }
+    if (down.size > 1 || current || activePointer !== null) return;
+    const wantsPan =
+      event.button === 1 || spaceHeld || tool === ToolKind.HAND || !canWrite() || (event.pointerType === "mouse" && event.button !== 0);
+    if (wantsPan) {
+      panning = { pointer: event.pointerId, ...at };
+      canvas.classList.add("panning");
+      return;
+    }
+    activePointer = event.pointerId;
+    if (tool === ToolKind.ERASER) eraseAlong(boardPoint(event));
+    else beginStroke(event);
   });
+
   canvas.addEventListener("pointermove", (event) => {
+    noteInput();
+    const at = { x: event.clientX - canvasRect.left, y: event.clientY - canvasRect.top };
+    if (down.has(event.pointerId)) down.set(event.pointerId, at);
+    myCursor = screenToBoard(camera, at.x, at.y);
+    sendCursor();
+    if (pinch && down.size >= 2) {
+      const next = pinchState();
+      let moved = panBy(camera, next.x - pinch.x, next.y - pinch.y);
+      moved = zoomAt(moved, next.x, next.y, next.distance / Math.max(1, pinch.distance));
+      pinch = next;
+      setCamera(moved);
+      return;
+    }
+    if (panning && panning.pointer === event.pointerId) {
+      setCamera(panBy(camera, at.x - panning.x, at.y - panning.y));
+      panning = { pointer: event.pointerId, ...at };
+      return;
+    }
     if (event.pointerId !== activePointer) return;
+    if (tool === ToolKind.ERASER && !current) {
+      eraseAlong(boardPoint(event));
+      return;
+    }
     const coalesced = typeof event.getCoalescedEvents === "function" ? event.getCoalescedEvents() : [];
     addPoints(coalesced.length > 0 ? coalesced : [event]);
   });
-  canvas.addEventListener("pointerup", (event) => {
+
+  /** @param {PointerEvent} event */
+  function pointerEnds(event) {
+    down.delete(event.pointerId);
+    if (pinch) {
+      if (down.size < 2) pinch = null;
+      return;
+    }
+    if (panning && panning.pointer === event.pointerId) {
+      panning = null;
+      canvas.classList.remove("panning");
+      return;
+    }
     if (event.pointerId !== activePointer) return;
-    addPoints([event], true);
-    endStroke();
-  });
-  for (const type of /** @type {const} */ (["pointercancel", "lostpointercapture"])) {
-    canvas.addEventListener(type, (event) => {
-      if (event.pointerId === activePointer) endStroke();
-    });
+    if (current) {
+      if (event.type === "pointerup") addPoints([event], true);
+      endStroke();
+    } else {
+      endErase();
+    }
   }
+  canvas.addEventListener("pointerup", pointerEnds);
+  canvas.addEventListener("pointercancel", pointerEnds);
+  canvas.addEventListener("lostpointercapture", (event) => {
+    if (down.has(event.pointerId)) pointerEnds(event);
+  });
+
+  canvas.addEventListener(
+    "wheel",
+    (event) => {
+      event.preventDefault();
+      noteInput();
+      canvasRect = canvas.getBoundingClientRect();
+      const scale = event.deltaMode === 1 ? 16 : event.deltaMode === 2 ? 400 : 1;
+      if (event.ctrlKey || event.metaKey) {
+        // A trackpad pinch arrives as a wheel with ctrlKey: zoom around the pointer.
+        const factor = Math.exp((-event.deltaY * scale) / 300);
+        setCamera(zoomAt(camera, event.clientX - canvasRect.left, event.clientY - canvasRect.top, factor));
+      } else {
+        const dx = event.shiftKey && event.deltaX === 0 ? event.deltaY : event.deltaX;
+        const dy = event.shiftKey && event.deltaX === 0 ? 0 : event.deltaY;
+        setCamera(panBy(camera, -dx * scale, -dy * scale));
+      }
+    },
+    { passive: false },
+  );
+
+  // ---- keyboard
+  document.addEventListener("keydown", (event) => {
+    if (isTyping(event.target) || document.querySelector("dialog[open]")) return;
+    noteInput();
+    if (event.key === " " && !event.repeat) {
+      spaceHeld = true;
+      canvas.classList.add("space-pan");
+      event.preventDefault();
+      return;
+    }
+    const action = shortcut(event);
+    if (!action) return;
+    event.preventDefault();
+    switch (action) {
+      case "undo":
+        undoRedo(OpKind.UNDO);
+        break;
+      case "redo":
+        undoRedo(OpKind.REDO);
+        break;
+      case "zoom:in":
+        zoomBy(ZOOM_STEP);
+        break;
+      case "zoom:out":
+        zoomBy(1 / ZOOM_STEP);
+        break;
+      case "zoom:reset":
+        zoomBy(1 / camera.zoom);
+        break;
+      case "zoom:fit":
+        zoomToFit();
+        break;
+      case "width:down":
+        setPenWidth(prefs.penWidth - (prefs.penWidth > 10 ? 2 : 1));
+        break;
+      case "width:up":
+        setPenWidth(prefs.penWidth + (prefs.penWidth >= 10 ? 2 : 1));
+        break;
+      default:
+        selectTool(/** @type {ToolKindName} */ (action.slice("tool:".length)));
+    }
+  });
+  document.addEventListener("keyup", (event) => {
+    if (event.key === " ") {
+      spaceHeld = false;
+      canvas.classList.remove("space-pan");
+    }
+  });
 
   // ---- frames
   let frameRequested = false;
@@ -412,11 +995,22 @@ export async function startBoard(config, session) {
     /** @type {Drawable[]} */
     const live = [...previews.values()];
     if (current) live.push({ ...current.style, pts: current.pts });
-    renderer.draw({ board, pending: inflight.values(), live });
+    /** @type {Drawable[]} */
+    const faded = [...eraserHits.values()];
+    for (const strokes of erasing.values()) faded.push(...strokes);
+    renderer.setCamera(camera);
+    const more = renderer.draw({ pending: inflight.values(), live, erasing: faded });
+    if (cameraMoved) {
+      people.placeCursors(camera);
+      cameraMoved = false;
+    }
     canvas.dataset.seq = String(board.seq);
     canvas.dataset.strokes = String(board.size);
-    canvas.dataset.pending = String(inflight.size);
+    canvas.dataset.pending = String(outbox.size);
+    statusPending.hidden = outbox.size === 0;
+    statusPending.textContent = `${outbox.size} change${outbox.size === 1 ? "" : "s"} waiting to be sent`;
     hint.style.opacity = board.size > 0 || inflight.size > 0 || previews.size > 0 || current ? "0" : "1";
+    if (more) invalidate();
   }
 
   window.setInterval(() => {
@@ -427,10 +1021,12 @@ export async function startBoard(config, session) {
         invalidate();
       }
     }
+    people.placeCursors(camera);
   }, 5_000);
 
   new ResizeObserver(() => {
     renderer.resize();
+    cameraMoved = true;
     invalidate();
   }).observe(canvas);
   watchPixelRatio(() => {
@@ -438,6 +1034,53 @@ export async function startBoard(config, session) {
     invalidate();
   });
 
+  // ---- what tests and benches may look at (no pixels: the state the page shows)
+  Object.assign(window, {
+    __drawnet: {
+      snapshot: () => ({
+        session,
+        connection: connection.status.state,
+        code: connection.status.code ?? null,
+        seq: board.seq,
+        strokes: board.size,
+        hash: board.hash(),
+        ids: board.strokes.map((stroke) => stroke.id),
+        pending: outbox.size,
+        inflight: inflight.size,
+        previews: previews.size,
+        me: people.me,
+        role: people.me?.role ?? null,
+        participants: [...people.all.values()].map((p) => ({ id: p.id, name: p.name, role: p.role, idle: p.idle })),
+        cursors: [...people.cursors.entries()].map(([id, mark]) => ({ id, name: people.all.get(id)?.name ?? "", x: mark.x, y: mark.y })),
+        following: people.following,
+        camera: { ...camera },
+        tool,
+        canUndo: !undoButton.disabled,
+        canRedo: !redoButton.disabled,
+        tiles: { ...renderer.stats },
+      }),
+      setCamera: (/** @type {Camera} */ next) => setCamera(next),
+      board,
+    },
+  });
+
+  selectTool(ToolKind.PEN);
+  setCamera(camera);
   connection.start();
   invalidate();
+  // The title of a board made in the lobby (open boards have none).
+  void (async () => {
+    try {
+      await tokens.get({ refresh: false });
+      const info = await api.getSession(session, tokens.current?.token ?? null);
+      if (info.title && info.title !== session) {
+        sessionName.textContent = info.title;
+        sessionName.title = session;
+        document.title = `${info.title} · Drawnet`;
+        rememberBoard(local(), session, info.title);
+      }
+    } catch {
+      // An open board, or no service: the name will do.
+    }
+  })();
 }

@@ -87,12 +87,14 @@ export class StrokeBuilder {
    * @param {string} id
    * @param {StrokeStyle} style
    * @param {Limits} limits
+   * @param {number} [minDistance] board units between kept points (about a screen pixel at the zoom)
    */
-  constructor(id, style, limits) {
+  constructor(id, style, limits, minDistance = MIN_POINT_DISTANCE) {
     this.id = id;
     this.style = { ...style, width: Math.min(style.width, limits.max_width) };
     this.capacity = strokeCapacity(limits);
     this.maxCoordinate = limits.max_coordinate;
+    this.minDistance = minDistance;
   }
 
   /** Whether the stroke holds as many points as it may: the next point starts a new stroke. */
@@ -110,13 +112,26 @@ export class StrokeBuilder {
     if (this.full) return false;
     const point = makePoint(clamp(x, this.maxCoordinate), clamp(y, this.maxCoordinate), pressure);
     const last = this.pts.at(-1);
-    if (last && Math.hypot(point[0] - last[0], point[1] - last[1]) < MIN_POINT_DISTANCE) {
+    if (last && Math.hypot(point[0] - last[0], point[1] - last[1]) < this.minDistance) {
       // Keep the pressure moving even when the pen barely does.
       if (point[2] !== last[2] && this.pts.length > this.#sent) last[2] = point[2];
       return false;
     }
     this.pts.push(point);
     return true;
+  }
+
+  /**
+   * A straight line: the stroke is its first point and this one.
+   * @param {number} x
+   * @param {number} y
+   * @param {number} pressure
+   */
+  lineTo(x, y, pressure) {
+    const first = this.pts[0];
+    if (!first) return;
+    const end = makePoint(clamp(x, this.maxCoordinate), clamp(y, this.maxCoordinate), pressure);
+    this.pts = [first, [end[0], end[1], first[2]]];
   }
 
   /** The points not yet sent live (they are marked sent). */
@@ -132,7 +147,7 @@ export class StrokeBuilder {
    * @param {Limits} limits
    */
   continuation(id, limits) {
-    const next = new StrokeBuilder(id, this.style, limits);
+    const next = new StrokeBuilder(id, this.style, limits, this.minDistance);
     const last = this.pts.at(-1);
     if (last) next.pts.push([last[0], last[1], last[2]]);
     return next;

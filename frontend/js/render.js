@@ -1,11 +1,21 @@
-// Drawing on the canvas: crisp on HiDPI screens (devicePixelRatio), committed strokes cached in a layer
-// that only grows until something is erased, and the strokes in flight (mine, others', my un-acked ones)
-// drawn over it each frame.
+// Drawing the board on the canvas, fast at any size: committed strokes are drawn once into cached tiles
+// (256 CSS pixels square, at a "render zoom"), found through a spatial index, each stroke's paths built
+// once as Path2D. Panning only moves tiles; zooming scales the tiles it has and redraws them sharp once
+// the zoom settles, a few per frame; a new stroke is drawn on top of the tiles it touches; an erase, undo
+// or redo redraws only the tiles under the strokes it changed. What is in flight (my strokes not yet
+// committed, others' strokes being drawn, the eraser's marks) is drawn over the tiles each frame.
+// Crisp on HiDPI screens: the canvas has devicePixelRatio pixels per CSS pixel.
 
-import { widthAt } from "./ink.js";
+import { intersects, strokeBounds, union, visibleRect } from "./geometry.js";
+import { segments } from "./smoothing.js";
+import { hitsStroke } from "./geometry.js";
 
 /** @typedef {import("./board.js").Board} Board */
+/** @typedef {import("./board.js").BoardChange} BoardChange */
 /** @typedef {import("./protocol.js").Point} Point */
+/** @typedef {import("./protocol.js").StrokeOp} StrokeOp */
+/** @typedef {import("./geometry.js").Camera} Camera */
+/** @typedef {import("./geometry.js").Rect} Rect */
 
 /**
  * Whatever can be drawn as a stroke: a committed op, a pending one, or a live preview.
@@ -17,140 +27,455 @@ import { widthAt } from "./ink.js";
  */
 
 /**
- * What one frame shows, bottom to top.
+ * What one frame shows over the committed strokes, bottom to top.
  * @typedef {Object} Scene
- * @property {Board} board committed strokes
- * @property {Iterable<Drawable>} pending my finished strokes the room has not committed yet
- * @property {Iterable<Drawable>} live others' strokes in progress, then mine
+ * @property {Iterable<Drawable>} pending my finished strokes not yet committed
+ * @property {Iterable<Drawable>} live strokes being drawn (mine and others')
+ * @property {Iterable<Drawable>} erasing strokes the eraser is about to remove (drawn faded)
  */
 
-/** Widths are rounded to this step so that a pressure curve draws as a few paths, not one per segment. */
-const WIDTH_STEP = 0.25;
+/** @typedef {{id: string, stroke: StrokeOp, z: number, rect: Rect, paths: {path: Path2D, width: number, dot: boolean}[] | null}} Item */
 
-/** @param {number} width */
-function quantize(width) {
-  return Math.max(WIDTH_STEP, Math.round(width / WIDTH_STEP) * WIDTH_STEP);
+/** Tile edge, CSS pixels. */
+export const TILE = 256;
+/** Time per frame (ms) spent drawing missing tiles; the rest come in the next frames. */
+const TILE_BUDGET_MS = 8;
+/** How long (ms) the zoom must stay put before tiles are redrawn sharp at it. */
+const SETTLE_MS = 140;
+/** Cached tiles at most (each is TILE² × dpr² × 4 bytes: 256 KiB at dpr 1). */
+const MAX_TILE_BYTES = 160 * 1024 * 1024;
+/** The board's colour (main.css `.board`) and its dots. */
+const BACKGROUND = "#fbfbfa";
+const DOT = "#dcdcd6";
+const GRID = 24;
+
+/**
+ * The Path2D of each of a stroke's segments (board units).
+ * @param {Drawable} stroke
+ */
+export function strokePaths(stroke) {
+  return segments(stroke).map((segment) => {
+    const path = new Path2D();
+    if (segment.dot) {
+      path.arc(segment.start[0], segment.start[1], segment.width / 2, 0, Math.PI * 2);
+      return { path, width: segment.width, dot: true };
+    }
+    path.moveTo(segment.start[0], segment.start[1]);
+    const q = segment.quads;
+    for (let i = 0; i < q.length; i += 4) path.quadraticCurveTo(q[i], q[i + 1], q[i + 2], q[i + 3]);
+    if (segment.end) path.lineTo(segment.end[0], segment.end[1]);
+    return { path, width: segment.width, dot: false };
+  });
 }
 
 /**
- * Draw one stroke: round caps and joins, smoothed through the midpoints, width following the pressure.
- * @param {CanvasRenderingContext2D} ctx
+ * @param {CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D} ctx
  * @param {Drawable} stroke
+ * @param {{path: Path2D, width: number, dot: boolean}[]} paths
  */
-export function drawStroke(ctx, stroke) {
-  const { pts } = stroke;
-  if (pts.length === 0) return;
+function paint(ctx, stroke, paths) {
   ctx.globalAlpha = stroke.opacity;
   ctx.strokeStyle = stroke.color;
   ctx.fillStyle = stroke.color;
-  const first = pts[0];
-  if (pts.length === 1) {
-    ctx.beginPath();
-    ctx.arc(first[0], first[1], widthAt(stroke.width, first[2]) / 2, 0, Math.PI * 2);
-    ctx.fill();
-    return;
-  }
-  ctx.lineCap = "round";
-  ctx.lineJoin = "round";
-  let width = quantize(widthAt(stroke.width, first[2]));
-  ctx.beginPath();
-  ctx.moveTo(first[0], first[1]);
-  for (let i = 1; i < pts.length - 1; i += 1) {
-    const [x, y, pressure] = pts[i];
-    const [nextX, nextY] = pts[i + 1];
-    const midX = (x + nextX) / 2;
-    const midY = (y + nextY) / 2;
-    ctx.quadraticCurveTo(x, y, midX, midY);
-    const next = quantize(widthAt(stroke.width, pressure));
-    if (next !== width) {
+  for (const { path, width, dot } of paths) {
+    if (dot) {
+      ctx.fill(path);
+    } else {
       ctx.lineWidth = width;
-      ctx.stroke();
-      ctx.beginPath();
-      ctx.moveTo(midX, midY);
-      width = next;
+      ctx.stroke(path);
     }
   }
-  const last = pts[pts.length - 1];
-  ctx.lineTo(last[0], last[1]);
-  ctx.lineWidth = width;
-  ctx.stroke();
 }
+
+/**
+ * @typedef {Object} Tile
+ * @property {string} key
+ * @property {number} level
+ * @property {number} i
+ * @property {number} j
+ * @property {Rect} rect board units
+ * @property {HTMLCanvasElement | OffscreenCanvas} canvas
+ * @property {CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D} ctx
+ * @property {number} used frame number when it was last drawn
+ */
 
 export class Renderer {
   /** @type {HTMLCanvasElement} */
   #canvas;
   /** @type {CanvasRenderingContext2D} */
   #ctx;
-  /** Committed strokes, drawn once. @type {HTMLCanvasElement} */
-  #layer;
-  /** @type {CanvasRenderingContext2D} */
-  #layerCtx;
   #ratio = 1;
-  /** What the layer shows: the board's epoch and how many of its strokes. */
-  #layerEpoch = -1;
-  #layerCount = 0;
+  #width = 1;
+  #height = 1;
+  /** @type {Camera} */
+  camera = { x: 0, y: 0, zoom: 1 };
+  /** The zoom the tiles are drawn at, and the one before (its tiles fill in while new ones are drawn). */
+  #level = 1;
+  /** @type {number | null} */
+  #previousLevel = null;
+  #zoomChangedAt = 0;
+  /** @type {Map<string, Tile>} */
+  #tiles = new Map();
+  /** @type {(HTMLCanvasElement | OffscreenCanvas)[]} */
+  #spare = [];
+  #frame = 0;
+  /** @type {import("./geometry.js").SpatialIndex<Item>} */
+  #index;
+  /** @type {Map<string, number>} stacking order of every stroke the board holds */
+  #z = new Map();
+  #nextZ = 0;
+  /** Counts for the bench and the test hooks. */
+  stats = { tilesDrawn: 0, tilesCached: 0, complete: true };
 
-  /** @param {HTMLCanvasElement} canvas */
-  constructor(canvas) {
+  /**
+   * @param {HTMLCanvasElement} canvas
+   * @param {Board} board
+   * @param {import("./geometry.js").SpatialIndex<Item>} index
+   */
+  constructor(canvas, board, index) {
     this.#canvas = canvas;
     this.#ctx = context2d(canvas);
-    this.#layer = document.createElement("canvas");
-    this.#layerCtx = context2d(this.#layer);
+    this.#index = index;
+    this.board = board;
+    board.onChange((change) => this.#onChange(change));
+    this.#rebuild();
     this.resize();
   }
 
-  /** Match the canvas to its CSS size times the device pixel ratio (call on resize and zoom). */
+  /** Match the canvas to its CSS size times the device pixel ratio (call on resize and browser zoom). */
   resize() {
     const ratio = window.devicePixelRatio || 1;
-    const width = Math.max(1, Math.round(this.#canvas.clientWidth * ratio));
-    const height = Math.max(1, Math.round(this.#canvas.clientHeight * ratio));
-    if (width === this.#canvas.width && height === this.#canvas.height && ratio === this.#ratio) return;
-    this.#ratio = ratio;
-    for (const canvas of [this.#canvas, this.#layer]) {
-      canvas.width = width;
-      canvas.height = height;
+    const width = Math.max(1, this.#canvas.clientWidth);
+    const height = Math.max(1, this.#canvas.clientHeight);
+    const pixelsWide = Math.max(1, Math.round(width * ratio));
+    const pixelsHigh = Math.max(1, Math.round(height * ratio));
+    this.#width = width;
+    this.#height = height;
+    if (pixelsWide !== this.#canvas.width || pixelsHigh !== this.#canvas.height) {
+      this.#canvas.width = pixelsWide;
+      this.#canvas.height = pixelsHigh;
     }
-    this.#layerEpoch = -1;
+    if (ratio !== this.#ratio) {
+      this.#ratio = ratio;
+      this.#dropTiles();
+    }
   }
 
-  /** @param {Scene} scene */
+  /** CSS size of the viewport. */
+  get size() {
+    return { width: this.#width, height: this.#height };
+  }
+
+  /** @param {Camera} camera */
+  setCamera(camera) {
+    if (camera.zoom !== this.camera.zoom) this.#zoomChangedAt = performance.now();
+    this.camera = camera;
+  }
+
+  // ------------------------------------------------------------------------------------- the index
+
+  /** @param {BoardChange} change */
+  #onChange(change) {
+    if (change.type === "reset") {
+      this.#rebuild();
+      this.#dropTiles();
+      return;
+    }
+    const { stroke } = change;
+    if (change.type === "hide") {
+      const rect = this.#index.rectOf(stroke.id);
+      this.#index.remove(stroke.id);
+      if (rect) this.#invalidate(rect);
+      return;
+    }
+    let z = this.#z.get(stroke.id);
+    if (z === undefined) {
+      z = this.#nextZ++;
+      this.#z.set(stroke.id, z);
+    }
+    /** @type {Item} */
+    const item = { id: stroke.id, stroke, z, rect: strokeBounds(stroke), paths: null };
+    this.#index.insert(item, item.rect);
+    if (change.type === "show") {
+      this.#invalidate(item.rect);
+      return;
+    }
+    // Added on top: drawn over the cached tiles it touches, nothing redrawn.
+    for (const tile of this.#tiles.values()) {
+      if (intersects(tile.rect, item.rect)) this.#paintInto(tile, [item]);
+    }
+  }
+
+  #rebuild() {
+    this.#index.clear();
+    this.#z.clear();
+    this.#nextZ = 0;
+    for (const stroke of this.board.allStrokes()) this.#z.set(stroke.id, this.#nextZ++);
+    for (const stroke of this.board.strokes) {
+      const rect = strokeBounds(stroke);
+      this.#index.insert({ id: stroke.id, stroke, z: /** @type {number} */ (this.#z.get(stroke.id)), rect, paths: null }, rect);
+    }
+  }
+
+  /** @param {Rect} rect */
+  #invalidate(rect) {
+    for (const [key, tile] of this.#tiles) {
+      if (intersects(tile.rect, rect)) {
+        this.#tiles.delete(key);
+        this.#spare.push(tile.canvas);
+      }
+    }
+  }
+
+  #dropTiles() {
+    for (const tile of this.#tiles.values()) this.#spare.push(tile.canvas);
+    this.#tiles.clear();
+    this.#spare.length = Math.min(this.#spare.length, 64);
+  }
+
+  /**
+   * Visible strokes whose ink a circle touches, top first.
+   * @param {number} x
+   * @param {number} y
+   * @param {number} radius board units
+   * @returns {StrokeOp[]}
+   */
+  strokesAt(x, y, radius) {
+    const near = this.#index.query({ x: x - radius, y: y - radius, w: 2 * radius, h: 2 * radius });
+    return near
+      .filter((item) => hitsStroke(item.stroke, x, y, radius))
+      .sort((a, b) => b.z - a.z)
+      .map((item) => item.stroke);
+  }
+
+  /** @returns {Rect | null} what the board's visible strokes cover */
+  contentBounds() {
+    /** @type {Rect | null} */
+    let all = null;
+    for (const { rect } of this.#index.items.values()) all = all ? union(all, rect) : rect;
+    return all;
+  }
+
+  // ------------------------------------------------------------------------------------- frames
+
+  /**
+   * Draw a frame. Returns whether another frame is wanted soon (tiles still missing, or a zoom settling).
+   * @param {Scene} scene
+   */
   draw(scene) {
-    this.#updateLayer(scene.board);
+    this.#frame += 1;
     const ctx = this.#ctx;
+    const ratio = this.#ratio;
+    const camera = this.camera;
+    const now = performance.now();
+    const settled = now - this.#zoomChangedAt >= SETTLE_MS;
+    const scale = camera.zoom / this.#level;
+    if (camera.zoom !== this.#level && (settled || scale > 2 || scale < 0.5)) {
+      this.#previousLevel = this.#level;
+      this.#level = camera.zoom;
+    }
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.globalAlpha = 1;
-    ctx.clearRect(0, 0, this.#canvas.width, this.#canvas.height);
-    ctx.drawImage(this.#layer, 0, 0);
-    ctx.setTransform(this.#ratio, 0, 0, this.#ratio, 0, 0);
-    for (const stroke of scene.pending) drawStroke(ctx, stroke);
-    for (const stroke of scene.live) drawStroke(ctx, stroke);
+    ctx.fillStyle = BACKGROUND;
+    ctx.fillRect(0, 0, this.#canvas.width, this.#canvas.height);
+    this.#drawGrid();
+
+    const view = visibleRect(camera, this.#width, this.#height);
+    let complete = true;
+    const previous = this.#previousLevel;
+    if (previous !== null) {
+      // The last level's tiles, scaled, under the new ones while those are drawn.
+      let missing = false;
+      for (const [i, j] of this.#tilesIn(view, this.#level)) {
+        if (!this.#tiles.has(tileKey(this.#level, i, j))) missing = true;
+      }
+      if (missing) for (const [i, j] of this.#tilesIn(view, previous)) this.#blit(previous, i, j, false);
+      else this.#previousLevel = null;
+    }
+    const deadline = now + TILE_BUDGET_MS;
+    let drawn = 0;
+    for (const [i, j] of this.#tilesIn(view, this.#level)) {
+      const allowed = drawn === 0 || performance.now() < deadline;
+      const result = this.#blit(this.#level, i, j, allowed);
+      if (result === "drawn") drawn += 1;
+      if (result === "missing") complete = false;
+    }
+    this.stats.tilesDrawn += drawn;
+    this.#evict();
+    this.stats.tilesCached = this.#tiles.size;
+    this.stats.complete = complete;
+
+    // What is in flight, over the tiles, in board units.
+    const s = camera.zoom * ratio;
+    ctx.setTransform(s, 0, 0, s, -camera.x * s, -camera.y * s);
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    for (const stroke of scene.erasing) {
+      const faded = { ...stroke, color: BACKGROUND, opacity: 0.72, width: stroke.width + 2 / camera.zoom };
+      paint(ctx, faded, strokePaths(faded));
+    }
+    for (const stroke of scene.pending) paint(ctx, stroke, strokePaths(stroke));
+    for (const stroke of scene.live) paint(ctx, stroke, strokePaths(stroke));
+    ctx.globalAlpha = 1;
+    return !complete || camera.zoom !== this.#level;
+  }
+
+  /**
+   * Tile indices covering a board rectangle at a level.
+   * @param {Rect} view
+   * @param {number} level
+   * @returns {Generator<[number, number]>}
+   */
+  *#tilesIn(view, level) {
+    const size = TILE / level;
+    const i0 = Math.floor(view.x / size);
+    const j0 = Math.floor(view.y / size);
+    const i1 = Math.floor((view.x + view.w) / size);
+    const j1 = Math.floor((view.y + view.h) / size);
+    for (let j = j0; j <= j1; j += 1) for (let i = i0; i <= i1; i += 1) yield [i, j];
+  }
+
+  /**
+   * Put one tile on the canvas: from the cache, or drawn now when `allowed`.
+   * @param {number} level
+   * @param {number} i
+   * @param {number} j
+   * @param {boolean} allowed
+   * @returns {"cached" | "drawn" | "missing"}
+   */
+  #blit(level, i, j, allowed) {
+    const key = tileKey(level, i, j);
+    let tile = this.#tiles.get(key);
+    let result = /** @type {"cached" | "drawn" | "missing"} */ ("cached");
+    if (!tile) {
+      if (!allowed) return "missing";
+      tile = this.#renderTile(key, level, i, j);
+      result = "drawn";
+    }
+    tile.used = this.#frame;
+    const camera = this.camera;
+    const ratio = this.#ratio;
+    const s = camera.zoom * ratio;
+    if (camera.zoom === level) {
+      // At the tiles' own zoom: whole device pixels, no resampling, no seams.
+      const ox = Math.round(-camera.x * s);
+      const oy = Math.round(-camera.y * s);
+      const edge = TILE * ratio;
+      this.#ctx.drawImage(tile.canvas, i * edge + ox, j * edge + oy);
+    } else {
+      const left = Math.round((tile.rect.x - camera.x) * s);
+      const top = Math.round((tile.rect.y - camera.y) * s);
+      const right = Math.round((tile.rect.x + tile.rect.w - camera.x) * s);
+      const bottom = Math.round((tile.rect.y + tile.rect.h - camera.y) * s);
+      this.#ctx.drawImage(tile.canvas, left, top, right - left, bottom - top);
+    }
+    return result;
+  }
+
+  /**
+   * @param {string} key
+   * @param {number} level
+   * @param {number} i
+   * @param {number} j
+   * @returns {Tile}
+   */
+  #renderTile(key, level, i, j) {
+    const edge = Math.round(TILE * this.#ratio);
+    let canvas = this.#spare.pop();
+    if (!canvas) canvas = makeCanvas(edge, edge);
+    if (canvas.width !== edge || canvas.height !== edge) {
+      canvas.width = edge;
+      canvas.height = edge;
+    }
+    const ctx = /** @type {CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D} */ (canvas.getContext("2d"));
+    const size = TILE / level;
+    /** @type {Tile} */
+    const tile = { key, level, i, j, rect: { x: i * size, y: j * size, w: size, h: size }, canvas, ctx, used: this.#frame };
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, edge, edge);
+    const items = this.#index.query(tile.rect).sort((a, b) => a.z - b.z);
+    this.#paintInto(tile, items);
+    this.#tiles.set(key, tile);
+    return tile;
+  }
+
+  /**
+   * @param {Tile} tile
+   * @param {Item[]} items bottom to top
+   */
+  #paintInto(tile, items) {
+    const ctx = tile.ctx;
+    const s = tile.level * this.#ratio;
+    ctx.setTransform(s, 0, 0, s, -tile.rect.x * s, -tile.rect.y * s);
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    for (const item of items) {
+      item.paths ??= strokePaths(item.stroke);
+      paint(ctx, item.stroke, item.paths);
+    }
     ctx.globalAlpha = 1;
   }
 
-  /** @param {Board} board */
-  #updateLayer(board) {
-    const ctx = this.#layerCtx;
-    const appendOnly = board.epoch === this.#layerEpoch && board.size >= this.#layerCount;
-    if (appendOnly && board.size === this.#layerCount) return;
-    ctx.setTransform(this.#ratio, 0, 0, this.#ratio, 0, 0);
-    if (!appendOnly) {
-      ctx.save();
-      ctx.setTransform(1, 0, 0, 1, 0, 0);
-      ctx.clearRect(0, 0, this.#layer.width, this.#layer.height);
-      ctx.restore();
-      this.#layerCount = 0;
+  /** Forget the least recently drawn tiles over the memory budget. */
+  #evict() {
+    const bytes = TILE * TILE * this.#ratio * this.#ratio * 4;
+    const max = Math.max(64, Math.floor(MAX_TILE_BYTES / bytes));
+    if (this.#tiles.size <= max) return;
+    const oldest = [...this.#tiles.values()].sort((a, b) => a.used - b.used);
+    for (const tile of oldest.slice(0, this.#tiles.size - max)) {
+      if (tile.used === this.#frame) break;
+      this.#tiles.delete(tile.key);
+      if (this.#spare.length < 64) this.#spare.push(tile.canvas);
     }
-    const strokes = board.strokes;
-    for (let i = this.#layerCount; i < strokes.length; i += 1) drawStroke(ctx, strokes[i]);
-    ctx.globalAlpha = 1;
-    this.#layerEpoch = board.epoch;
-    this.#layerCount = strokes.length;
   }
+
+  /** The board's dots, moving and scaling with it (every 24 board units, sparser when zoomed out). */
+  #drawGrid() {
+    const { x, y, zoom } = this.camera;
+    let spacing = GRID * zoom;
+    while (spacing < 12) spacing *= 2;
+    const ctx = this.#ctx;
+    const ratio = this.#ratio;
+    const step = GRID * zoom * Math.round(spacing / (GRID * zoom));
+    const offsetX = (((-x * zoom) % step) + step) % step;
+    const offsetY = (((-y * zoom) % step) + step) % step;
+    const size = Math.max(1, Math.round(1.5 * ratio));
+    ctx.fillStyle = DOT;
+    ctx.beginPath();
+    for (let sx = offsetX; sx < this.#width; sx += step) {
+      for (let sy = offsetY; sy < this.#height; sy += step) {
+        ctx.rect(Math.round(sx * ratio - size / 2), Math.round(sy * ratio - size / 2), size, size);
+      }
+    }
+    ctx.fill();
+  }
+}
+
+/**
+ * @param {number} level
+ * @param {number} i
+ * @param {number} j
+ */
+function tileKey(level, i, j) {
+  return `${level}:${i}:${j}`;
+}
+
+/**
+ * @param {number} width
+ * @param {number} height
+ * @returns {HTMLCanvasElement | OffscreenCanvas}
+ */
+function makeCanvas(width, height) {
+  if (typeof OffscreenCanvas === "function") return new OffscreenCanvas(width, height);
+  const canvas = document.createElement("canvas");
+  canvas.width = width;
+  canvas.height = height;
+  return canvas;
 }
 
 /** @param {HTMLCanvasElement} canvas */
 function context2d(canvas) {
-  const ctx = canvas.getContext("2d");
+  const ctx = canvas.getContext("2d", { alpha: false });
   if (!ctx) throw new Error("this browser cannot draw on a canvas");
   return ctx;
 }

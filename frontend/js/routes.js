@@ -3,14 +3,18 @@
 
 import { isValidSessionName } from "./protocol.js";
 
-/** @typedef {{view: "lobby", error?: string} | {view: "board", session: string}} Route */
+/**
+ * A board's route carries the share link's code when the page was opened from one (`?link=…`).
+ * @typedef {{view: "lobby", error?: string} | {view: "board", session: string, link: string | null}} Route
+ */
 
 /**
  * @param {string} pathname
  * @param {string} hash
+ * @param {string} [search] the query string (`?link=…`)
  * @returns {Route}
  */
-export function parseRoute(pathname, hash) {
+export function parseRoute(pathname, hash, search = "") {
   const match = /^\/s\/([^/]+)\/?$/.exec(pathname) ?? /^#\/?s\/([^/]+)\/?$/.exec(hash);
   if (!match) return { view: "lobby" };
   let session = "";
@@ -20,7 +24,32 @@ export function parseRoute(pathname, hash) {
     // Not even decodable: the lobby says so below.
   }
   if (!isValidSessionName(session)) return { view: "lobby", error: `"${session || match[1]}" is not a board name` };
-  return { view: "board", session };
+  const link = new URLSearchParams(search).get("link");
+  return { view: "board", session, link: link && /^[A-Za-z0-9_.-]{1,128}$/.test(link) ? link : null };
+}
+
+/**
+ * The board a person means when they type or paste something into the lobby: a board name, a board's
+ * address (`https://host/s/name?link=code`), or a hash link. Null when it is none of these.
+ * @param {string} text
+ * @returns {{session: string, link: string | null} | null}
+ */
+export function parseBoardInput(text) {
+  const trimmed = text.trim();
+  if (!trimmed) return null;
+  if (/^https?:\/\//i.test(trimmed)) {
+    try {
+      const url = new URL(trimmed);
+      const route = parseRoute(url.pathname, url.hash, url.search);
+      return route.view === "board" ? { session: route.session, link: route.link } : null;
+    } catch {
+      return null;
+    }
+  }
+  const route = parseRoute(trimmed.startsWith("/") ? trimmed.split("?")[0] : "", trimmed.startsWith("#") ? trimmed : "");
+  if (route.view === "board") return { session: route.session, link: null };
+  const name = normalizeSessionName(trimmed);
+  return isValidSessionName(name) ? { session: name, link: null } : null;
 }
 
 /**

@@ -8,21 +8,27 @@ import { isValidId, isValidSessionName } from "../../frontend/js/protocol.js";
 import { boardPath, normalizeSessionName, parseRoute, randomSessionName } from "../../frontend/js/routes.js";
 import { MemoryStorage } from "./helpers.mjs";
 
-const http = { protocol: "http:", hostname: "draw.example" };
+const http = { protocol: "http:", hostname: "draw.example", origin: "http://draw.example" };
 
 describe("config", () => {
   it("reads the injected config", () => {
     const config = parseConfig(
-      { textContent: '{"roomUrl": "wss://rooms.example/", "namespace": "team-a"}' },
+      { textContent: '{"roomUrl": "wss://rooms.example/", "apiUrl": "https://draw.example/api/v1", "namespace": "team-a"}' },
       http,
     );
-    assert.deepEqual(config, { roomUrl: "wss://rooms.example", namespace: "team-a", injected: true });
+    assert.deepEqual(config, {
+      roomUrl: "wss://rooms.example",
+      apiUrl: "https://draw.example/api/v1",
+      namespace: "team-a",
+      injected: true,
+    });
     assert.equal(roomSocketUrl(config, "board-1"), "wss://rooms.example/rooms/board-1");
   });
 
-  it("falls back to this host's port 8001 when the placeholder is still there", () => {
+  it("falls back to this host's port 8001 and this origin's API when the placeholder is still there", () => {
     assert.deepEqual(parseConfig({ textContent: "{}" }, http), {
       roomUrl: "ws://draw.example:8001",
+      apiUrl: "http://draw.example/api/v1",
       namespace: "default",
       injected: false,
     });

@@ -1,0 +1,105 @@
+// The drawing tools, how each one's strokes look, and the keyboard shortcuts. Pure: no DOM.
+
+import { Tool } from "./protocol.js";
+
+/** @typedef {import("./ink.js").StrokeStyle} StrokeStyle */
+
+/** What the pointer does on the board. */
+export const ToolKind = Object.freeze({
+  PEN: "pen",
+  HIGHLIGHTER: "highlighter",
+  LINE: "line",
+  ERASER: "eraser",
+  HAND: "hand",
+});
+
+/** @typedef {"pen" | "highlighter" | "line" | "eraser" | "hand"} ToolKindName */
+
+/** Tools that draw strokes. */
+export const DRAWING_TOOLS = Object.freeze([ToolKind.PEN, ToolKind.HIGHLIGHTER, ToolKind.LINE]);
+
+/** @param {string} tool */
+export function isDrawingTool(tool) {
+  return /** @type {readonly string[]} */ (DRAWING_TOOLS).includes(tool);
+}
+
+/** A highlighter is this much wider than the pen width, and see-through. */
+export const HIGHLIGHTER_SCALE = 3;
+export const HIGHLIGHTER_OPACITY = 0.35;
+
+/**
+ * The style of a stroke drawn with a tool.
+ * @param {ToolKindName} tool
+ * @param {string} color
+ * @param {number} width the width picked in the toolbar
+ * @param {number} maxWidth the room's max_width
+ * @returns {StrokeStyle}
+ */
+export function strokeStyle(tool, color, width, maxWidth) {
+  if (tool === ToolKind.HIGHLIGHTER) {
+    return {
+      tool: Tool.HIGHLIGHTER,
+      color,
+      width: Math.min(maxWidth, Math.max(6, width * HIGHLIGHTER_SCALE)),
+      opacity: HIGHLIGHTER_OPACITY,
+    };
+  }
+  return { tool: tool === ToolKind.LINE ? Tool.LINE : Tool.PEN, color, width: Math.min(maxWidth, width), opacity: 1 };
+}
+
+/** Whether the tool's strokes keep the pen's pressure (a highlighter and a line have an even width). */
+/** @param {ToolKindName} tool */
+export function usesPressure(tool) {
+  return tool === ToolKind.PEN;
+}
+
+/**
+ * @typedef {"tool:pen" | "tool:highlighter" | "tool:line" | "tool:eraser" | "tool:hand" | "undo" | "redo" |
+ *   "zoom:in" | "zoom:out" | "zoom:reset" | "zoom:fit" | "width:down" | "width:up"} Action
+ */
+
+/**
+ * The action of a key press, or null. Keys typed into a form field are not shortcuts (the caller checks).
+ * @param {{key: string, ctrlKey?: boolean, metaKey?: boolean, shiftKey?: boolean, altKey?: boolean}} event
+ * @returns {Action | null}
+ */
+export function shortcut(event) {
+  const mod = Boolean(event.ctrlKey || event.metaKey);
+  const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+  if (event.altKey) return null;
+  if (mod) {
+    if (key === "z") return event.shiftKey ? "redo" : "undo";
+    if (key === "y") return "redo";
+    if (key === "=" || key === "+") return "zoom:in";
+    if (key === "-") return "zoom:out";
+    if (key === "0") return "zoom:reset";
+    return null;
+  }
+  switch (key) {
+    case "p":
+      return "tool:pen";
+    case "m":
+      return "tool:highlighter";
+    case "l":
+      return "tool:line";
+    case "e":
+      return "tool:eraser";
+    case "h":
+      return "tool:hand";
+    case "=":
+    case "+":
+      return "zoom:in";
+    case "-":
+      return "zoom:out";
+    case "0":
+      return "zoom:reset";
+    case "1":
+      return "zoom:fit";
+    case "[":
+      return "width:down";
+    case "]":
+      return "width:up";
+    default:
+      return null;
+  }
+}

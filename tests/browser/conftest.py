@@ -1,0 +1,146 @@
+"""The browser tier: real headless Chromium (Debian's package) driven by Playwright, against a real
+platform (nats-server, room and drawing-service processes on loopback ports).
+
+A missing Chromium or Playwright skips these tests locally and fails them under
+DRAWNET_REQUIRE_ALL_TIERS=1 (CI). One platform serves a whole module: tests use distinct session names.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from drawnet.embedded.components import DrawingService, NatsServer, RoomServer, free_port
+from drawnet.testkit.tokens import TEST_SIGNING_KEYS
+from tests.browser.board_page import BoardPage
+from tests.conftest import missing_dependency
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Playwright
+
+CHROMIUM = os.environ.get("DRAWNET_CHROMIUM", "/usr/bin/chromium")
+# No background traffic: this machine's network is closed, and Chromium's phoning home only slows it down.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+
+
+@dataclass
+class Platform:
+    """NATS, a room and the drawing service serving the web app, on free loopback ports."""
+
+    data_dir: Path
+    nats: NatsServer = field(init=False)
+    room: RoomServer = field(init=False)
+    drawing: DrawingService = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.nats = NatsServer(data_dir=self.data_dir / "nats")
+        drawing_port = free_port()
+        self.room = self._room(free_port(), drawing_port)
+        self.drawing = DrawingService(
+            nats_url=self.nats.url,
+            database_url=f"sqlite:///{self.data_dir / 'drawnet.db'}",
+            log_path=self.data_dir / "drawing.log",
+            port=drawing_port,
+            room_public_url=self.room.url,
+            signing_keys=TEST_SIGNING_KEYS,
+            # Plain http on 127.0.0.1 in tests: the login cookie must not require https.
+            extra_env={"DRAWNET_DRAWING_COOKIE_SECURE": "false"},
+        )
+
+    def _room(self, port: int, drawing_port: int) -> RoomServer:
+        return RoomServer(
+            nats_url=self.nats.url,
+            log_path=self.data_dir / "room.log",
+            port=port,
+            signing_keys=TEST_SIGNING_KEYS,
+            # Rooms load boards from the drawing service's snapshot, as on a cluster.
+            extra_env={"DRAWNET_ROOM_DRAWING_URL": f"http://127.0.0.1:{drawing_port}"},
+        )
+
+    @property
+    def url(self) -> str:
+        return self.drawing.url
+
+    def start(self) -> Platform:
+        self.nats.start()
+        self.drawing.start()
+        self.room.start()
+        return self
+
+    def stop(self) -> None:
+        for part in (self.room, self.drawing, self.nats):
+            part.stop()
+
+    def restart_room(self) -> None:
+        """Stop the room (SIGTERM: it drains and closes every connection) and start a new one on its port."""
+        self.room.stop()
+        self.room = self._room(self.room.port, self.drawing.port)
+        self.room.start()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    try:
+        from playwright.sync_api import sync_playwright  # noqa: PLC0415 - optional test dependency
+    except ImportError:
+        missing_dependency("playwright is not installed (tools/bootstrap.sh --test installs it)")
+    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
+        missing_dependency(
+            f"no Chromium at {CHROMIUM} (tools/bootstrap.sh --test installs Debian's chromium)"
+        )
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    running = Platform(tmp_path_factory.mktemp("platform")).start()
+    yield running
+    running.stop()
+
+
+OpenBoard = Callable[..., BoardPage]
+
+
+@pytest.fixture
+def open_board(browser: Browser, platform: Platform) -> Iterator[OpenBoard]:
+    """Open a board as a new person (their own browser context: storage, cookies), as a user would."""
+    contexts: list[BrowserContext] = []
+
+    def open_board(
+        session: str, name: str, *, color: str = "#1971c2", link: str | None = None, live: bool = True
+    ) -> BoardPage:
+        context = browser.new_context(viewport={"width": 1100, "height": 720}, accept_downloads=True)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = BoardPage(context.new_page(), platform.url)
+        page.as_person(name, color)
+        page.open(session, link=link, live=live)
+        return page
+
+    yield open_board
+    for context in contexts:
+        context.close()
