@@ -24,6 +24,7 @@ from drawnet.protocol import (
     Committed,
     Cursor,
     Hello,
+    Left,
     Nack,
     Points,
     Submit,
@@ -229,6 +230,26 @@ class TestSlowConsumers:
             await still_drawing(ann, bob)
         sloth.transport.abort()
         await sloth.wait_closed()
+
+
+class TestDeadConnections:
+    async def test_a_connection_that_answers_nothing_is_dropped_and_its_participant_leaves(
+        self, nats_server: NatsServer, tmp_path: Path, join: Join
+    ) -> None:
+        room = RoomServer(
+            nats_url=nats_server.url,
+            log_path=tmp_path / "idle.log",
+            signing_keys=TEST_SIGNING_KEYS,
+            extra_env={"DRAWNET_ROOM_IDLE_TIMEOUT_SECONDS": "8"},
+        ).start()
+        async with await join(room, "idle", name="Ann") as ann:
+            ghost = await join(room, "idle", name="Ghost")
+            ghost_id = ghost.me
+            ghost.ws.transport.pause_reading()  # a vanished laptop: no pongs, nothing at all
+            left = await ann.wait_for(lambda m: m if isinstance(m, Left) else None, timeout=30)
+            assert left.id == ghost_id
+            ghost.ws.transport.abort()
+        room.stop()
 
 
 class TestFuzzedFrames:
