@@ -27,8 +27,10 @@ ensure_debian_packages() {
 # socketify's native library links the system libuv (and the room drives that libuv from asyncio).
 ensure_debian_packages libuv1
 if [ "${1:-}" = "--test" ]; then
-  # The test tiers: PostgreSQL (real server), Chromium for the browser tier.
-  ensure_debian_packages postgresql
+  # The test tiers: PostgreSQL (real server), Chromium for the browser tier (Playwright drives Debian's
+  # chromium through its executable path: Playwright's own browser downloads cannot work here), and fonts
+  # so that pages and screenshots have real glyphs.
+  ensure_debian_packages postgresql chromium fonts-dejavu-core
   # The Kubernetes tier: a real control plane built from Go modules, cached in ~/.cache/drawnet
   # (about 8 minutes the first time on 2 cores; instant afterwards).
   tools/k8s/build.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok helm
