@@ -319,6 +319,8 @@ async def test_metrics_count_what_happened(room_server: RoomServer, join: Join) 
         "drawnet_room_sessions 1.0",
         "drawnet_room_jetstream_publish_seconds_count 1.0",
         "drawnet_room_fanout_seconds_count",
+        'drawnet_room_sent_bytes_total{channel="ops"}',
+        'drawnet_room_received_bytes_total{kind="op"}',
         'drawnet_room_board_loads_total{source="log"} 1.0',
     ):
         assert expected in text, expected

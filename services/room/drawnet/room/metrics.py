@@ -36,13 +36,16 @@ class RoomStats:
     def __init__(self) -> None:
         self.received: Tally[str] = Tally()
         """Client messages accepted, by kind."""
-        self.bytes_in = 0
+        self.bytes_in: Tally[str] = Tally()
+        """Bytes of client frames accepted, by kind."""
         self.published = 0
         """Frames handed to a topic (live frames, committed ops, presence)."""
         self.deliveries = 0
         """Frames times their recipients: what uWebSockets' pub/sub sends on our behalf."""
-        self.bytes_out = 0
-        """Bytes of frames times their recipients."""
+        self.bytes_out_live = 0
+        """Bytes of live frames times their recipients."""
+        self.bytes_out_ops = 0
+        """Bytes of committed ops and presence frames times their recipients."""
         self.rejected: Tally[str] = Tally()
         """Messages dropped or refused and connections closed, by reason."""
         self.acked = 0
@@ -75,9 +78,12 @@ class RoomCollector(Collector):
         for reason, count in s.rejected.items():
             rejected.add_metric([reason], count)
         yield rejected
-        yield CounterMetricFamily(
-            "drawnet_room_received_bytes", "Bytes of client frames accepted", value=s.bytes_in
+        received_bytes = CounterMetricFamily(
+            "drawnet_room_received_bytes", "Bytes of client frames accepted, by kind", labels=["kind"]
         )
+        for kind, count in s.bytes_in.items():
+            received_bytes.add_metric([kind], count)
+        yield received_bytes
         yield CounterMetricFamily(
             "drawnet_room_published_frames", "Frames handed to a topic", value=s.published
         )
@@ -86,9 +92,12 @@ class RoomCollector(Collector):
             "Frames sent to clients by the native pub/sub",
             value=s.deliveries,
         )
-        yield CounterMetricFamily(
-            "drawnet_room_sent_bytes", "Bytes sent to clients by the pub/sub", value=s.bytes_out
+        sent = CounterMetricFamily(
+            "drawnet_room_sent_bytes", "Bytes sent to clients by the pub/sub, by channel", labels=["channel"]
         )
+        sent.add_metric(["live"], s.bytes_out_live)
+        sent.add_metric(["ops"], s.bytes_out_ops)
+        yield sent
         yield CounterMetricFamily(
             "drawnet_room_ops_acked", "Durable ops acknowledged to their authors", value=s.acked
         )

@@ -244,8 +244,9 @@ class Room:
             raise ProtocolError(CloseCode.HELLO_EXPECTED, "the first message must be hello")
         else:
             raise ProtocolError(CloseCode.HELLO_EXPECTED, "wait for welcome before sending")
-        self.stats.received[message.__struct_config__.tag] += 1  # type: ignore[index]
-        self.stats.bytes_in += len(data)
+        kind: str = message.__struct_config__.tag  # type: ignore[assignment]
+        self.stats.received[kind] += 1
+        self.stats.bytes_in[kind] += len(data)
 
     def _check_size(self, data: str | bytes) -> None:
         limit = self.limits.max_frame_bytes
@@ -309,7 +310,7 @@ class Room:
             if session is not None:
                 recipients = session.local - 1
                 stats.deliveries += recipients
-                stats.bytes_out += recipients * len(frame)
+                stats.bytes_out_live += recipients * len(frame)
                 if relay is not None:
                     relay.setdefault(session, []).append(frame)
         for session, frames in (relay or {}).items():
@@ -325,7 +326,10 @@ class Room:
         )
         self.stats.published += 1
         self.stats.deliveries += session.local
-        self.stats.bytes_out += session.local * len(frame)
+        if topic is session.live_topic:
+            self.stats.bytes_out_live += session.local * len(frame)
+        else:
+            self.stats.bytes_out_ops += session.local * len(frame)
         self._wake()
 
     def _send(self, conn: Connection, frame: bytes) -> None:
