@@ -86,6 +86,7 @@ func main() {
 		fatal(err)
 	}
 	g := &gen{cfg: cfg, d: d}
+
 	var out any
 	switch cfg.mode {
 	case "steady":

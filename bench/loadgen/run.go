@@ -127,71 +127,79 @@ func (g *gen) disconnect() {
 }
 
 func (g *gen) reader(p *participant) {
-	d := g.d
 	for {
-		locked := false
-		var t int64
-		err := p.ws.pump(func(_ byte, pl []byte) {
-			if !locked {
-				p.mu.Lock()
-				locked = true
-				t = now()
-			}
-			k, s := d.classify(pl)
-			if s.tag < 0 || s.tag >= maxTags {
-				k = kindOther
-			}
-			switch k {
-			case kindLive:
-				if s.sender == p.idx {
-					p.echoes++
-					return
-				}
-				p.recvLive[s.tag]++
-				p.liveBytes[s.tag] += int64(len(pl))
-				if s.tag == p.fromTag && s.sender < len(p.from) {
-					p.from[s.sender]++
-					if debugLoss {
-						p.seen[[2]int64{int64(s.sender), s.seq}]++
-					}
-				}
-				if h := p.hLive[s.tag]; h != nil {
-					h.record(t - s.ts)
-				}
-			case kindOp:
-				p.recvOp[s.tag]++
-				if h := p.hOp[s.tag]; h != nil {
-					h.record(t - s.ts)
-				}
-			case kindAck:
-				if s.sender == p.idx {
-					p.recvAck[s.tag]++
-					if h := p.hAck[s.tag]; h != nil {
-						h.record(t - s.ts)
-					}
-				}
-			case kindNack:
-				p.nacks++
-				if p.firstNack == "" {
-					p.firstNack = string(pl[:min(len(pl), 300)])
-				}
-			case kindPing:
-				_ = p.ws.writeMessage(opText, d.pong())
-			default:
-				p.other++
-			}
-		})
-		if locked {
-			p.lastRecv = t
-			p.mu.Unlock()
-		}
-		if err != nil {
-			if !p.closed.Swap(true) {
-				p.closeMsg.Store(err.Error())
-			}
+		if err := g.deliver(p, p.ws.pump); err != nil {
 			return
 		}
 	}
+}
+
+// deliver runs one read (or parse) of a connection and accounts for every message it yields, under the
+// participant's lock; a connection error marks it closed and is returned.
+func (g *gen) deliver(p *participant, read func(func(byte, []byte)) error) error {
+	d := g.d
+	locked := false
+	var t int64
+	err := read(func(_ byte, pl []byte) {
+		if !locked {
+			p.mu.Lock()
+			locked = true
+			t = now()
+		}
+		k, s := d.classify(pl)
+		if s.tag < 0 || s.tag >= maxTags {
+			k = kindOther
+		}
+		switch k {
+		case kindLive:
+			if s.sender == p.idx {
+				p.echoes++
+				return
+			}
+			p.recvLive[s.tag]++
+			p.liveBytes[s.tag] += int64(len(pl))
+			if s.tag == p.fromTag && s.sender < len(p.from) {
+				p.from[s.sender]++
+				if debugLoss {
+					p.seen[[2]int64{int64(s.sender), s.seq}]++
+				}
+			}
+			if h := p.hLive[s.tag]; h != nil {
+				h.record(t - s.ts)
+			}
+		case kindOp:
+			p.recvOp[s.tag]++
+			if h := p.hOp[s.tag]; h != nil {
+				h.record(t - s.ts)
+			}
+		case kindAck:
+			if s.sender == p.idx {
+				p.recvAck[s.tag]++
+				if h := p.hAck[s.tag]; h != nil {
+					h.record(t - s.ts)
+				}
+			}
+		case kindNack:
+			p.nacks++
+			if p.firstNack == "" {
+				p.firstNack = string(pl[:min(len(pl), 300)])
+			}
+		case kindPing:
+			_ = p.ws.writeMessage(opText, d.pong())
+		default:
+			p.other++
+		}
+	})
+	if locked {
+		p.lastRecv = t
+		p.mu.Unlock()
+	}
+	if err != nil {
+		if !p.closed.Swap(true) {
+			p.closeMsg.Store(err.Error())
+		}
+	}
+	return err
 }
 
 type opsResult struct {

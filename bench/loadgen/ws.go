@@ -167,24 +167,36 @@ func (w *wsConn) writeMessage(op byte, payload []byte) error {
 // payload slice is only valid during the call. Control frames are handled here: pings are answered,
 // a close frame ends the connection with a *closedError.
 func (w *wsConn) pump(fn func(op byte, payload []byte)) error {
+	w.prepare()
+	n, err := w.c.Read(w.rbuf[w.rend:])
+	return w.consume(n, err, fn)
+}
+
+// prepare makes room in the read buffer for the next read.
+func (w *wsConn) prepare() {
 	if w.rstart == w.rend {
 		w.rstart, w.rend = 0, 0
 	} else if len(w.rbuf)-w.rend < 4096 && w.rstart > 0 {
 		w.rend = copy(w.rbuf, w.rbuf[w.rstart:w.rend])
 		w.rstart = 0
 	}
-	if w.rend == len(w.rbuf) { // one frame larger than the buffer: grow
+	if w.rend == len(w.rbuf) {
 		bigger := make([]byte, 2*len(w.rbuf))
 		w.rend = copy(bigger, w.rbuf[w.rstart:w.rend])
 		w.rstart = 0
 		w.rbuf = bigger
 	}
-	n, err := w.c.Read(w.rbuf[w.rend:])
-	w.rend += n
+}
+
+// consume takes n freshly read bytes and delivers every complete message.
+func (w *wsConn) consume(n int, err error, fn func(op byte, payload []byte)) error {
+	if n > 0 {
+		w.rend += n
+	}
 	if perr := w.parse(fn); perr != nil {
 		return perr
 	}
-	if n == 0 && err != nil {
+	if n <= 0 && err != nil {
 		return err
 	}
 	return nil
