@@ -448,25 +448,33 @@ class Bench:
         return f"nats://127.0.0.1:{port}"
 
     def ceiling(self) -> dict[str, Any]:
-        print("generator ceiling: a blaster on the server core floods 50 connections", file=sys.stderr)
-        addr_file = self.workdir / "blast.addr"
-        blaster = Server(
-            "blast",
-            [str(LOADGEN), "-mode", "blast", "-size", "200", "-seconds", "3s"],
-            core=self.server_core,
-            log=addr_file,
-            env={},
-            cwd=self.workdir,
-        )
-        try:
-            blaster.wait_until(lambda: ":" in addr_file.read_text(), timeout=10)
-            addr = addr_file.read_text().split()[0]
-            return self.loadgen(
-                "-mode", "ceiling", "-url", f"ws://{addr}", "-participants", "50", "-size", "200",
-                "-seconds", "3s", "-server-pid", str(blaster.pid),
-            )  # fmt: skip
-        finally:
-            blaster.stop()
+        """The generator's own receive ceiling: a blaster on the server core floods 50 connections, in
+        256 KiB writes (how uWebSockets sends) and one frame per write (how Node's ws sends)."""
+        out: dict[str, Any] = {}
+        for name, frames in (("bulk", "0"), ("frame_per_write", "1")):
+            print(
+                f"generator ceiling ({name}): a blaster on the server core floods 50 connections",
+                file=sys.stderr,
+            )
+            addr_file = self.workdir / f"blast-{name}.addr"
+            blaster = Server(
+                "blast",
+                [str(LOADGEN), "-mode", "blast", "-size", "200", "-seconds", "3s", "-blast-frames", frames],
+                core=self.server_core,
+                log=addr_file,
+                env={},
+                cwd=self.workdir,
+            )
+            try:
+                blaster.wait_until(lambda f=addr_file: ":" in f.read_text(), timeout=10)
+                addr = addr_file.read_text().split()[0]
+                out[name] = self.loadgen(
+                    "-mode", "ceiling", "-url", f"ws://{addr}", "-participants", "50", "-size", "200",
+                    "-seconds", "3s", "-server-pid", str(blaster.pid),
+                )  # fmt: skip
+            finally:
+                blaster.stop()
+        return out
 
 
 def tree_paths(tree: str) -> list[str]:
@@ -640,10 +648,13 @@ def table(results: dict[str, Any], ceiling: dict[str, Any]) -> str:
                     f"- room vs {results[k]['label']}: saturation throughput {_ratio(ours, theirs)}; "
                     f"steady 30 Hz p99 {_ratio(their_p99, ours_p99)} lower"
                 )
-    rows.append(
-        f"- generator ceiling: {_num(_get(ceiling, 'frames_per_s'))} frames/s of 200 B received on one core "
-        f"({_num(_get(ceiling, 'gen_cpu_pct'))} % busy) from a blaster on the other"
-    )
+    for name, how in (("bulk", "in 256 KiB writes"), ("frame_per_write", "one frame per write")):
+        if name in ceiling:
+            rows.append(
+                f"- generator ceiling, {how}: {_num(_get(ceiling, name, 'frames_per_s'))} frames/s of 200 B "
+                f"received on one core ({_num(_get(ceiling, name, 'gen_cpu_pct'))} % busy; blaster on the "
+                f"other core {_num(_get(ceiling, name, 'sender_cpu_pct'))} %)"
+            )
     return "\n".join(rows)
 
 

@@ -33,7 +33,7 @@ type config struct {
 	liveHz, opHz                                                 float64
 	warmup, seconds, drainIdle, drainMax, p99Limit               time.Duration
 	rampStart, rampFactor, rampMax                               float64
-	rampBisect                                                   int
+	rampBisect, blastFrames                                      int
 	serverPID, auxPID                                            int
 }
 
@@ -65,6 +65,7 @@ func main() {
 	flag.Float64Var(&cfg.rampFactor, "ramp-factor", 2, "ramp: rate multiplier per passing step")
 	flag.Float64Var(&cfg.rampMax, "ramp-max", 4e6, "ramp: highest rate tried")
 	flag.IntVar(&cfg.rampBisect, "ramp-bisect", 3, "ramp: bisection steps between the last pass and the first failure")
+	flag.IntVar(&cfg.blastFrames, "blast-frames", 0, "blast mode: frames per write (0: 256 KiB writes)")
 	flag.IntVar(&cfg.serverPID, "server-pid", 0, "pid of the server (CPU, RSS)")
 	flag.IntVar(&cfg.auxPID, "aux-pid", 0, "pid of an auxiliary process to measure (nats-server)")
 	flag.Parse()
@@ -312,7 +313,7 @@ func runBlast(cfg *config) error {
 	fmt.Println(ln.Addr().String())
 	d := newDrawnet(cfg.size, 1, "", "blast")
 	var chunk []byte
-	for i := 0; len(chunk) < 256<<10; i++ {
+	for i := 0; len(chunk) < 256<<10 && (cfg.blastFrames == 0 || i < cfg.blastFrames); i++ {
 		p := d.appendLive(nil, stamp{tag: 1, sender: 999_999, seq: int64(i), ts: 0})
 		p = append(p[:len(p)-1], []byte(`,"by":"p1-abcd"}`)...)
 		chunk = appendServerFrame(chunk, p)
