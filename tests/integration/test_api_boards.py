@@ -166,6 +166,13 @@ class TestOps:
         assert response.status_code == 400
         assert response.json()["detail"] == f"limit {OPS_PAGE + 1} exceeds max_ops_page_size {OPS_PAGE}"
 
+    async def test_a_sequence_number_past_64_bits_is_refused_not_a_failure(
+        self, http: httpx.AsyncClient
+    ) -> None:
+        response = await http.get("/api/v1/sessions/paged/ops", params={"after": 2**63})
+        assert response.status_code == 400
+        assert "after" in response.text
+
 
 @pytest.fixture(scope="module")
 def drawn(stack: Stack) -> dict[str, Any]:

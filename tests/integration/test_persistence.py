@@ -17,7 +17,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import MetaData
 from sqlmodel import SQLModel
-from tests.conftest import missing_dependency
 
 from drawnet.drawing import db
 from drawnet.drawing.models import OpRow
@@ -28,6 +27,7 @@ from drawnet.protocol import OPS_STREAM, AddStroke, Erase, Op, OpRecord, encode,
 from drawnet.testkit import eventually_async
 from drawnet.testkit.client import line
 from drawnet.testkit.postgres import PostgresServer, PostgresUnavailableError
+from tests.conftest import missing_dependency
 
 pytestmark = pytest.mark.integration
 
@@ -276,6 +276,43 @@ async def test_while_postgresql_is_down_nothing_is_acknowledged_or_lost(
 
             await eventually_async(caught_up, what="no lag once the database is back")
             assert (await http.get("/readyz")).status_code == 200
+    finally:
+        service.stop()
+
+
+@pytest.mark.postgres
+async def test_a_crash_with_a_batch_in_hand_loses_nothing(
+    nats_server: NatsServer, private_postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """Killed while it holds fetched, unacknowledged ops: the next run stores them before anything after."""
+    service = DrawingService(
+        nats_url=nats_server.url,
+        database_url=private_postgres.create_database(),
+        log_path=tmp_path / "drawing.log",
+        extra_env=FAST,
+    ).start()
+    try:
+        async with httpx.AsyncClient(base_url=service.url, timeout=10) as http:
+            first = await publish(nats_server.url, "crash", [stroke(i) for i in range(10)])
+            await all_stored(http, "crash", 10)
+            stop_postgres(private_postgres)
+            held = await publish(nats_server.url, "crash", [stroke(i) for i in range(10, 40)])
+
+            async def in_hand() -> bool:
+                nc = await nats.connect(nats_server.url)
+                info = await nc.jetstream().consumer_info(OPS_STREAM, "drawing-persister")
+                await nc.close()
+                return bool(info.delivered.stream_seq > info.ack_floor.stream_seq)
+
+            await eventually_async(in_hand, what="a batch fetched and not acknowledged")
+            assert service.process is not None
+            service.process.kill()
+            start_postgres(private_postgres)
+            after = await publish(nats_server.url, "crash", [stroke(i) for i in range(40, 60)])
+            service.start()
+
+            ops = await all_stored(http, "crash", 60)
+            assert [op["seq"] for op in ops] == first + held + after
     finally:
         service.stop()
 

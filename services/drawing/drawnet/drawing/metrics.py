@@ -31,3 +31,6 @@ RATE_LIMITED = Counter(
 POISON_MESSAGES = Counter(
     "drawnet_drawing_poison_messages_total", "Op-log messages that are not op records (skipped, logged)"
 )
+PERSISTER_RESTARTS = Counter(
+    "drawnet_drawing_persister_restarts_total", "Times the persister failed unexpectedly and started again"
+)

@@ -19,6 +19,7 @@ from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -92,17 +93,46 @@ class Persister:
         self._stopping.set()
 
     async def run(self) -> None:
-        subscription = await self._js.pull_subscribe(
-            OPS_SUBJECTS,
-            durable=CONSUMER,
-            stream=OPS_STREAM,
-            config=ConsumerConfig(
-                ack_policy=AckPolicy.ALL,
-                deliver_policy=DeliverPolicy.ALL,
-                max_ack_pending=-1,
-                ack_wait=30,
-            ),
+        """Consume until stopped; an unexpected error restarts consumption (from the ack floor)."""
+        while not self._stopping.is_set():
+            try:
+                await self._consume()
+            except Exception:
+                metrics.PERSISTER_RESTARTS.inc()
+                log.exception("the persister failed; it resumes from the last acknowledged op")
+                await asyncio.sleep(self._retry_seconds)
+
+    async def _subscribe(self) -> JetStreamContext.PullSubscription:
+        """The durable consumer, resuming right after the last op acknowledged.
+
+        With AckPolicy.ALL an ack covers every op before it: ops a previous run fetched but never stored
+        (a crash, a kill, a failed batch) would be acknowledged by the next batch's ack. So when the
+        consumer delivered past its ack floor, it is made again from the ack floor (storing is idempotent,
+        a redelivered op costs nothing). One persister per op log: the same consumer, read by two
+        processes at once, would acknowledge each other's batches.
+        """
+        config = ConsumerConfig(
+            durable_name=CONSUMER,
+            ack_policy=AckPolicy.ALL,
+            deliver_policy=DeliverPolicy.ALL,
+            max_ack_pending=-1,
+            ack_wait=30,
         )
+        try:
+            info = await self._js.consumer_info(OPS_STREAM, CONSUMER)
+        except NotFoundError:
+            info = None
+        if info is not None and info.delivered.stream_seq > info.ack_floor.stream_seq:
+            floor = info.ack_floor.stream_seq
+            log.warning(
+                "ops after seq %d were fetched but not acknowledged: consuming again from there", floor
+            )
+            await self._js.delete_consumer(OPS_STREAM, CONSUMER)
+            config.deliver_policy, config.opt_start_seq = DeliverPolicy.BY_START_SEQUENCE, floor + 1
+        return await self._js.pull_subscribe(OPS_SUBJECTS, durable=CONSUMER, stream=OPS_STREAM, config=config)
+
+    async def _consume(self) -> None:
+        subscription = await self._subscribe()
         try:
             # A flag, not task cancellation: nats-py turns a cancelled fetch into a TimeoutError.
             while not self._stopping.is_set():
@@ -111,15 +141,17 @@ class Persister:
                 except (NatsTimeoutError, TimeoutError):
                     await self._update_lag(subscription)
                     if (due := self._boards.due()) and not await self._store([], due):
-                        break
+                        return
                     continue
                 except NatsError as error:
                     log.warning("fetching ops failed: %s", error)
                     await asyncio.sleep(self._retry_seconds)
                     continue
+                if not messages:
+                    continue
                 rows = _rows(messages)
                 if not await self._store(rows):
-                    break  # stopping: the batch stays unacknowledged and is redelivered after a restart
+                    return  # stopping: the batch stays unacknowledged and is consumed again after a restart
                 # AckPolicy.ALL: acknowledging the last message acknowledges the whole batch.
                 await messages[-1].ack()
                 self.persisted_seq = max(self.persisted_seq, messages[-1].metadata.sequence.stream)

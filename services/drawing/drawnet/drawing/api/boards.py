@@ -22,6 +22,8 @@ from drawnet.protocol import AddStroke, Committed, Limits, OpRecord, encode, ops
 from drawnet.protocol.validation import LimitError, check_op
 
 TAG = ["boards"]
+MAX_SEQ = 2**63 - 1
+"""Sequence numbers are 64-bit in JetStream and in SQL."""
 PUBLISH_TIMEOUT_SECONDS = 60.0
 """How long an import waits for the op log to acknowledge every stroke."""
 Background = Annotated[
@@ -92,7 +94,9 @@ async def list_ops(
     caller: Caller,
     session: SessionPath,
     request: Request[object, object, State],
-    after: Annotated[int, Parameter(ge=0, description="return ops with a seq greater than this")] = 0,
+    after: Annotated[
+        int, Parameter(ge=0, le=MAX_SEQ, description="return ops with a seq greater than this")
+    ] = 0,
     limit: Annotated[int | None, Parameter(ge=1, description="ops in this page")] = None,
 ) -> Response[list[Committed]]:
     access = await _readable(ctx, caller, session)

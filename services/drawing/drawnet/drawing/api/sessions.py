@@ -251,36 +251,43 @@ async def revoke_link(
     await sessions.revoke_link(ctx.engine, row.namespace, row.name, link_id)
 
 
+async def _join_role(ctx: Context, caller: Caller, access: SessionAccess, data: JoinRequest) -> Role:
+    if data.link:
+        link = await sessions.redeem_link(ctx.engine, ctx.settings.namespace, access.name, data.link)
+        return "editor" if link.role == "editor" else "viewer"
+    if access.access == "owner":
+        return "owner"
+    if access.claims is not None:
+        return access.claims.role  # a fresh token for the holder of one: same person, same role
+    if access.public:
+        return "editor"
+    if caller.anonymous:
+        raise UnauthorizedError(
+            f"session {access.name!r} is private: log in as its owner or use a share link"
+        )
+    raise ForbiddenError(f"session {access.name!r} is private: ask its owner for a share link")
+
+
+def _join_identity(caller: Caller, access: SessionAccess, data: JoinRequest) -> tuple[str, str]:
+    """(sub, display name) of whoever joins: a user, the holder of a token, or a guest."""
+    if caller.user is not None:
+        return caller.user.id, data.name.strip() or caller.user.display_name
+    if access.claims is not None:
+        return access.claims.sub, data.name.strip() or access.claims.name
+    if access.row is not None and not access.row.allow_guests:
+        raise UnauthorizedError(f"session {access.name!r} does not allow guests: log in to join")
+    if not data.name.strip():
+        raise InvalidInputError("guests join with a display name: give `name`")
+    return f"guest:{secrets.token_hex(8)}", data.name.strip()
+
+
 @post("/api/v1/sessions/{session:str}/join", tags=TAG, status_code=200, summary="A join token for the room")
 async def join(ctx: Context, caller: Caller, session: SessionPath, data: JoinRequest) -> JoinToken:
     access = await access_to(ctx, caller, session)
-    row = access.row
-    if row is not None and row.archived:
+    if access.row is not None and access.row.archived:
         raise ConflictError(f"session {session!r} is archived: nobody can join it")
-    role: Role
-    if data.link:
-        link = await sessions.redeem_link(ctx.engine, ctx.settings.namespace, access.name, data.link)
-        role = "editor" if link.role == "editor" else "viewer"
-    elif access.access == "owner":
-        role = "owner"
-    elif access.claims is not None:
-        role = access.claims.role  # a fresh token for the holder of one: same person, same role
-    elif access.public:
-        role = "editor"
-    elif caller.anonymous:
-        raise UnauthorizedError(f"session {session!r} is private: log in as its owner or use a share link")
-    else:
-        raise ForbiddenError(f"session {session!r} is private: ask its owner for a share link")
-    if caller.user is not None:
-        sub, name = caller.user.id, data.name.strip() or caller.user.display_name
-    elif access.claims is not None:
-        sub, name = access.claims.sub, data.name.strip() or access.claims.name
-    elif row is None or row.allow_guests:
-        if not data.name.strip():
-            raise InvalidInputError("guests join with a display name: give `name`")
-        sub, name = f"guest:{secrets.token_hex(8)}", data.name.strip()
-    else:
-        raise UnauthorizedError(f"session {session!r} does not allow guests: log in to join")
+    role = await _join_role(ctx, caller, access, data)
+    sub, name = _join_identity(caller, access, data)
     claims = JoinClaims.issue(
         sub=sub,
         name=name,
