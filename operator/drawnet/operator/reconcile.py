@@ -1,0 +1,440 @@
+"""One level-based reconcile of a session: make its children match the spec, then write what is observed.
+
+Every trigger -- create, resume, update, the resync timer, a room pod's event, a heartbeat -- runs the same
+`Reconciler.reconcile`, one at a time per session (a lock), reading the cluster from `ClusterView`: the
+sessions and children kopf's watches delivered (no API reads on the way). Writes are idempotent: children
+have fixed names (`room-<session>`), so a create that finds one already there (409) is a success, and a
+second operator, or a restarted one, never makes duplicates. The status is patched only when it changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import kopf
+
+from drawnet.operator.builders import build_room_pod, build_room_service, build_route, drifted, room_url
+from drawnet.operator.heartbeats import HeartbeatBoard
+from drawnet.operator.kube import Kube, KubeError
+from drawnet.operator.metrics import OperatorMetrics
+from drawnet.operator.resource import API_VERSION, KIND, SESSION_LABEL, TEMPLATE_HASH, child_name
+from drawnet.operator.settings import OperatorSettings
+from drawnet.operator.spec import InvalidSpecError, SessionSpec, parse_spec
+from drawnet.operator.status import (
+    READY,
+    Observation,
+    PodState,
+    compute_status,
+    condition_of,
+    is_idle,
+    parse_timestamp,
+    same_status,
+)
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, str]
+"""(namespace, session name)"""
+
+# Every key compute_status may write: one it leaves out is removed (set to null in the merge patch).
+STATUS_KEYS = (
+    "phase",
+    "observedGeneration",
+    "conditions",
+    "participants",
+    "strokes",
+    "url",
+    "pod",
+    "recoveries",
+    "lastRecoveryTime",
+    "lastActivityTime",
+    "lastHeartbeatTime",
+    "readyTime",
+    "endTime",
+)
+
+
+def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta: Mapping[str, Any] = obj.get("metadata") or {}
+    return meta
+
+
+def pod_state(pod: Mapping[str, Any]) -> PodState:
+    meta, status = _meta(pod), pod.get("status") or {}
+    conditions = status.get("conditions") or []
+    reason = str(status.get("reason") or "")
+    for container in status.get("containerStatuses") or []:
+        terminated = (container.get("state") or {}).get("terminated")
+        if terminated:
+            reason = str(terminated.get("reason") or terminated.get("message") or reason)
+    return PodState(
+        name=str(meta.get("name", "")),
+        uid=str(meta.get("uid", "")),
+        phase=str(status.get("phase") or "Pending"),
+        ready=any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions),
+        scheduled=bool((pod.get("spec") or {}).get("nodeName")),
+        deleting=bool(meta.get("deletionTimestamp")),
+        reason=reason,
+    )
+
+
+@dataclass
+class ClusterView:
+    """The latest sessions and room children the watches delivered, by (namespace, session)."""
+
+    sessions: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    pods: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    services: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    routes: dict[Key, dict[str, Any]] = field(default_factory=dict)
+
+    def children(self, kind: str) -> dict[Key, dict[str, Any]]:
+        return {"Pod": self.pods, "Service": self.services}.get(kind, self.routes)
+
+    def observe_session(self, event_type: str | None, body: Mapping[str, Any]) -> Key:
+        meta = _meta(body)
+        key = (str(meta.get("namespace")), str(meta.get("name")))
+        if event_type == "DELETED":
+            current = self.sessions.get(key)
+            if current is None or _meta(current).get("uid") == meta.get("uid"):
+                self.sessions.pop(key, None)
+        else:
+            self.sessions[key] = dict(body)
+        return key
+
+    def observe_child(self, kind: str, event_type: str | None, obj: Mapping[str, Any]) -> Key | None:
+        """Record a child's event; the session it belongs to, or None when it is not a room child."""
+        meta = _meta(obj)
+        session = (meta.get("labels") or {}).get(SESSION_LABEL)
+        if not session or meta.get("name") != child_name(session):
+            return None
+        key = (str(meta.get("namespace")), str(session))
+        store = self.children(kind)
+        if event_type == "DELETED":
+            current = store.get(key)
+            # A late event about an earlier incarnation must not hide the current one.
+            if current is None or _meta(current).get("uid") == meta.get("uid"):
+                store.pop(key, None)
+        else:
+            store[key] = dict(obj)
+        return key
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: dict[str, Any]
+    spec_error: str | None = None
+
+
+class Reconciler:
+    def __init__(
+        self,
+        settings: OperatorSettings,
+        kube: Kube,
+        view: ClusterView,
+        heartbeats: HeartbeatBoard,
+        metrics: OperatorMetrics,
+        *,
+        listening: bool,
+    ) -> None:
+        self.settings = settings
+        self.kube = kube
+        self.view = view
+        self.heartbeats = heartbeats
+        self.metrics = metrics
+        self.listening = listening
+        self._locks: dict[Key, asyncio.Lock] = {}
+        self._written: dict[Key, tuple[str, dict[str, Any]]] = {}
+        self._replacing: dict[Key, str] = {}
+
+    # ------------------------------------------------------------------------------------- public
+
+    def lock(self, key: Key) -> asyncio.Lock:
+        return self._locks.setdefault(key, asyncio.Lock())
+
+    def forget(self, key: Key) -> None:
+        """The session is gone: drop what we remembered of it."""
+        self._locks.pop(key, None)
+        self._written.pop(key, None)
+        self._replacing.pop(key, None)
+        self.heartbeats.forget(key)
+        self.metrics.sessions.statuses.pop(key, None)
+
+    async def reconcile(
+        self, key: Key, trigger: str, body: Mapping[str, Any] | None = None
+    ) -> Outcome | None:
+        """Reconcile one session (None if it no longer exists); serialized per session."""
+        async with self.lock(key):
+            session = dict(body) if body is not None else self.view.sessions.get(key)
+            if session is None:
+                return None
+            if _meta(session).get("deletionTimestamp"):
+                return None  # the delete handler owns a session being deleted
+            with self.metrics.reconciling(trigger):
+                return await self._reconcile(key, session, trigger)
+
+    async def terminating(self, key: Key, body: Mapping[str, Any], message: str) -> None:
+        """Say in the status that the session is being deleted, and why it is still there."""
+        async with self.lock(key):
+            meta = _meta(body)
+            obs = Observation(
+                generation=int(meta.get("generation") or 0),
+                url=room_url(key[0], key[1], self.settings),
+                deleting=True,
+                archive_message=message,
+                pod=self._pod(key),
+                service=key in self.view.services,
+                route_kind=self._route_kind(),
+                route=key in self.view.routes,
+                listening=self.listening,
+                heartbeat=self.heartbeats.get(key),
+                heartbeat_stale_seconds=self.heartbeats.stale_seconds,
+            )
+            previous = self._previous(key, body)
+            await self._write(key, body, previous, compute_status(obs, previous, _now()), "delete")
+
+    # ------------------------------------------------------------------------------------- the work
+
+    async def _reconcile(self, key: Key, body: dict[str, Any], trigger: str) -> Outcome:
+        namespace, name = key
+        meta = _meta(body)
+        generation = int(meta.get("generation") or 0)
+        previous = self._previous(key, body)
+        url = room_url(namespace, name, self.settings)
+        try:
+            spec = parse_spec(body.get("spec") or {}, self.settings)
+        except InvalidSpecError as error:
+            obs = Observation(
+                generation=generation,
+                url=url,
+                spec_error=str(error),
+                pod=self._pod(key),
+                listening=self.listening,
+                heartbeat_stale_seconds=self.heartbeats.stale_seconds,
+            )
+            status = compute_status(obs, previous, _now())
+            await self._write(key, body, previous, status, trigger)
+            return Outcome(status, spec_error=str(error))
+
+        # An ended session stays ended until its spec changes (a new generation revives it).
+        ended = previous.get("phase") == "Ended" and previous.get("observedGeneration") == generation
+        service = await self._ensure_service(key, body)
+        route, route_error = await self._ensure_route(key, body)
+        heartbeat = self.heartbeats.get(key)
+        now = _now()
+        if not ended and self._idle(spec, previous, meta, heartbeat, now):
+            if spec.on_idle == "Delete":
+                self.metrics.ended.labels("Delete").inc()
+                log.info(
+                    "session %s/%s idle for %ss: deleting it", namespace, name, spec.idle_timeout_seconds
+                )
+                await self.kube.delete(API_VERSION, KIND, namespace, name, uid=str(meta.get("uid") or ""))
+                return Outcome(previous)
+            self.metrics.ended.labels("Stop").inc()
+            log.info(
+                "session %s/%s idle for %ss: stopping its room", namespace, name, spec.idle_timeout_seconds
+            )
+            ended = True
+        pod, recovered = await self._ensure_pod(key, body, spec, previous, ended=ended)
+        obs = Observation(
+            generation=generation,
+            url=url,
+            ended=ended,
+            pod=pod,
+            service=service,
+            route_kind=self._route_kind(),
+            route=route,
+            route_error=route_error,
+            listening=self.listening,
+            heartbeat=heartbeat,
+            heartbeat_stale_seconds=self.heartbeats.stale_seconds,
+            recovered=recovered,
+        )
+        status = compute_status(obs, previous, now)
+        await self._write(key, body, previous, status, trigger)
+        return Outcome(status)
+
+    def _previous(self, key: Key, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The status to build on: what we last wrote for this incarnation, else what the body says."""
+        uid = str(_meta(body).get("uid") or "")
+        written = self._written.get(key)
+        if written is not None and written[0] == uid:
+            return written[1]
+        return dict(body.get("status") or {})
+
+    def _idle(
+        self,
+        spec: SessionSpec,
+        previous: Mapping[str, Any],
+        meta: Mapping[str, Any],
+        heartbeat: Any,
+        now: dt.datetime,
+    ) -> bool:
+        participants = (
+            heartbeat.participants if heartbeat is not None else int(previous.get("participants") or 0)
+        )
+        moments = [
+            parse_timestamp(meta.get("creationTimestamp")),
+            parse_timestamp(previous.get("lastActivityTime")),
+        ]
+        ready = condition_of(previous, READY)
+        if ready is not None and ready.get("status") == "True":
+            moments.append(parse_timestamp(ready.get("lastTransitionTime")))
+        if heartbeat is not None and heartbeat.last_activity > 0:
+            moments.append(dt.datetime.fromtimestamp(heartbeat.last_activity, dt.UTC))
+        known = [moment for moment in moments if moment is not None]
+        return is_idle(
+            timeout_seconds=spec.idle_timeout_seconds,
+            participants=participants,
+            last_active_at=max(known) if known else None,
+            now=now,
+        )
+
+    def _route_kind(self) -> str | None:
+        return {"ingress": "Ingress", "httproute": "HTTPRoute"}.get(self.settings.exposure)
+
+    def _pod(self, key: Key) -> PodState | None:
+        pod = self.view.pods.get(key)
+        return pod_state(pod) if pod is not None else None
+
+    async def _create(
+        self, key: Key, obj: dict[str, Any], owner: Mapping[str, Any]
+    ) -> tuple[dict[str, Any] | None, bool]:
+        """Create a child owned by the session: (the child, whether we made it). On 409 it reads the one
+        already there; (None, False) if that one vanished meanwhile."""
+        kopf.adopt(obj, owner=kopf.Body(dict(owner)))  # type: ignore[arg-type]
+        kind = obj["kind"]
+        made = True
+        try:
+            child: dict[str, Any] | None = await self.kube.create(obj)
+        except KubeError as error:
+            if not error.conflict:
+                raise
+            made = False
+            child = await self.kube.get(obj["apiVersion"], kind, key[0], obj["metadata"]["name"])
+        if child is None:
+            return None, False
+        if made:
+            log.info("created %s %s/%s", kind, key[0], obj["metadata"]["name"])
+        self.view.children(kind)[key] = child
+        return child, made
+
+    async def _ensure_service(self, key: Key, body: Mapping[str, Any]) -> bool:
+        desired = build_room_service(key[0], key[1], self.settings)
+        actual = self.view.services.get(key)
+        if actual is None:
+            child, _ = await self._create(key, desired, body)
+            return child is not None
+        if drifted(desired["spec"], actual.get("spec")) or drifted(
+            desired["metadata"]["labels"], _meta(actual).get("labels")
+        ):
+            log.info("repairing drifted Service %s/%s", key[0], child_name(key[1]))
+            patch = {"metadata": {"labels": desired["metadata"]["labels"]}, "spec": desired["spec"]}
+            self.view.services[key] = await self.kube.merge_patch(
+                "v1", "Service", key[0], child_name(key[1]), patch
+            )
+        return True
+
+    async def _ensure_route(self, key: Key, body: Mapping[str, Any]) -> tuple[bool, str]:
+        desired = build_route(key[0], key[1], self.settings)
+        if desired is None:
+            return False, ""
+        actual = self.view.routes.get(key)
+        try:
+            if actual is None:
+                child, _ = await self._create(key, desired, body)
+                return child is not None, ""
+            if drifted(desired["spec"], actual.get("spec")):
+                log.info("repairing drifted %s %s/%s", desired["kind"], key[0], child_name(key[1]))
+                self.view.routes[key] = await self.kube.merge_patch(
+                    desired["apiVersion"],
+                    desired["kind"],
+                    key[0],
+                    child_name(key[1]),
+                    {"spec": desired["spec"]},
+                )
+        except KubeError as error:
+            if error.status == 404:  # the collection itself is missing: the API is not installed
+                return (
+                    False,
+                    f"the cluster does not serve {desired['apiVersion']} {desired['kind']}: install it",
+                )
+            raise
+        return True, ""
+
+    async def _ensure_pod(
+        self,
+        key: Key,
+        body: Mapping[str, Any],
+        spec: SessionSpec,
+        previous: Mapping[str, Any],
+        *,
+        ended: bool,
+    ) -> tuple[PodState | None, bool]:
+        """The room pod as it is after this reconcile, and whether a lost one was replaced."""
+        namespace, name = key
+        desired = build_room_pod(namespace, name, spec, self.settings)
+        actual = self.view.pods.get(key)
+        if actual is not None:
+            state = pod_state(actual)
+            if state.deleting:
+                return state, False
+            wanted_hash = desired["metadata"]["annotations"][TEMPLATE_HASH]
+            outdated = (_meta(actual).get("annotations") or {}).get(TEMPLATE_HASH) != wanted_hash
+            reason = (
+                "ended" if ended else "failed" if state.finished else "spec-changed" if outdated else None
+            )
+            if reason is None:
+                return state, False
+            log.info("deleting room pod %s/%s (%s)", namespace, state.name, reason)
+            if reason != "ended":
+                self._replacing[key] = reason
+            await self.kube.delete("v1", "Pod", namespace, state.name, uid=state.uid)
+            return PodState(**{**state.__dict__, "deleting": True}), False
+        if ended:
+            return None, False
+        # No pod: the first one, or a lost/failed one's replacement.
+        reason = self._replacing.pop(key, "lost" if previous.get("pod") else "")
+        created, made = await self._create(key, desired, body)
+        if created is None:
+            return None, False
+        if made and reason:
+            self.metrics.pod_replacements.labels(reason).inc()
+        return pod_state(created), made and reason in {"lost", "failed"}
+
+    async def _write(
+        self,
+        key: Key,
+        body: Mapping[str, Any],
+        previous: Mapping[str, Any],
+        status: dict[str, Any],
+        trigger: str,
+    ) -> None:
+        uid = str(_meta(body).get("uid") or "")
+        if same_status(status, previous) and all(k in status for k in STATUS_KEYS if k in previous):
+            self._written[key] = (uid, dict(previous))
+            self.metrics.sessions.statuses[key] = previous
+            return
+        patch = {k: status.get(k) for k in STATUS_KEYS if k in status or k in previous}
+        try:
+            await self.kube.merge_patch(API_VERSION, KIND, key[0], key[1], {"status": patch}, status=True)
+        except KubeError as error:
+            if error.not_found:
+                return  # deleted meanwhile
+            raise
+        self.metrics.status_patches.labels(trigger).inc()
+        self._written[key] = (uid, status)
+        self.metrics.sessions.statuses[key] = status
+        if "readyTime" in status and "readyTime" not in previous:
+            created = parse_timestamp(_meta(body).get("creationTimestamp"))
+            if created is not None:
+                self.metrics.time_to_ready.observe(max(0.0, time.time() - created.timestamp()))
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

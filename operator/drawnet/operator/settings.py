@@ -1,0 +1,151 @@
+"""The operator's settings: one environment variable per field (`DRAWNET_OPERATOR_<FIELD>`), read once at
+start and validated there. The Helm chart's values become these variables."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from kubernetes.utils.quantity import parse_quantity
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from drawnet.protocol import valid_name
+
+Exposure = Literal["none", "ingress", "httproute"]
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def quantity(value: str) -> Decimal:
+    """A Kubernetes quantity (`500m`, `256Mi`) as a number; ValueError when it is not one."""
+    parsed: Decimal = parse_quantity(value)  # type: ignore[no-untyped-call]
+    return parsed
+
+
+class OperatorSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DRAWNET_OPERATOR_", frozen=True, extra="forbid")
+
+    # ------------------------------------------------------------------------------------ scope
+    namespaces: str = ""
+    """Namespaces to serve, comma-separated; empty serves every namespace (the chart's default, with a
+    ClusterRole). Listing them lets one operator per team run with less reach."""
+
+    # ------------------------------------------------------------------------------------ the room pod
+    room_image: str = "ghcr.io/drawnet/room:0.1.0"
+    """The room image every session gets unless it names another (the chart sets the released one)."""
+    room_image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    allowed_image_prefixes: str = ""
+    """Prefixes a session's own `spec.room.image` must start with, comma-separated. Empty: other tags of
+    `room_image`'s repository only, so a session cannot run arbitrary code under the platform's name."""
+    room_port: Annotated[int, Field(ge=1, le=65535)] = 8001
+    """The room's WebSocket and HTTP port (/healthz, /readyz, /metrics) in its pod and Service."""
+    room_cpu_request: str = "100m"
+    room_memory_request: str = "128Mi"
+    room_cpu_limit: str = "1"
+    room_memory_limit: str = "512Mi"
+    """Default resources of a room: one session is light; a busy board needs about one core."""
+    max_cpu: str = "2"
+    max_memory: str = "2Gi"
+    """The most a session may ask for in `spec.room.resources` (requests and limits alike)."""
+    room_run_as_user: Annotated[int, Field(ge=1)] = 10001
+    """The room runs as this non-root user (the image's `USER`); the pod meets the restricted profile."""
+    room_nats_url: str = "nats://nats:4222"
+    """NATS (JetStream) as the rooms reach it, in their namespace (`DRAWNET_ROOM_NATS_URL`)."""
+    room_drawing_url: str = ""
+    """The drawing service as the rooms reach it, to load boards from snapshots
+    (`DRAWNET_ROOM_DRAWING_URL`)."""
+    room_signing_keys_secret: str = "drawnet-signing-keys"  # noqa: S105 - a Secret's name, not a secret
+    """Secret (in the session's namespace) whose key `room_signing_keys_key` holds the join-token keys
+    the room verifies with; empty lets rooms in without tokens (development only)."""
+    room_signing_keys_key: str = "signing-keys"
+    room_heartbeat_seconds: Annotated[float, Field(gt=0)] = 5.0
+    """How often rooms publish heartbeats (`DRAWNET_ROOM_HEARTBEAT_SECONDS`); Live goes stale after 3."""
+    room_drain_grace_seconds: Annotated[float, Field(gt=0)] = 10.0
+    """The room's drain time on SIGTERM; the pod's termination grace period adds 5 s to it."""
+
+    # ------------------------------------------------------------------------------------ exposure
+    exposure: Exposure = "none"
+    """How browsers reach rooms from outside: an Ingress or a Gateway API HTTPRoute per session, with the
+    path /rooms/<session> on `public_host`; `none` leaves it to the cluster (Service only)."""
+    public_host: str = ""
+    """The host name of the routes (required with an exposure)."""
+    public_tls: bool = True
+    """Whether browsers use wss:// (TLS ends at the ingress or gateway)."""
+    ingress_class_name: str = ""
+    ingress_tls_secret: str = ""
+    """With `ingress`: its class (empty: the cluster's default) and a TLS secret for `public_host`."""
+    gateway_name: str = ""
+    gateway_namespace: str = ""
+    gateway_section_name: str = ""
+    """With `httproute`: the Gateway the routes attach to (its namespace must allow our routes)."""
+
+    # ------------------------------------------------------------------------------------ status
+    resync_seconds: Annotated[float, Field(gt=0)] = 30.0
+    """The level-based timer: every session is reconciled this often even when nothing happened, which
+    repairs drift (a deleted Service, a changed pod) and applies the idle policy."""
+    status_min_interval_seconds: Annotated[float, Field(ge=0)] = 2.0
+    """Heartbeats change a session's status at most this often (participants, strokes, activity)."""
+    status_patches_per_second: Annotated[float, Field(gt=0)] = 20.0
+    """All heartbeat-driven status patches together stay under this rate: the API server's share."""
+    nats_url: str = ""
+    """Where the operator hears room heartbeats (`drawnet.status.>`); empty: no live status."""
+
+    # ------------------------------------------------------------------------------------ archive
+    drawing_url: str = ""
+    """The drawing service's base URL for the archive call on delete; `{namespace}` is replaced by the
+    session's namespace. Empty: sessions are deleted without archiving (development only)."""
+    service_token: SecretStr = SecretStr("")
+    """The drawing service's service token (`DRAWNET_DRAWING_SERVICE_TOKEN`), sent as a bearer token."""
+    archive_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    archive_retry_seconds: Annotated[float, Field(gt=0)] = 5.0
+    """A failed archive is retried this often; the session stays (Terminating) until it succeeds."""
+
+    # ------------------------------------------------------------------------------------ process
+    liveness_port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    """kopf's liveness endpoint (/healthz) for the pod's probe; 0 turns it off."""
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9090
+    """Prometheus metrics (/metrics); 0 turns them off."""
+    api_workers: Annotated[int, Field(ge=1, le=256)] = 16
+    """Threads making Kubernetes API calls at once (the client is synchronous)."""
+    workers: Annotated[int, Field(ge=1, le=10_000)] = 200
+    """Sessions kopf handles at once; a cap keeps a burst of creations from starving the API server."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    def model_post_init(self, _context: object, /) -> None:
+        for namespace in self.namespace_list:
+            if not valid_name(namespace):
+                raise ValueError(f"namespaces: {namespace!r} is not a DNS-1123 label")
+        for name in ("room_cpu_request", "room_memory_request", "room_cpu_limit", "room_memory_limit"):
+            value = getattr(self, name)
+            try:
+                quantity(value)
+            except ValueError as error:
+                raise ValueError(f"{name}: {value!r} is not a Kubernetes quantity") from error
+        for name in ("max_cpu", "max_memory"):
+            try:
+                quantity(getattr(self, name))
+            except ValueError as error:
+                raise ValueError(f"{name}: {getattr(self, name)!r} is not a Kubernetes quantity") from error
+        if self.exposure != "none" and not self.public_host:
+            raise ValueError(f"exposure {self.exposure!r} needs public_host")
+        if self.exposure == "httproute" and not self.gateway_name:
+            raise ValueError("exposure 'httproute' needs gateway_name")
+        if self.service_token.get_secret_value() and len(self.service_token.get_secret_value()) < 32:
+            raise ValueError("service_token must be at least 32 characters (the drawing service's rule)")
+
+    @property
+    def namespace_list(self) -> tuple[str, ...]:
+        return _csv(self.namespaces)
+
+    @property
+    def image_prefixes(self) -> tuple[str, ...]:
+        prefixes = _csv(self.allowed_image_prefixes)
+        if prefixes:
+            return prefixes
+        repository = self.room_image.split("@", 1)[0]
+        if ":" in repository.rsplit("/", 1)[-1]:
+            repository = repository.rsplit(":", 1)[0]
+        return (repository + ":", repository + "@")
