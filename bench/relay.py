@@ -60,7 +60,9 @@ SATURATION_ROOM_ENV = {
     "user_live_burst": "2000000",
 }
 # Steady scenarios wait this long for late frames (so a frame held back shows in the maximum latency
-# instead of as a loss); the ramp waits 2 s (a failing step's backlog would take too long).
+# instead of as a loss); the ramp waits 2 s (a failing step's backlog would take too long). The ramp's
+# steps measure a steady state: traffic goes on for 250 ms after each window, uncounted, whereas the
+# steady scenarios stop dead, as a drawing does, so the delivery of a burst's last frames shows there.
 LATE_FRAMES = ["-drain-idle", "4500ms", "-drain-max", "6s"]
 # A late joiner's welcome can be larger than the bytes a client may leave unread; when the join fails at
 # the defaults it is measured again in the saturation room, which also has these.
@@ -361,7 +363,8 @@ class Bench:
             "-url", url, "-server-pid", str(pid), "-aux-pid", str(aux), *proto_flags,
             "-mode", "ramp", "-rooms", "1", "-participants", "50", "-size", "200",
             "-ramp-start", str(start), "-ramp-factor", "2", "-ramp-bisect", str(self.args.bisect),
-            "-ramp-max", "8000000", "-drain-idle", "2s", "-drain-max", "5s", *self.step_flags(),
+            "-ramp-max", "8000000", "-cooldown", "250ms", "-drain-idle", "2s", "-drain-max", "5s",
+            *self.step_flags(),
         )  # fmt: skip
 
     def run_room(self, result: dict[str, Any], pids: list[int]) -> None:

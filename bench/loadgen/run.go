@@ -261,7 +261,8 @@ func (g *gen) step(liveHz, opHz float64, warmup, measure time.Duration) stepResu
 	t0 := now() + int64(20*time.Millisecond)
 	t1 := t0 + int64(warmup)
 	t2 := t1 + int64(measure)
-	hard := t2 + int64(5*time.Second)
+	t3 := t2 + int64(g.cfg.cooldown) // traffic goes on, uncounted, so the window's last frames are not a burst's
+	hard := t3 + int64(5*time.Second)
 	var wg sync.WaitGroup
 	for _, p := range g.parts {
 		if p.closed.Load() {
@@ -270,7 +271,7 @@ func (g *gen) step(liveHz, opHz float64, warmup, measure time.Duration) stepResu
 		wg.Add(1)
 		go func(p *participant) {
 			defer wg.Done()
-			g.send(p, liveHz, opHz, tagW, tagM, t0, t1, t2, hard)
+			g.send(p, liveHz, opHz, tagW, tagM, t0, t1, t2, t3, hard)
 		}(p)
 	}
 	sleepUntil(t1)
@@ -424,7 +425,7 @@ func (g *gen) liveFanout() int {
 
 // send is one participant's open-loop schedule. Each frame is stamped with the time it is written (a
 // frame due while an earlier write blocked is sent late, and that lateness is recorded as send lag).
-func (g *gen) send(p *participant, liveHz, opHz float64, tagW, tagM int, t0, t1, t2, hard int64) {
+func (g *gen) send(p *participant, liveHz, opHz float64, tagW, tagM int, t0, t1, t2, t3, hard int64) {
 	n := int64(len(g.parts))
 	inf := int64(math.MaxInt64)
 	nextLive, nextOp := inf, inf
@@ -442,7 +443,7 @@ func (g *gen) send(p *participant, liveHz, opHz float64, tagW, tagM int, t0, t1,
 	payload := make([]byte, 0, 4096)
 	for {
 		due := min(nextLive, nextOp)
-		if due >= t2 {
+		if due >= t3 {
 			return
 		}
 		t := now()
@@ -454,9 +455,9 @@ func (g *gen) send(p *participant, liveHz, opHz float64, tagW, tagM int, t0, t1,
 			continue
 		}
 		buf = buf[:0]
-		for k := 0; nextLive <= t && nextLive < t2 && k < 512; k++ {
+		for k := 0; nextLive <= t && nextLive < t3 && k < 512; k++ {
 			tag := tagW
-			if nextLive >= t1 {
+			if nextLive >= t1 && nextLive < t2 {
 				tag = tagM
 				p.lag[tag].record(t - nextLive)
 			}
@@ -469,9 +470,9 @@ func (g *gen) send(p *participant, liveHz, opHz float64, tagW, tagM int, t0, t1,
 			}
 			nextLive += liveIv
 		}
-		for k := 0; nextOp <= t && nextOp < t2 && k < 64; k++ {
+		for k := 0; nextOp <= t && nextOp < t3 && k < 64; k++ {
 			tag := tagW
-			if nextOp >= t1 {
+			if nextOp >= t1 && nextOp < t2 {
 				tag = tagM
 			}
 			seq++
