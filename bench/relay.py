@@ -648,8 +648,8 @@ def table(results: dict[str, Any], ceiling: dict[str, Any]) -> str:
                 theirs = _get(results[k], *SAT, "deliveries_per_s")
                 their_p99 = _get(results[k], *STEADY, "latency", "p99_ms")
                 rows.append(
-                    f"- room vs {results[k]['label']}: saturation throughput {_ratio(ours, theirs)}; "
-                    f"steady 30 Hz p99 {_ratio(their_p99, ours_p99)} lower"
+                    f"- Drawnet room / {results[k]['label']}: saturation throughput {_ratio(ours, theirs)}; "
+                    f"p99 at 1x50x30 Hz {_ms(ours_p99)} ms vs {_ms(their_p99)} ms"
                 )
     for name, how in (("bulk", "in 256 KiB writes"), ("frame_per_write", "one frame per write")):
         if name in ceiling:
