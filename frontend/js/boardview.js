@@ -1061,6 +1061,7 @@ export async function startBoard(config, session, linkFromUrl) {
       }),
       setCamera: (/** @type {Camera} */ next) => setCamera(next),
       board,
+      renderer,
     },
   });
 

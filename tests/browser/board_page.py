@@ -41,9 +41,47 @@ class BoardPage:
         if live:
             self.expect_connection("live")
 
-    def reload(self) -> None:
-        self.page.reload()
+    def go_to_lobby(self) -> None:
+        self.page.goto(f"{self.base_url}/")
+        self.page.get_by_test_id("lobby-session").wait_for()
+
+    def sign_up(self, username: str, password: str) -> None:
+        """Create an account in the lobby (and be signed in with it)."""
+        self.go_to_lobby()
+        self.page.get_by_test_id("show-register").click()
+        self.page.get_by_test_id("auth-username").fill(username)
+        self.page.get_by_test_id("auth-password").fill(password)
+        self.page.get_by_test_id("auth-submit").click()
+        self.page.get_by_test_id("account-name").wait_for(state="visible")
+
+    def start_board(self, title: str, *, visibility: str = "public") -> None:
+        """Start a new board from the lobby, and wait until it is live."""
+        self.page.get_by_test_id("create-title").fill(title)
+        self.page.get_by_test_id("create-visibility").select_option(visibility)
+        self.page.get_by_test_id("lobby-new").click()
+        self.page.wait_for_url("**/s/**")
         self.expect_connection("live")
+
+    def join_from_lobby(self, text: str) -> None:
+        """Type a board's name or link into the lobby and join it."""
+        self.page.get_by_test_id("lobby-session").fill(text)
+        self.page.get_by_test_id("lobby-join").click()
+        self.page.wait_for_url("**/s/**")
+
+    def copy_share_link(self, role: str) -> str:
+        """Mint an invite link from the Share menu (owners), as copied to the clipboard."""
+        self.page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+        self.page.get_by_test_id("share").click()
+        self.page.get_by_test_id(f"link-{role}").click()
+        self.expect_toast("copied")
+        link: str = self.page.evaluate("navigator.clipboard.readText()")
+        return link
+
+    def reload(self, *, live: bool = True) -> None:
+        self.page.reload()
+        self.page.wait_for_function("() => !!window.__drawnet")
+        if live:
+            self.expect_connection("live")
 
     # ------------------------------------------------------------------------------------- acting
 
@@ -51,22 +89,36 @@ class BoardPage:
     def canvas(self) -> Locator:
         return self.page.get_by_test_id("board-canvas")
 
-    def _screen(self, point: Point) -> Point:
+    def screen(self, point: Point) -> Point:
+        """Page coordinates of a point given in canvas pixels."""
         box = self.canvas.bounding_box()
         assert box is not None
         return box["x"] + point[0], box["y"] + point[1]
 
     def draw_stroke(self, points: Sequence[Point], *, steps: int = 6) -> None:
         """Press the mouse at the first point (canvas pixels), move through the others, release."""
-        first = self._screen(points[0])
+        first = self.screen(points[0])
         self.page.mouse.move(*first)
         self.page.mouse.down()
         for point in points[1:]:
-            self.page.mouse.move(*self._screen(point), steps=steps)
+            self.page.mouse.move(*self.screen(point), steps=steps)
         self.page.mouse.up()
 
     def hover(self, point: Point) -> None:
-        self.page.mouse.move(*self._screen(point), steps=3)
+        self.page.mouse.move(*self.screen(point), steps=3)
+
+    def pick_color(self, hex_digits: str) -> None:
+        """One of the toolbar's colours, by its hex digits (`e03131`)."""
+        self.page.get_by_test_id(f"swatch-{hex_digits}").click()
+
+    def zoom_in(self) -> None:
+        self.page.get_by_test_id("zoom-in").click()
+
+    def pan_by(self, dx: float, dy: float) -> None:
+        """Drag the board with the hand tool, by canvas pixels."""
+        self.pick_tool("hand")
+        self.draw_stroke([(500, 350), (500 + dx, 350 + dy)])
+        self.pick_tool("pen")
 
     def pick_tool(self, tool: str) -> None:
         self.page.get_by_test_id(f"tool-{tool}").click()
@@ -128,6 +180,24 @@ class BoardPage:
         """The board shows `count` committed strokes, and nothing of mine waits to be sent."""
         self._wait("(s, n) => s.strokes === n && s.pending === 0 && s.inflight === 0", count, timeout=timeout)
 
+    def expect_pending(self, count: int) -> None:
+        """This many of my changes wait to be sent (the outbox, kept across reloads)."""
+        self._wait("(s, n) => s.pending === n", count)
+
+    def expect_server_board(self, ids: list[str], *, timeout: float = 20_000) -> None:
+        """The drawing service stored exactly these strokes, in this order (polled from the page)."""
+        self.page.wait_for_function(
+            """async ([session, want]) => {
+                const response = await fetch(`/api/v1/sessions/${session}/board`);
+                if (!response.ok) return false;
+                const body = await response.json();
+                return JSON.stringify(body.strokes.map((s) => s.id)) === JSON.stringify(want);
+            }""",
+            arg=[self.state()["session"], ids],
+            timeout=timeout,
+            polling=250,
+        )
+
     def expect_same_board_as(self, other: BoardPage) -> None:
         want = other.state()
         self._wait(
@@ -147,9 +217,50 @@ class BoardPage:
         cursor.wait_for(state="visible")
         return cursor
 
+    def expect_cursor_at(self, name: str, point: Point) -> None:
+        """Someone's cursor is over this canvas point of mine (within a few pixels)."""
+        self.expect_cursor_of(name)
+        self._wait(
+            "(s, w) => s.cursors.some(c => c.name === w.name && Math.hypot("
+            "(c.x - s.camera.x) * s.camera.zoom - w.x, (c.y - s.camera.y) * s.camera.zoom - w.y) < 4)",
+            {"name": name, "x": point[0], "y": point[1]},
+        )
+
     def expect_live_preview(self) -> None:
         """Someone's stroke is being drawn on my screen before it is committed."""
         self._wait("(s) => s.previews > 0")
+
+    def expect_camera_near(self, camera: dict[str, float]) -> None:
+        """My viewport shows the same board point in the middle at the same zoom (same-sized windows)."""
+        self._wait(
+            "(s, c) => Math.abs(s.camera.zoom - c.zoom) < 1e-6 && Math.abs(s.camera.x - c.x) < 1"
+            " && Math.abs(s.camera.y - c.y) < 1",
+            camera,
+        )
+
+    def expect_role(self, role: str) -> None:
+        self._wait("(s, want) => s.role === want", role)
+
+    def expect_title(self, title: str) -> None:
+        expect_text = self.page.get_by_test_id("session-name")
+        self.page.wait_for_function(
+            "([want]) => document.querySelector('[data-testid=session-name]').textContent === want",
+            arg=[title],
+        )
+        assert expect_text.inner_text() == title
+
+    def expect_offline_reason(self, pattern: str) -> None:
+        detail = self.page.get_by_test_id("connection-detail")
+        detail.wait_for(state="visible")
+        assert re.search(pattern, detail.inner_text(), re.IGNORECASE), detail.inner_text()
+
+    def expect_recent_boards(self, *sessions: str) -> None:
+        """The lobby lists these boards first, newest first."""
+        self.page.wait_for_function(
+            "([want]) => JSON.stringify([...document.querySelectorAll('[data-testid=recent-board]')]"
+            ".map(a => a.dataset.session).slice(0, want.length)) === JSON.stringify(want)",
+            arg=[list(sessions)],
+        )
 
     def expect_view_only(self) -> None:
         self._wait("(s) => s.role === 'viewer'")

@@ -87,9 +87,12 @@ class Platform:
         for part in (self.room, self.drawing, self.nats):
             part.stop()
 
-    def restart_room(self) -> None:
-        """Stop the room (SIGTERM: it drains and closes every connection) and start a new one on its port."""
+    def stop_room(self) -> None:
+        """SIGTERM: the room drains (acknowledges what is in flight), closes every connection and exits."""
         self.room.stop()
+
+    def start_room(self) -> None:
+        """A new room process on the same port, loading boards from the op log and the drawing service."""
         self.room = self._room(self.room.port, self.drawing.port)
         self.room.start()
 
@@ -122,25 +125,37 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     running.stop()
 
 
+NewPerson = Callable[..., BoardPage]
 OpenBoard = Callable[..., BoardPage]
 
 
 @pytest.fixture
-def open_board(browser: Browser, platform: Platform) -> Iterator[OpenBoard]:
-    """Open a board as a new person (their own browser context: storage, cookies), as a user would."""
+def new_person(browser: Browser, platform: Platform) -> Iterator[NewPerson]:
+    """A new person at the platform: their own browser context (storage, cookies), nothing opened yet."""
     contexts: list[BrowserContext] = []
+
+    def new_person(name: str, *, color: str = "#1971c2") -> BoardPage:
+        context = browser.new_context(viewport={"width": 1100, "height": 720}, accept_downloads=True)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        person = BoardPage(context.new_page(), platform.url)
+        person.as_person(name, color)
+        return person
+
+    yield new_person
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def open_board(new_person: NewPerson) -> OpenBoard:
+    """Open a board as a new person, as someone following its link would."""
 
     def open_board(
         session: str, name: str, *, color: str = "#1971c2", link: str | None = None, live: bool = True
     ) -> BoardPage:
-        context = browser.new_context(viewport={"width": 1100, "height": 720}, accept_downloads=True)
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        page = BoardPage(context.new_page(), platform.url)
-        page.as_person(name, color)
-        page.open(session, link=link, live=live)
-        return page
+        person = new_person(name, color=color)
+        person.open(session, link=link, live=live)
+        return person
 
-    yield open_board
-    for context in contexts:
-        context.close()
+    return open_board

@@ -5,7 +5,13 @@ import { describe, it } from "node:test";
 import { parseConfig, roomSocketUrl } from "../../frontend/js/api.js";
 import { claimClientId, loadPrefs, makeIdFactory, randomToken, savePrefs } from "../../frontend/js/identity.js";
 import { isValidId, isValidSessionName } from "../../frontend/js/protocol.js";
-import { boardPath, normalizeSessionName, parseRoute, randomSessionName } from "../../frontend/js/routes.js";
+import {
+  boardPath,
+  normalizeSessionName,
+  parseBoardInput,
+  parseRoute,
+  randomSessionName,
+} from "../../frontend/js/routes.js";
 import { MemoryStorage } from "./helpers.mjs";
 
 const http = { protocol: "http:", hostname: "draw.example", origin: "http://draw.example" };
@@ -41,12 +47,24 @@ describe("config", () => {
 describe("routes", () => {
   it("parses the lobby and board URLs", () => {
     assert.deepEqual(parseRoute("/", ""), { view: "lobby" });
-    assert.deepEqual(parseRoute("/s/team-sketch", ""), { view: "board", session: "team-sketch" });
-    assert.deepEqual(parseRoute("/s/team-sketch/", ""), { view: "board", session: "team-sketch" });
-    assert.deepEqual(parseRoute("/index.html", "#/s/abc"), { view: "board", session: "abc" });
+    assert.deepEqual(parseRoute("/s/team-sketch", ""), { view: "board", session: "team-sketch", link: null });
+    assert.deepEqual(parseRoute("/s/team-sketch/", ""), { view: "board", session: "team-sketch", link: null });
+    assert.deepEqual(parseRoute("/index.html", "#/s/abc"), { view: "board", session: "abc", link: null });
+    assert.deepEqual(parseRoute("/s/abc", "", "?link=0a1b.c_d-E"), { view: "board", session: "abc", link: "0a1b.c_d-E" });
+    assert.equal(parseRoute("/s/abc", "", "?link=<script>").view === "board" && parseRoute("/s/abc", "", "?link=<x>").link, null);
     assert.equal(parseRoute("/s/Bad_Name", "").view, "lobby");
     assert.match(parseRoute("/s/Bad_Name", "").error ?? "", /not a board name/);
     assert.equal(parseRoute("/s/%E0%A4%A", "").view, "lobby");
+  });
+
+  it("reads what people paste into the lobby: a name, a board's address, a share link", () => {
+    assert.deepEqual(parseBoardInput("Team Sketch"), { session: "team-sketch", link: null });
+    assert.deepEqual(parseBoardInput("http://127.0.0.1:8000/s/roadmap?link=ab12.xyz"), { session: "roadmap", link: "ab12.xyz" });
+    assert.deepEqual(parseBoardInput("https://draw.example/#/s/abc"), { session: "abc", link: null });
+    assert.deepEqual(parseBoardInput("/s/abc"), { session: "abc", link: null });
+    assert.equal(parseBoardInput("https://draw.example/settings"), null);
+    assert.equal(parseBoardInput("!!!"), null);
+    assert.equal(parseBoardInput("  "), null);
   });
 
   it("links to boards", () => {
