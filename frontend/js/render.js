@@ -6,9 +6,8 @@
 // committed, others' strokes being drawn, the eraser's marks) is drawn over the tiles each frame.
 // Crisp on HiDPI screens: the canvas has devicePixelRatio pixels per CSS pixel.
 
-import { intersects, strokeBounds, union, visibleRect } from "./geometry.js";
+import { hitsStroke, intersects, strokeBounds, union, visibleRect } from "./geometry.js";
 import { segments } from "./smoothing.js";
-import { hitsStroke } from "./geometry.js";
 
 /** @typedef {import("./board.js").Board} Board */
 /** @typedef {import("./board.js").BoardChange} BoardChange */
@@ -289,8 +288,12 @@ export class Renderer {
       for (const [i, j] of this.#tilesIn(view, this.#level)) {
         if (!this.#tiles.has(tileKey(this.#level, i, j))) missing = true;
       }
-      if (missing) for (const [i, j] of this.#tilesIn(view, previous)) this.#blit(previous, i, j, false);
-      else this.#previousLevel = null;
+      // Zoomed far out from them, the old tiles are too many and too small to be worth it.
+      if (missing && previous < this.#level * 4) {
+        for (const [i, j] of this.#tilesIn(view, previous)) this.#blit(previous, i, j, false);
+      } else {
+        this.#previousLevel = null;
+      }
     }
     const deadline = now + TILE_BUDGET_MS;
     let drawn = 0;
