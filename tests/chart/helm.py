@@ -79,7 +79,7 @@ def helm_binary() -> Path:
 
 
 def helm(
-    *args: str | Path, check: bool = True, kubeconfig: Path | None = None
+    *args: str | Path, check: bool = True, kubeconfig: Path | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     home = Path(tempfile.gettempdir()) / "drawnet-helm-home"
     env = {"HOME": str(home), "PATH": "/usr/bin:/bin"}
@@ -91,7 +91,7 @@ def helm(
         text=True,
         check=False,
         env=env,
-        timeout=60,
+        timeout=timeout,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"helm {' '.join(map(str, args))} failed:\n{result.stderr}")
@@ -105,10 +105,14 @@ def values_file(values: dict[str, Any], directory: Path, name: str = "values") -
 
 
 def template(
-    values: dict[str, Any], directory: Path, *, api_versions: tuple[str, ...] = API_VERSIONS
+    values: dict[str, Any],
+    directory: Path,
+    *,
+    namespace: str = NAMESPACE,
+    api_versions: tuple[str, ...] = API_VERSIONS,
 ) -> list[dict[str, Any]]:
     """`helm template` with these values: every rendered object (CRDs included), as plain dicts."""
-    args: list[str | Path] = ["template", RELEASE, CHART, "--namespace", NAMESPACE, "--include-crds"]
+    args: list[str | Path] = ["template", RELEASE, CHART, "--namespace", namespace, "--include-crds"]
     args += ["--values", values_file(values, directory)]
     for api_version in api_versions:
         args += ["--api-versions", api_version]
@@ -152,3 +156,14 @@ def env_of(container: dict[str, Any]) -> dict[str, str]:
             ref = item["valueFrom"].get("secretKeyRef") or {}
             env[item["name"]] = f"<secret:{ref.get('name')}/{ref.get('key')}>"
     return env
+
+
+def merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `override` merged in, map by map (lists and scalars are replaced), as helm does."""
+    result = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = value
+    return result
