@@ -151,8 +151,9 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Ope
         settings.watching.client_timeout = 330
         # A burst of creations is worked off by at most this many sessions at a time.
         settings.queueing.worker_limit = ours.workers
-        # Kubernetes events for problems only: one per successful handler would flood the API at scale.
-        settings.posting.level = logging.WARNING
+        # Kubernetes events are the ones we post (invalid spec, room replaced, idle, archive), never
+        # every log line: at a thousand sessions those would flood the API server.
+        settings.posting.loggers = False
         settings.posting.reporting_component = OPERATOR
         # Handler retries: quick at first (a pod name still taken by its predecessor), then back off.
         settings.networking.error_backoffs = [1, 2, 5, 10, 20]
@@ -242,7 +243,7 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Ope
             log.warning("resync of %s/%s failed (next one in %ss): %s", *key, settings.resync_seconds, error)
 
     @kopf.on.delete(*session, registry=registry)
-    async def archive(body: kopf.Body, **_: Any) -> None:
+    async def archive(body: kopf.Body, retry: int, **_: Any) -> None:
         """The finalizer: the board is archived before the session (and, by garbage collection, its
         children) goes. Until the drawing service says yes, the session stays, Terminating, saying why."""
         key = _key(body)
@@ -264,9 +265,14 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Ope
         except ArchiveError as error:
             operator.metrics.archives.labels("failed").inc()
             message = f"archiving failed, retrying every {ours.archive_retry_seconds:g}s: {error}"
+            if retry == 0:
+                operator.reconciler.event(body, "Warning", "ArchiveFailed", message)
             await operator.reconciler.terminating(key, body, message)
             raise kopf.TemporaryError(message, delay=ours.archive_retry_seconds) from error
         operator.metrics.archives.labels("archived").inc()
+        operator.reconciler.event(
+            body, "Normal", "Archived", f"board archived: {archived.strokes} strokes up to seq {archived.seq}"
+        )
         log.info("archived board %s/%s: %d strokes up to seq %d", *key, archived.strokes, archived.seq)
 
     return operator

@@ -23,10 +23,18 @@ from drawnet.operator.builders import build_room_pod, build_room_service, build_
 from drawnet.operator.heartbeats import HeartbeatBoard
 from drawnet.operator.kube import Kube, KubeError
 from drawnet.operator.metrics import OperatorMetrics
-from drawnet.operator.resource import API_VERSION, KIND, SESSION_LABEL, TEMPLATE_HASH, child_name
+from drawnet.operator.resource import (
+    API_VERSION,
+    KIND,
+    SESSION_GENERATION,
+    SESSION_LABEL,
+    TEMPLATE_HASH,
+    child_name,
+)
 from drawnet.operator.settings import OperatorSettings
 from drawnet.operator.spec import InvalidSpecError, SessionSpec, parse_spec
 from drawnet.operator.status import (
+    ACCEPTED,
     READY,
     Observation,
     PodState,
@@ -198,6 +206,14 @@ class Reconciler:
             previous = self._previous(key, body)
             await self._write(key, body, previous, compute_status(obs, previous, _now()), "delete")
 
+    @staticmethod
+    def event(body: Mapping[str, Any], kind: str, reason: str, message: str) -> None:
+        """A Kubernetes event on the session (`kubectl describe`), posted by kopf in the background."""
+        try:
+            kopf.event(kopf.Body(dict(body)), type=kind, reason=reason, message=message)  # type: ignore[arg-type]
+        except LookupError:  # outside the operator's tasks (unit tests): nowhere to post
+            log.debug("no event poster: %s %s", reason, message)
+
     # ------------------------------------------------------------------------------------- the work
 
     async def _reconcile(self, key: Key, body: dict[str, Any], trigger: str) -> Outcome:
@@ -218,6 +234,9 @@ class Reconciler:
                 heartbeat_stale_seconds=self.heartbeats.stale_seconds,
             )
             status = compute_status(obs, previous, _now())
+            before = condition_of(previous, ACCEPTED) or {}
+            if before.get("status") != "False" or before.get("message") != str(error):
+                self.event(body, "Warning", "InvalidSpec", str(error))
             await self._write(key, body, previous, status, trigger)
             return Outcome(status, spec_error=str(error))
 
@@ -233,12 +252,16 @@ class Reconciler:
                 log.info(
                     "session %s/%s idle for %ss: deleting it", namespace, name, spec.idle_timeout_seconds
                 )
+                self.event(
+                    body, "Normal", "Idle", f"idle for {spec.idle_timeout_seconds}s: deleting the session"
+                )
                 await self.kube.delete(API_VERSION, KIND, namespace, name, uid=str(meta.get("uid") or ""))
                 return Outcome(previous)
             self.metrics.ended.labels("Stop").inc()
             log.info(
                 "session %s/%s idle for %ss: stopping its room", namespace, name, spec.idle_timeout_seconds
             )
+            self.event(body, "Normal", "Idle", f"idle for {spec.idle_timeout_seconds}s: the room is stopped")
             ended = True
         pod, recovered = await self._ensure_pod(key, body, spec, previous, ended=ended)
         obs = Observation(
@@ -379,13 +402,18 @@ class Reconciler:
         """The room pod as it is after this reconcile, and whether a lost one was replaced."""
         namespace, name = key
         desired = build_room_pod(namespace, name, spec, self.settings)
+        generation = str(_meta(body).get("generation") or 0)
+        desired["metadata"]["annotations"][SESSION_GENERATION] = generation
         actual = self.view.pods.get(key)
         if actual is not None:
             state = pod_state(actual)
             if state.deleting:
                 return state, False
-            wanted_hash = desired["metadata"]["annotations"][TEMPLATE_HASH]
-            outdated = (_meta(actual).get("annotations") or {}).get(TEMPLATE_HASH) != wanted_hash
+            annotations = _meta(actual).get("annotations") or {}
+            outdated = (
+                annotations.get(TEMPLATE_HASH) != desired["metadata"]["annotations"][TEMPLATE_HASH]
+                and annotations.get(SESSION_GENERATION) != generation
+            )
             reason = (
                 "ended" if ended else "failed" if state.finished else "spec-changed" if outdated else None
             )
@@ -405,6 +433,13 @@ class Reconciler:
             return None, False
         if made and reason:
             self.metrics.pod_replacements.labels(reason).inc()
+            why = {"lost": "was lost", "failed": "failed", "spec-changed": "had an outdated spec"}[reason]
+            self.event(
+                body,
+                "Normal" if reason == "spec-changed" else "Warning",
+                "RoomReplaced",
+                f"room pod {desired['metadata']['name']} {why}: a new one is starting",
+            )
         return pod_state(created), made and reason in {"lost", "failed"}
 
     async def _write(

@@ -27,7 +27,11 @@ INSTANCE = "app.kubernetes.io/instance"
 SESSION_LABEL = "drawnet.dev/session"
 """The session a child belongs to (also the Service's selector)."""
 TEMPLATE_HASH = "drawnet.dev/pod-template-hash"
-"""Annotation on the room pod: a hash of what it was built from, so a changed spec replaces it."""
+"""Annotation on the room pod: a hash of what it was built from."""
+SESSION_GENERATION = "drawnet.dev/session-generation"
+"""Annotation on the room pod: the session's generation it was built for. A pod is replaced when the
+session's spec changed it (new generation, other hash); new operator defaults (an upgrade) reach rooms
+as they are recreated, instead of disconnecting every session at once."""
 
 ANNOTATION_PREFIX = "operator.drawnet.dev"
 """kopf's own bookkeeping (handler progress, the last handled spec) lives in annotations under this

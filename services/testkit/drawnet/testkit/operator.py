@@ -134,6 +134,16 @@ def install_crd(api: ApiClient, *, timeout: float = 30.0) -> dict[str, Any]:
         return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
     wait_until(established, timeout=timeout, what=f"CRD {name} Established")
+    # Established is not yet served: until its storage is initialized, lists answer 429.
+    group, version = crd["spec"]["group"], crd["spec"]["versions"][0]["name"]
+    plural = crd["spec"]["names"]["plural"]
+    wait_until(
+        lambda: (
+            kube.request_sync("GET", f"/apis/{group}/{version}/{plural}", query={"limit": "1"}) is not None
+        ),
+        timeout=timeout,
+        what=f"{plural} served",
+    )
     return crd
 
 
