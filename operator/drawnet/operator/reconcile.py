@@ -35,12 +35,13 @@ from drawnet.operator.settings import OperatorSettings
 from drawnet.operator.spec import InvalidSpecError, SessionSpec, parse_spec
 from drawnet.operator.status import (
     ACCEPTED,
-    READY,
+    Heartbeat,
     Observation,
     PodState,
     compute_status,
     condition_of,
     is_idle,
+    last_active,
     parse_timestamp,
     same_status,
 )
@@ -295,26 +296,16 @@ class Reconciler:
         spec: SessionSpec,
         previous: Mapping[str, Any],
         meta: Mapping[str, Any],
-        heartbeat: Any,
+        heartbeat: Heartbeat | None,
         now: dt.datetime,
     ) -> bool:
         participants = (
             heartbeat.participants if heartbeat is not None else int(previous.get("participants") or 0)
         )
-        moments = [
-            parse_timestamp(meta.get("creationTimestamp")),
-            parse_timestamp(previous.get("lastActivityTime")),
-        ]
-        ready = condition_of(previous, READY)
-        if ready is not None and ready.get("status") == "True":
-            moments.append(parse_timestamp(ready.get("lastTransitionTime")))
-        if heartbeat is not None and heartbeat.last_activity > 0:
-            moments.append(dt.datetime.fromtimestamp(heartbeat.last_activity, dt.UTC))
-        known = [moment for moment in moments if moment is not None]
         return is_idle(
             timeout_seconds=spec.idle_timeout_seconds,
             participants=participants,
-            last_active_at=max(known) if known else None,
+            last_active_at=last_active(previous, parse_timestamp(meta.get("creationTimestamp")), heartbeat),
             now=now,
         )
 

@@ -279,13 +279,12 @@ def _fold_heartbeat(status: dict[str, Any], obs: Observation, previous: Mapping[
 def last_active(
     status: Mapping[str, Any], created: dt.datetime | None, heartbeat: Heartbeat | None
 ) -> dt.datetime | None:
-    """The latest sign of life: the room's last activity, else when it became Ready or was created."""
-    moments = [
-        parse_timestamp(status.get("lastActivityTime")),
-        parse_timestamp(status.get("readyTime")),
-        parse_timestamp(status.get("lastRecoveryTime")),
-        created,
-    ]
+    """The latest sign of life: the room's last activity, when it last became Ready (a recovered or
+    revived room starts a new wait), or when the session was created."""
+    moments = [parse_timestamp(status.get("lastActivityTime")), created]
+    ready = condition_of(status, READY)
+    if ready is not None and ready.get("status") == "True":
+        moments.append(parse_timestamp(ready.get("lastTransitionTime")))
     if heartbeat is not None and heartbeat.last_activity > 0:
         moments.append(dt.datetime.fromtimestamp(heartbeat.last_activity, dt.UTC))
     known = [moment for moment in moments if moment is not None]

@@ -254,11 +254,8 @@ class OperatorProcess:
             "DRAWNET_OPERATOR_METRICS_PORT": str(self.metrics_port),
             **(env or {}),
         }
-        # Our settings come from `env` only, never from the environment the tests run in.
-        inherited = {k: "" for k in os.environ if k.startswith("DRAWNET_OPERATOR_") and k not in environment}
-        self.process = Supervised(
-            "operator", python_module("drawnet.operator"), log_path=log_path, env={**inherited, **environment}
-        )
+        command = python_module("drawnet.operator")
+        self.process = Supervised("operator", command, log_path=log_path, env=environment)
 
     def start(self, timeout: float = 60.0) -> Self:
         began = time.monotonic()
