@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,13 +74,13 @@ def upsert(conn: AsyncConnection | AsyncEngine, table: Any) -> Any:
     return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
 
 
-async def insert_ops(conn: AsyncConnection, rows: Sequence[OpRow]) -> None:
+async def insert_ops(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Store ops exactly once: a row whose seq (or session + op id) is already there is skipped."""
     if not rows:
         return
     # executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues").
     statement = upsert(conn, OpRow).on_conflict_do_nothing()
-    await conn.execute(statement, [row.model_dump() for row in rows])
+    await conn.execute(statement, list(rows))
 
 
 async def ops_after(

@@ -16,7 +16,8 @@ PERSIST_ERRORS = Counter(
     "drawnet_drawing_persist_errors_total", "Batches the database refused (retried until stored)"
 )
 CONSUMER_LAG = Gauge(
-    "drawnet_drawing_consumer_pending_ops", "Ops in the op log not yet stored in SQL (JetStream num_pending)"
+    "drawnet_drawing_consumer_pending_ops",
+    "Consumer lag: ops in the op log not yet stored in SQL (JetStream num_pending + num_ack_pending)",
 )
 PERSISTED_SEQ = Gauge(
     "drawnet_drawing_persisted_seq", "The highest op-log sequence number stored in SQL and acknowledged"

@@ -25,9 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from drawnet.drawing import metrics
 from drawnet.drawing.db import insert_ops, save_snapshot
-from drawnet.drawing.models import OpRow, SnapshotRow
+from drawnet.drawing.models import SnapshotRow
+from drawnet.drawing.oplog import LoggedOp, from_message
 from drawnet.drawing.snapshots import BoardCache
-from drawnet.protocol import OPS_STREAM, decode_record, encode
+from drawnet.protocol import OPS_STREAM
 from drawnet.protocol.subjects import OPS_SUBJECTS
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,11 @@ LAG_INTERVAL_SECONDS = 1.0
 """How often the consumer's lag is asked of JetStream while ops flow (one request each time)."""
 
 
-def _rows(messages: list[Msg]) -> list[OpRow]:
-    rows = []
+def _logged(messages: list[Msg]) -> list[LoggedOp]:
+    ops = []
     for msg in messages:
         try:
-            rows.append(row_from_message(msg))
+            ops.append(from_message(msg))
         except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as error:
             # Not an op record: nothing the room publishes. Storing it is impossible, retrying it forever
             # would stop every board: count it, log it, and let the batch's ack pass over it.
@@ -49,22 +50,7 @@ def _rows(messages: list[Msg]) -> list[OpRow]:
             log.error(  # noqa: TRY400 - the traceback says nothing the message does not
                 "skipping op-log message %s on %s: %s", msg.metadata.sequence.stream, msg.subject, error
             )
-    return rows
-
-
-def row_from_message(msg: Msg) -> OpRow:
-    _, _, namespace, session = msg.subject.split(".", 3)
-    record = decode_record(msg.data)
-    return OpRow(
-        seq=msg.metadata.sequence.stream,
-        namespace=namespace,
-        session=session,
-        op_id=record.op.id,
-        kind=str(record.op.__struct_config__.tag),
-        author=record.by,
-        ts=record.ts,
-        body=encode(record.op),
-    )
+    return ops
 
 
 class Persister:
@@ -86,6 +72,7 @@ class Persister:
         self._retry_seconds = retry_seconds
         self.persisted_seq = 0
         self._lag_updated = 0.0
+        self._subscription: JetStreamContext.PullSubscription | None = None
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -131,25 +118,36 @@ class Persister:
             config.deliver_policy, config.opt_start_seq = DeliverPolicy.BY_START_SEQUENCE, floor + 1
         return await self._js.pull_subscribe(OPS_SUBJECTS, durable=CONSUMER, stream=OPS_STREAM, config=config)
 
+    async def _fetch(self, subscription: JetStreamContext.PullSubscription) -> list[Msg] | None:
+        """A batch, or None when none came within the fetch timeout."""
+        try:
+            return await subscription.fetch(self._batch_size, timeout=self._fetch_timeout)
+        except (NatsTimeoutError, TimeoutError):
+            return None
+
     async def _consume(self) -> None:
-        subscription = await self._subscribe()
+        subscription = self._subscription = await self._subscribe()
+        # One fetch always in flight: the next batch travels from JetStream while this one is stored.
+        # (Acks stay in order: a batch is acknowledged after it is stored, and batches are stored in turn.)
+        next_batch = asyncio.ensure_future(self._fetch(subscription))
         try:
             # A flag, not task cancellation: nats-py turns a cancelled fetch into a TimeoutError.
             while not self._stopping.is_set():
                 try:
-                    messages = await subscription.fetch(self._batch_size, timeout=self._fetch_timeout)
-                except (NatsTimeoutError, TimeoutError):
+                    messages = await next_batch
+                except NatsError as error:
+                    log.warning("fetching ops failed: %s", error)
+                    await asyncio.sleep(self._retry_seconds)
+                    messages = []
+                next_batch = asyncio.ensure_future(self._fetch(subscription))
+                if messages is None:  # quiet: a moment for the lag and for snapshots that fell due
                     await self._update_lag(subscription)
                     if (due := self._boards.due()) and not await self._store([], due):
                         return
                     continue
-                except NatsError as error:
-                    log.warning("fetching ops failed: %s", error)
-                    await asyncio.sleep(self._retry_seconds)
-                    continue
                 if not messages:
                     continue
-                rows = _rows(messages)
+                rows = _logged(messages)
                 if not await self._store(rows):
                     return  # stopping: the batch stays unacknowledged and is consumed again after a restart
                 # AckPolicy.ALL: acknowledging the last message acknowledges the whole batch.
@@ -160,11 +158,14 @@ class Persister:
                 if time.monotonic() - self._lag_updated >= LAG_INTERVAL_SECONDS:
                     await self._update_lag(subscription)
         finally:
+            next_batch.cancel()
+            with contextlib.suppress(NatsError, TimeoutError, asyncio.CancelledError):
+                await next_batch
             # Its inbox may hold expired-fetch notices nobody reads; left subscribed, they stall a drain.
             with contextlib.suppress(NatsError, TimeoutError):
                 await subscription.unsubscribe()
 
-    async def _store(self, rows: list[OpRow], due: list[SnapshotRow] | None = None) -> bool:
+    async def _store(self, rows: list[LoggedOp], due: list[SnapshotRow] | None = None) -> bool:
         """Write rows (and the snapshots due) until the database takes them (True), or until asked to stop
         (False)."""
         while not self._stopping.is_set():
@@ -172,12 +173,13 @@ class Persister:
             try:
                 snapshots = await self._boards.absorb(rows) if due is None else due
                 async with self._engine.begin() as conn:
-                    await insert_ops(conn, rows)
+                    await insert_ops(conn, [row.row() for row in rows])
                     for snapshot in snapshots:
                         await save_snapshot(conn, snapshot)
             except (SQLAlchemyError, OSError) as error:
                 metrics.PERSIST_ERRORS.inc()
                 log.warning("database refused %d ops (retrying): %s", len(rows), error)
+                await self._update_lag()  # the lag is what an outage shows first
                 await asyncio.sleep(self._retry_seconds)
             else:
                 self._boards.saved(snapshots)
@@ -186,10 +188,14 @@ class Persister:
                 return True
         return False
 
-    async def _update_lag(self, subscription: JetStreamContext.PullSubscription) -> None:
+    async def _update_lag(self, subscription: JetStreamContext.PullSubscription | None = None) -> None:
+        """Ops logged and not yet stored: not yet delivered to us, or delivered and not acknowledged."""
+        subscription = subscription or self._subscription
+        if subscription is None:
+            return
         self._lag_updated = time.monotonic()
         try:
             info = await subscription.consumer_info()
         except (NatsError, TimeoutError):
             return
-        metrics.CONSUMER_LAG.set(info.num_pending or 0)
+        metrics.CONSUMER_LAG.set((info.num_pending or 0) + (info.num_ack_pending or 0))

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from drawnet.drawing import db
 from drawnet.drawing.models import OpRow, SnapshotRow
+from drawnet.drawing.oplog import LoggedOp
 from drawnet.protocol import Board, BoardState, Committed, Op
 
 _op_decoder = msgspec.json.Decoder(Op)
@@ -110,15 +111,15 @@ class BoardCache:
         self._boards.move_to_end(key)
         return cached
 
-    async def absorb(self, rows: Iterable[OpRow]) -> list[SnapshotRow]:
-        """Apply stored-to-be rows to their boards; the snapshots now due. Idempotent (by seq)."""
-        by_board: dict[tuple[str, str], list[OpRow]] = {}
+    async def absorb(self, rows: Iterable[LoggedOp]) -> list[SnapshotRow]:
+        """Apply ops about to be stored to their boards; the snapshots now due. Idempotent (by seq)."""
+        by_board: dict[tuple[str, str], list[LoggedOp]] = {}
         for row in rows:
             by_board.setdefault((row.namespace, row.session), []).append(row)
         now = time.monotonic()
         for key, board_rows in by_board.items():
             cached = await self._get(key)
-            applied = sum(cached.board.apply(committed(row)) for row in board_rows)
+            applied = sum(cached.board.apply(row.committed) for row in board_rows)
             if applied and not cached.pending:
                 cached.first_pending_at = now
             cached.pending += applied
