@@ -62,6 +62,12 @@ class BoardPage:
         self.page.wait_for_url("**/s/**")
         self.expect_connection("live")
 
+    def start_board_as_guest(self) -> None:
+        """A guest's "New board": an open board with a fresh name, live."""
+        self.page.get_by_test_id("lobby-new").click()
+        self.page.wait_for_url("**/s/**")
+        self.expect_connection("live")
+
     def join_from_lobby(self, text: str) -> None:
         """Type a board's name or link into the lobby and join it."""
         self.page.get_by_test_id("lobby-session").fill(text)

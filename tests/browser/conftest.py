@@ -59,8 +59,6 @@ class Platform:
             port=drawing_port,
             room_public_url=self.room.url,
             signing_keys=TEST_SIGNING_KEYS,
-            # Plain http on 127.0.0.1 in tests: the login cookie must not require https.
-            extra_env={"DRAWNET_DRAWING_COOKIE_SECURE": "false"},
         )
 
     def _room(self, port: int, drawing_port: int) -> RoomServer:
@@ -97,7 +95,9 @@ class Platform:
         self.room.start()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is open, its event loop counts as running in this
+# thread, and the asyncio tests of the other tiers could not run their own.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     try:
         from playwright.sync_api import sync_playwright  # noqa: PLC0415 - optional test dependency
@@ -111,7 +111,7 @@ def playwright() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield chromium
