@@ -231,7 +231,15 @@ export async function startBoard(config, session, linkFromUrl) {
   /** Strokes my unconfirmed erase ops remove, by op id: drawn faded until the erase is committed. */
   /** @type {Map<string, StrokeOp[]>} */
   const erasing = new Map();
+  /** My ops not yet seen committed: sent from this page, or left in the outbox by an earlier one. */
+  /** @type {Set<string>} */
+  const unconfirmed = new Set();
+  /** Undos and redos waiting for those. @type {("undo" | "redo")[]} */
+  const undoQueue = [];
+  /** Acked ops of mine and their seq, until the board has reached it. @type {Map<string, number>} */
+  const acked = new Map();
   for (const op of outbox.ops) {
+    unconfirmed.add(op.id);
     if (op.kind === OpKind.STROKE) inflight.set(op.id, op);
   }
   const cameraKey = `drawnet.camera.${config.namespace}.${session}`;
@@ -282,8 +290,10 @@ export async function startBoard(config, session, linkFromUrl) {
   }
   const saveCamera = throttle(() => perTab()?.setItem(cameraKey, JSON.stringify(camera)), 500);
 
-  /** Whether I may change the board (a viewer may not, and neither may anyone before the welcome). */
-  const canWrite = () => people.me !== null && people.me.role !== Role.VIEWER;
+  /** My role: the welcome's, or before it the join token's (so a page reloaded offline still draws). */
+  const role = () => people.me?.role ?? tokens.current?.role ?? null;
+  /** Whether I may change the board (a viewer may not, and nobody whose role is not known yet). */
+  const canWrite = () => role() !== null && role() !== Role.VIEWER;
   const isOwner = () => people.me?.role === Role.OWNER;
 
   // ---- the connection
@@ -315,6 +325,7 @@ export async function startBoard(config, session, linkFromUrl) {
     for (const committed of welcome.ops) applyCommitted(committed);
     for (const id of [...inflight.keys()]) if (board.hasOp(id)) inflight.delete(id);
     for (const id of [...erasing.keys()]) if (board.hasOp(id)) erasing.delete(id);
+    for (const id of [...unconfirmed]) if (board.hasOp(id) || !outbox.has(id)) confirm(id);
     showRole();
     rememberBoard(local(), session);
     cameraMoved = true;
@@ -331,6 +342,8 @@ export async function startBoard(config, session, linkFromUrl) {
       case ServerKind.ACK:
         // Drawn from `inflight` until the committed op itself arrives (the ack may come first).
         if (board.hasOp(message.id)) inflight.delete(message.id);
+        acked.set(message.id, message.seq);
+        settleAcked();
         break;
       case ServerKind.NACK:
         onNack(message.id, message.code, message.reason);
@@ -386,6 +399,7 @@ export async function startBoard(config, session, linkFromUrl) {
    * @param {string} reason
    */
   function onNack(id, code, reason) {
+    confirm(id);
     const stroke = inflight.get(id);
     inflight.delete(id);
     erasing.delete(id);
@@ -404,6 +418,8 @@ export async function startBoard(config, session, linkFromUrl) {
   /** @param {Committed} committed */
   function applyCommitted(committed) {
     board.apply(committed);
+    confirm(committed.op.id);
+    settleAcked();
     inflight.delete(committed.op.id);
     erasing.delete(committed.op.id);
     previews.delete(committed.op.id);
@@ -575,7 +591,49 @@ export async function startBoard(config, session, linkFromUrl) {
   /** @param {"undo" | "redo"} kind */
   function undoRedo(kind) {
     if (!canWrite()) return;
-    connection.submit({ kind, id: nextId() });
+    undoQueue.push(kind);
+    sendUndoRedo();
+  }
+
+  /**
+   * The room decides what an undo undoes when it gets it, from its board: so an undo or redo goes out
+   * only once everything I sent before it is committed (else it would undo the op before my last stroke),
+   * and the next one only once that one is.
+   */
+  function sendUndoRedo() {
+    const kind = undoQueue[0];
+    if (kind === undefined || unconfirmed.size > 0) return;
+    undoQueue.shift();
+    submit({ kind, id: nextId() });
+  }
+
+  /**
+   * Send a durable op, and remember it until the board shows it committed (or the room refuses it).
+   * @param {Op} op
+   */
+  function submit(op) {
+    unconfirmed.add(op.id);
+    connection.submit(op);
+  }
+
+  /**
+   * An acked op is in the board once the board is at its seq, even if its commit never comes to this page
+   * (a resend of an op the room had before my snapshot is acked with its old seq, and not sent again).
+   */
+  function settleAcked() {
+    for (const [id, seq] of acked) {
+      if (seq <= board.seq) {
+        acked.delete(id);
+        inflight.delete(id);
+        erasing.delete(id);
+        confirm(id);
+      }
+    }
+  }
+
+  /** @param {string} opId an op of mine is committed or refused */
+  function confirm(opId) {
+    if (unconfirmed.delete(opId) && unconfirmed.size === 0) sendUndoRedo();
   }
 
   /** @param {number} factor around the viewport's centre */
@@ -729,7 +787,7 @@ export async function startBoard(config, session, linkFromUrl) {
     if (stroke.pts.length === 0) return;
     const op = stroke.toOp();
     inflight.set(op.id, op);
-    connection.submit(op);
+    submit(op);
   }
 
   /**
@@ -810,7 +868,7 @@ export async function startBoard(config, session, linkFromUrl) {
     for (const piece of chunk(targets, HardLimits.MAX_ERASE_TARGETS)) {
       const id = nextId();
       erasing.set(id, piece);
-      connection.submit({ kind: OpKind.ERASE, id, strokes: piece.map((stroke) => stroke.id) });
+      submit({ kind: OpKind.ERASE, id, strokes: piece.map((stroke) => stroke.id) });
     }
     invalidate();
   }

@@ -97,6 +97,22 @@ def test_undo_and_redo_follow_each_person(open_board: OpenBoard) -> None:
     assert ann.state()["ids"] == [ann_stroke, bob_stroke]  # each back in its place
 
 
+def test_an_undo_right_after_a_stroke_undoes_that_stroke(open_board: OpenBoard) -> None:
+    ann = open_board("quick-undo", "Ann")
+    ann.draw_stroke([(100, 100), (300, 150)])
+    ann.expect_strokes(1)
+    first = ann.state()["ids"]
+
+    ann.draw_stroke([(100, 300), (300, 350)])
+    ann.undo()  # at once: the undo waits for the stroke to be committed, then undoes it
+    ann.undo()
+    ann.redo()
+
+    ann.expect_strokes(1)
+    assert ann.state()["ids"] == first
+    ann.expect_can_undo()
+
+
 def test_the_eraser_removes_whole_strokes_for_everyone(open_board: OpenBoard) -> None:
     ann = open_board("eraser", "Ann")
     bob = open_board("eraser", "Bob")
