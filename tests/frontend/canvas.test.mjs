@@ -163,3 +163,21 @@ describe("Smoother", () => {
     assert.deepEqual(smoother.push(1, 1, 0.9), [1, 1, 0.9]);
   });
 });
+
+describe("segments parity with the drawing service's exports", () => {
+  it("draws every stroke as render.py's segments() does", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const fixture = JSON.parse(await readFile(new URL("./fixtures/segments.json", import.meta.url), "utf8"));
+    for (const [i, { stroke, segments: want }] of fixture.cases.entries()) {
+      const got = segments(stroke);
+      assert.equal(got.length, want.length, `stroke ${i}: number of paths`);
+      got.forEach((path, j) => {
+        assert.equal(path.dot, want[j].dot, `stroke ${i} path ${j}: dot`);
+        close(path.width, want[j].width, `stroke ${i} path ${j}: width`);
+        [...path.start, ...path.quads, ...(path.end ?? [])].forEach((value, k) => {
+          close(value, [...want[j].start, ...want[j].quads, ...(want[j].end ?? [])][k], `stroke ${i} path ${j} #${k}`);
+        });
+      });
+    }
+  });
+});
