@@ -435,6 +435,7 @@ export async function startBoard(config, session, linkFromUrl) {
     for (const item of document.querySelectorAll(".owner-only")) {
       /** @type {HTMLElement} */ (item).hidden = !isOwner();
     }
+    hint.textContent = viewer ? "View only: drag to look around." : "Draw anywhere. Share the link to draw together.";
     if (viewer && isDrawingTool(tool)) selectTool(ToolKind.HAND);
     if (viewer && current) cancelStroke();
     updateUndoButtons();
@@ -531,7 +532,7 @@ export async function startBoard(config, session, linkFromUrl) {
 
   function showPen() {
     const width = strokeStyle(tool === ToolKind.HIGHLIGHTER ? tool : ToolKind.PEN, prefs.penColor, prefs.penWidth, limits.max_width).width;
-    const size = Math.max(2, Math.min(36, width * camera.zoom));
+    const size = Math.max(5, Math.min(36, width * camera.zoom));
     widthDot.style.width = widthDot.style.height = `${size}px`;
     widthDot.style.color = prefs.penColor;
     widthDot.style.opacity = tool === ToolKind.HIGHLIGHTER ? "0.5" : "1";
