@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Annotated
+from typing import Annotated, cast
 
-from litestar import Request, Response, get, post
+import msgspec
+from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import ResponseHeader, State
 from litestar.params import Parameter
 from nats.errors import Error as NatsError
@@ -22,6 +23,7 @@ from drawnet.protocol import AddStroke, Committed, Limits, OpRecord, encode, ops
 from drawnet.protocol.validation import LimitError, check_op
 
 TAG = ["boards"]
+_encoder = msgspec.json.Encoder()
 MAX_SEQ = 2**63 - 1
 """Sequence numbers are 64-bit in JetStream and in SQL."""
 PUBLISH_TIMEOUT_SECONDS = 60.0
@@ -64,19 +66,28 @@ async def _board(ctx: Context, caller: Caller, session: str) -> snapshots.Stored
     ],
 )
 async def get_snapshot(ctx: Context, caller: Caller, session: SessionPath) -> Response[Snapshot]:
-    stored = await _board(ctx, caller, session)
-    recent = await db.recent_op_ids(ctx.engine, ctx.settings.namespace, session, ctx.settings.recent_op_ids)
-    state = stored.board.state()
+    access = await _readable(ctx, caller, session)
+    namespace = ctx.settings.namespace
+    recent = await db.recent_op_ids(ctx.engine, namespace, access.name, ctx.settings.recent_op_ids)
+    stored = await db.load_snapshot(ctx.engine, namespace, access.name)
+    if stored is not None and not await db.ops_after(ctx.engine, namespace, access.name, stored.seq, 1):
+        # The stored snapshot is the board: send its bytes as they are, with our two fields added.
+        extra = _encoder.encode({"session": access.name, "recent": recent})
+        body = stored.body[:-1] + b"," + extra[1:]
+        headers = {"X-Drawnet-Snapshot-Seq": str(stored.seq), "X-Drawnet-Tail-Ops": "0"}
+        return cast("Response[Snapshot]", Response(body, media_type=MediaType.JSON, headers=headers))
+    board = await snapshots.load_board(ctx.engine, namespace, access.name)
+    state = board.board.state()
     snapshot = Snapshot(
         seq=state.seq,
         strokes=state.strokes,
         effects=state.effects,
         undo=state.undo,
         redo=state.redo,
-        session=session,
+        session=access.name,
         recent=recent,
     )
-    headers = {"X-Drawnet-Snapshot-Seq": str(stored.snapshot_seq), "X-Drawnet-Tail-Ops": str(stored.tail)}
+    headers = {"X-Drawnet-Snapshot-Seq": str(board.snapshot_seq), "X-Drawnet-Tail-Ops": str(board.tail)}
     return Response(snapshot, headers=headers)
 
 
