@@ -28,6 +28,7 @@ from drawnet.protocol import (
     Nack,
     Points,
     Submit,
+    Welcome,
     encode,
 )
 from drawnet.testkit import RoomClient, eventually_async
@@ -38,6 +39,14 @@ from tests.conftest import Join
 pytestmark = pytest.mark.integration
 
 signer = Signer()
+
+
+def small_window(port: int) -> socket.socket:
+    """A connection to the room whose receive buffer is tiny from the start (set before connecting)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    return sock
 
 
 def stroke(op_id: str) -> AddStroke:
@@ -192,8 +201,7 @@ class TestSlowConsumers:
         self, touchy_room: RoomServer, join: Join
     ) -> None:
         # A client that never reads, with a small receive buffer: the room's buffer for it soon grows.
-        sock = socket.create_connection(("127.0.0.1", touchy_room.port))
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock = small_window(touchy_room.port)
         sloth = await websockets.connect(
             f"{touchy_room.url}/rooms/slow", sock=sock, max_queue=1, max_size=None
         )
@@ -230,6 +238,39 @@ class TestSlowConsumers:
             await still_drawing(ann, bob)
         sloth.transport.abort()
         await sloth.wait_closed()
+
+    async def test_a_late_joiner_downloading_a_big_board_is_not_a_slow_consumer(
+        self, touchy_room: RoomServer, join: Join
+    ) -> None:
+        async with await join(touchy_room, "big", name="Ann") as ann:
+            # About 6 MB of strokes: more than the kernel's socket buffers (about 4 MB here) plus
+            # slow_consumer_close_bytes (1 MB), so most of the welcome waits in the room's own buffer.
+            for _ in range(160):
+                await ann.send_op(
+                    AddStroke(
+                        id=ann.new_id(), tool="pen", color="#000000", width=2, opacity=1, pts=line(2000)
+                    )
+                )
+            await eventually_async(lambda: _true(len(ann.board) == 160), what="160 strokes committed")
+        # A late joiner on a slow link: the welcome sits in the room's buffer, over slow_consumer_close_bytes.
+        late = await RoomClient.connect_raw(touchy_room.url, "big", sock=small_window(touchy_room.port))
+        late.ws.transport.pause_reading()
+        await late.send(encode(Hello(v=1, client="late", token=signer.token("big", name="Late"))))
+        async with httpx.AsyncClient(base_url=touchy_room.http_url) as http:
+
+            async def welcome_waiting() -> bool:
+                text = (await http.get("/metrics")).text
+                line_ = next(x for x in text.splitlines() if x.startswith("drawnet_room_max_buffered_bytes"))
+                return float(line_.split()[1]) > 1_048_576
+
+            await eventually_async(welcome_waiting, what="the welcome buffered beyond the close threshold")
+        late.ws.transport.resume_reading()
+        welcome = await late.wait_for(lambda m: m if isinstance(m, Welcome) else None, timeout=30)
+        assert welcome.snapshot is not None
+        assert len(welcome.snapshot.strokes) == 160
+        still_here = await late.submit(stroke("late-1"))  # not closed as a slow consumer
+        assert isinstance(still_here, Ack)
+        await late.close()
 
 
 class TestDeadConnections:
@@ -324,3 +365,7 @@ async def test_metrics_count_what_happened(room_server: RoomServer, join: Join) 
         'drawnet_room_board_loads_total{source="log"} 1.0',
     ):
         assert expected in text, expected
+
+
+async def _true(value: bool) -> bool:
+    return value

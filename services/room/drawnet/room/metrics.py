@@ -54,6 +54,8 @@ class RoomStats:
         self.sessions = 0
         self.board_loads: Tally[str] = Tally()
         """Boards loaded, by where from: `snapshot` (then the op log's tail) or `log` (all of it)."""
+        self.max_buffered_bytes = 0
+        """The most bytes waiting for any one client at the slow-consumer watcher's last look."""
         self.replayed_ops = 0
         """Ops applied from the op log while loading boards."""
 
@@ -114,6 +116,11 @@ class RoomCollector(Collector):
             "drawnet_room_replayed_ops",
             "Ops replayed from the op log while loading boards",
             value=s.replayed_ops,
+        )
+        yield GaugeMetricFamily(
+            "drawnet_room_max_buffered_bytes",
+            "The most bytes waiting to be sent to any one client, at the last look",
+            value=s.max_buffered_bytes,
         )
         yield GaugeMetricFamily("drawnet_room_connections", "Participants connected", value=s.connections)
         yield GaugeMetricFamily("drawnet_room_sessions", "Sessions with a loaded board", value=s.sessions)

@@ -96,6 +96,8 @@ class Connection:
     user_live: TokenBucket | None = None
     user_ops: TokenBucket | None = None
     live_subscribed: bool = False
+    allowance: int = 0
+    """Bytes of a big welcome still on their way: a late joiner is not a slow consumer for that."""
 
 
 @dataclass(slots=True)
@@ -126,6 +128,8 @@ class Room:
         """Set whenever no durable op is waiting for JetStream's ack."""
         self._lingering: dict[str, asyncio.TimerHandle] = {}
         self.now = time.monotonic()
+        self._traffic = False
+        """Something was sent since the slow-consumer watcher last looked."""
         self.ready = False
         self.draining = False
         self.app = App(lifespan=False)
@@ -290,10 +294,11 @@ class Room:
             raise ProtocolError(CloseCode.RATE_LIMITED, f"kept sending over {limit} {rate:g}")
         return False
 
-    def flush_outbox(self) -> None:
+    def flush_outbox(self) -> bool:
         """Publish the frames queued during the last libuv turn (the bridge calls this after each turn)."""
         if not self._outbox:
-            return
+            return False
+        self._traffic = True
         started = time.perf_counter()
         outbox, self._outbox = self._outbox, []
         ssl, app = self.app.SSL, self.app.app
@@ -318,12 +323,14 @@ class Room:
             self._relay_out(session, "live", b"\n".join(frames))
         stats.published += len(outbox)
         metrics.FANOUT_SECONDS.observe(time.perf_counter() - started)
+        return True
 
     def _publish(self, session: LiveSession, topic: bytes, frame: bytes) -> None:
         """Send a frame to every subscriber of a topic, now."""
         lib.uws_publish(
             self.app.SSL, self.app.app, topic, len(topic), frame, len(frame), _TEXT, _UNCOMPRESSED
         )
+        self._traffic = True
         self.stats.published += 1
         self.stats.deliveries += session.local
         if topic is session.live_topic:
@@ -335,6 +342,7 @@ class Room:
     def _send(self, conn: Connection, frame: bytes) -> None:
         if not conn.closed:
             conn.ws.send(frame, _TEXT)
+            self._traffic = True
             self._wake()
 
     def _wake(self) -> None:
@@ -464,7 +472,9 @@ class Room:
             role=claims.role,
         )
         self._admit(conn, session, participant, claims)
-        self._send(conn, self._welcome(session, participant, hello.since))
+        welcome = self._welcome(session, participant, hello.since)
+        conn.allowance = len(welcome)
+        self._send(conn, welcome)
         conn.ws.subscribe(session.ops_topic)
         conn.ws.subscribe(session.live_topic)
         conn.live_subscribed = True
@@ -653,11 +663,16 @@ class Room:
         soft, hard = self.settings.slow_consumer_live_bytes, self.settings.slow_consumer_close_bytes
         while True:
             await asyncio.sleep(interval)
+            if not self._traffic:
+                continue  # nothing sent and nothing waiting: an idle room costs nothing here
+            self._traffic = False
+            most = 0
             for conn in list(self._connections):
                 if conn.closed or conn.session is None:
                     continue
                 buffered = int(lib.uws_ws_get_buffered_amount(self.app.SSL, conn.ws.ws))
-                if buffered > hard:
+                most = max(most, buffered)
+                if buffered > hard + conn.allowance:
                     self._refuse(
                         conn,
                         ProtocolError(
@@ -672,6 +687,11 @@ class Room:
                 elif not conn.live_subscribed and buffered < soft // 2:
                     conn.ws.subscribe(conn.session.live_topic)
                     conn.live_subscribed = True
+                if conn.allowance and buffered < hard:
+                    conn.allowance = 0  # the welcome is out
+            self.stats.max_buffered_bytes = most
+            if most:
+                self._traffic = True  # keep looking while anything is still waiting to be sent
 
     async def heartbeat(self) -> None:
         """Tell the platform (the operator) how each hosted session is doing."""

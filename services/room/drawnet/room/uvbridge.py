@@ -8,7 +8,9 @@ deadline and runs `uv_run(UV_RUN_NOWAIT)` only then. Both loops share the thread
 and asyncio tasks (nats-py) never run at the same time.
 
 After each libuv turn the bridge calls `after_turn`: the room publishes what the turn's message callbacks
-queued there, outside uWebSockets' callbacks (publishing from inside them was measured far slower).
+queued there, outside uWebSockets' callbacks (publishing from inside them was measured far slower). When it
+published anything, libuv gets one more non-blocking turn at once: uWebSockets writes published frames out
+in its loop's post-iteration hook, so without that turn they would wait for the next event or timer.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class UVBridge:
     """Runs the libuv loop behind `native_loop` whenever asyncio sees it has work."""
 
     def __init__(
-        self, native_loop: Any, after_turn: Callable[[], None], before_turn: Callable[[], None] | None = None
+        self, native_loop: Any, after_turn: Callable[[], bool], before_turn: Callable[[], None] | None = None
     ) -> None:
         address = int(socketify_ffi.cast("uintptr_t", native_loop))
         self._uv_loop = _ffi.cast("void *", address)
@@ -64,7 +66,12 @@ class UVBridge:
         self._soon = None
         self._before_turn()
         _libuv.uv_run(self._uv_loop, _UV_RUN_NOWAIT)
-        self._after_turn()
+        if self._after_turn():
+            # Let uWebSockets write what was just published; frames that arrive meanwhile are queued and
+            # published on the next turn, which wake() schedules.
+            _libuv.uv_run(self._uv_loop, _UV_RUN_NOWAIT)
+            if self._after_turn():
+                self.wake()
         self._schedule_timer()
 
     def _schedule_timer(self) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import secrets
+import socket
 from collections.abc import Callable, Sequence
 from typing import Self, TypeVar
 
@@ -66,10 +67,15 @@ class RoomClient:
         board: Board | None = None,
         token: str | None = None,
         timeout: float = 10.0,
+        sock: socket.socket | None = None,
     ) -> Self:
-        """Connect, say hello and wait for the welcome (pass `board` and `since` to resume)."""
+        """Connect, say hello and wait for the welcome (pass `board` and `since` to resume).
+
+        `sock`: an already connected socket to speak over (a test's small receive buffer, say).
+        """
         client_id = client_id or f"c-{secrets.token_hex(4)}"
-        ws = await websockets.connect(f"{room_url}/rooms/{session}", open_timeout=timeout, max_size=None)
+        url = f"{room_url}/rooms/{session}"
+        ws = await websockets.connect(url, open_timeout=timeout, max_size=None, sock=sock)
         client = cls(ws, client_id)
         if board is not None:
             client.board = board
@@ -80,9 +86,9 @@ class RoomClient:
         return client
 
     @classmethod
-    async def connect_raw(cls, room_url: str, session: str) -> Self:
+    async def connect_raw(cls, room_url: str, session: str, *, sock: socket.socket | None = None) -> Self:
         """A connection that has said nothing yet (for tests of what the room does with bad input)."""
-        ws = await websockets.connect(f"{room_url}/rooms/{session}", max_size=None)
+        ws = await websockets.connect(f"{room_url}/rooms/{session}", max_size=None, sock=sock)
         client = cls(ws, f"raw-{secrets.token_hex(4)}")
         client._reader = asyncio.get_running_loop().create_task(client._read())
         return client
