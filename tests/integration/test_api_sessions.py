@@ -288,6 +288,17 @@ class TestSessions:
             == {"session": "made-by-operator", "archived": True, "seq": 0, "strokes": 0}
         )
 
+    def test_an_open_board_reads_as_a_public_session_without_an_owner(self, http: httpx.Client) -> None:
+        board = http.get("/api/v1/sessions/nobody-made-this")
+        assert board.status_code == 200
+        assert {k: board.json()[k] for k in ("title", "owner", "visibility", "your_role")} == {
+            "title": "nobody-made-this",
+            "owner": None,
+            "visibility": "public",
+            "your_role": "public",
+        }
+        problem(http.patch("/api/v1/sessions/nobody-made-this", json={"title": "x"}), 404)
+
     def test_an_invalid_session_name_is_refused_with_what_a_name_is(self, http: httpx.Client) -> None:
         body = problem(http.get("/api/v1/sessions/Not_A_Name"), 422)
         assert "DNS-1123" in str(body["detail"])

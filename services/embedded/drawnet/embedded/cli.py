@@ -51,6 +51,16 @@ def signing_keys(data: Path) -> str:
     return path.read_text().strip()
 
 
+def service_token(data: Path) -> str:
+    """The platform's own token for the drawing service: made once, kept in the data folder (owner-only)."""
+    path = data / "service-token"
+    if not path.exists():
+        data.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32) + "\n")
+    return path.read_text().strip()
+
+
 def up(args: argparse.Namespace) -> int:
     data: Path = args.data_dir.resolve()
     database_url = args.database_url or f"sqlite:///{data / 'drawnet.db'}"
@@ -80,6 +90,7 @@ def up(args: argparse.Namespace) -> int:
         port=args.port,
         room_public_url=room.url,
         signing_keys=keys,
+        service_token=service_token(data),
     )
     started: list[NatsServer | RoomServer | DrawingService] = []
     try:

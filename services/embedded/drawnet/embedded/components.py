@@ -68,6 +68,8 @@ class DrawingService:
     room_public_url: str = "ws://127.0.0.1:8001"
     signing_keys: str = ""
     """Join-token keys (`kid:secret,…`); the first one signs. The rooms get the same list."""
+    service_token: str = ""
+    """The platform's bearer token for the drawing service (archiving, reading any board)."""
     extra_env: dict[str, str] = field(default_factory=dict)
     process: Supervised | None = None
 
@@ -83,6 +85,7 @@ class DrawingService:
             "DRAWNET_DRAWING_DATABASE_URL": self.database_url,
             "DRAWNET_DRAWING_ROOM_PUBLIC_URL": self.room_public_url,
             **({"DRAWNET_DRAWING_SIGNING_KEYS": self.signing_keys} if self.signing_keys else {}),
+            **({"DRAWNET_DRAWING_SERVICE_TOKEN": self.service_token} if self.service_token else {}),
             **self.extra_env,
         }
         self.process = Supervised(

@@ -34,7 +34,7 @@ from drawnet.drawing.schemas import (
     SessionPatch,
     ShareLink,
 )
-from drawnet.protocol import valid_name
+from drawnet.protocol import Limits, valid_name
 from drawnet.protocol.tokens import JoinClaims, Role, sign
 
 TAG = ["sessions"]
@@ -132,9 +132,24 @@ async def _existing(ctx: Context, caller: Caller, name: str) -> tuple[SessionAcc
 
 @get("/api/v1/sessions/{session:str}", tags=TAG, summary="A session and its settings")
 async def get_session(ctx: Context, caller: Caller, session: SessionPath) -> Session:
-    access, row = await _existing(ctx, caller, session)
+    access = await access_to(ctx, caller, session)
     require(access, READERS, caller, "see this session")
-    return session_view(ctx, row, access.access)
+    return session_view(ctx, access.row or open_board(ctx, access.name), access.access)
+
+
+def open_board(ctx: Context, name: str) -> SessionRow:
+    """A board nobody created through the API (with `open_boards` on), seen as the public session it is."""
+    return SessionRow(
+        namespace=ctx.settings.namespace,
+        name=name,
+        title=name,
+        owner=None,
+        visibility="public",
+        allow_guests=True,
+        max_participants=Limits().max_participants,
+        idle_timeout_seconds=0,
+        created_at=0.0,
+    )
 
 
 @patch("/api/v1/sessions/{session:str}", tags=TAG, summary="Change a session's settings (owner)")
