@@ -129,10 +129,8 @@ def throughput(kind: str, *, ops: int, sessions: int, points: int, folder: Path)
                 if ops - b * per_board > 0
             }
             # The stream exists once a drawing service declared it: start one, stop it, then fill the log.
-            first = DrawingService(
-                nats_url=nats_server.url, database_url=url, log_path=folder / "d0.log"
-            ).start()
-            first.stop()
+            first = DrawingService(nats_url=nats_server.url, database_url=url, log_path=folder / "d0.log")
+            first.start(timeout=120).stop()
             began = time.perf_counter()
             asyncio.run(log_ops(nats_server.url, boards))
             logged = time.perf_counter() - began
