@@ -58,7 +58,7 @@ from drawnet.protocol.status import RoomHeartbeat
 from drawnet.protocol.subjects import relay_subject, status_subject
 from drawnet.protocol.tokens import JoinClaims, TokenError, verify
 from drawnet.protocol.validation import LimitError, check_live, check_op
-from drawnet.room import metrics
+from drawnet.room import metrics, native
 from drawnet.room.ratelimit import TokenBucket
 from drawnet.room.sessions import LiveSession
 from drawnet.room.settings import RoomSettings
@@ -133,6 +133,7 @@ class Room:
         self.ready = False
         self.draining = False
         self.app = App(lifespan=False)
+        self._ssl = self.app.SSL
         # socketify installs its own task factory and exception handler on the running asyncio loop; its
         # tasks lack what anyio (httpx) needs and its handler drops tracebacks: put asyncio's back.
         loop = asyncio.get_running_loop()
@@ -147,6 +148,10 @@ class Room:
         self.app.get("/healthz", lambda res, _req: res.end("ok"))
         self.app.get("/readyz", self._readyz)
         self.app.get("/metrics", self._metrics)
+        with native.raw_message_callback():
+            self._ws_route()
+
+    def _ws_route(self) -> None:
         self.app.ws(
             "/rooms/:session",
             {
@@ -206,8 +211,9 @@ class Room:
         if conn.refused is not None:
             self._refuse(conn, conn.refused)
 
-    def _message(self, ws: Any, data: str | bytes, _opcode: Any) -> None:
-        conn: Connection = ws.get_user_data()
+    def _message(self, ws: Any, data: bytes) -> None:
+        """One inbound frame: the native WebSocket pointer and the payload (see native.py)."""
+        conn: Connection = native.user_data(self._ssl, ws)
         if conn.closed:
             return
         try:
@@ -232,7 +238,7 @@ class Room:
 
     # ---------------------------------------------------------------------------------- dispatch
 
-    def _dispatch(self, conn: Connection, data: str | bytes) -> None:
+    def _dispatch(self, conn: Connection, data: bytes) -> None:
         self._check_size(data)
         message = decode_client(data)
         if conn.phase is Phase.JOINED:
@@ -252,15 +258,11 @@ class Room:
         self.stats.received[kind] += 1
         self.stats.bytes_in[kind] += len(data)
 
-    def _check_size(self, data: str | bytes) -> None:
-        limit = self.limits.max_frame_bytes
-        # A str has at most 4 bytes per character: only frames that might be over the limit get measured.
-        if len(data) * 4 > limit:
-            size = len(data) if isinstance(data, bytes) else len(data.encode())
-            if size > limit:
-                raise ProtocolError(
-                    CloseCode.MESSAGE_TOO_BIG, f"frame of {size} bytes exceeds max_frame_bytes {limit}"
-                )
+    def _check_size(self, data: bytes) -> None:
+        if (size := len(data)) > (limit := self.limits.max_frame_bytes):
+            raise ProtocolError(
+                CloseCode.MESSAGE_TOO_BIG, f"frame of {size} bytes exceeds max_frame_bytes {limit}"
+            )
 
     # ---------------------------------------------------------------------------------- live traffic
 
