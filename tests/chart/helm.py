@@ -99,6 +99,7 @@ def helm(
 
 
 def values_file(values: dict[str, Any], directory: Path, name: str = "values") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.yaml"
     path.write_text(json.dumps(values), encoding="utf-8")  # JSON is YAML
     return path
