@@ -17,6 +17,9 @@ from drawnet.testkit.postgres import PostgresServer
 
 pytestmark = pytest.mark.integration
 
+START_TIMEOUT = 90.0
+"""Seconds a process gets to be ready: the machine running the tests may be busy."""
+
 KEYS = "k1:" + "a" * 40
 SERVICE_TOKEN = "svc-" + "s" * 40
 IDENTITIES = ("owner", "editor", "viewer", "guest", "stranger", "anonymous", "other", "service")
@@ -43,7 +46,7 @@ def service(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) 
             "DRAWNET_DRAWING_SERVICE_TOKEN": SERVICE_TOKEN,
             "DRAWNET_DRAWING_OPEN_BOARDS": "false",
         },
-    ).start()
+    ).start(timeout=START_TIMEOUT)
     yield service
     service.stop()
     nats_server.stop()

@@ -25,6 +25,9 @@ from drawnet.testkit.postgres import PostgresServer
 
 pytestmark = pytest.mark.integration
 
+START_TIMEOUT = 90.0
+"""Seconds a process gets to be ready: the machine running the tests may be busy."""
+
 KEYS = "k1:" + "k" * 40
 OPS_PAGE = 20
 IMPORT_BYTES = 64 * 1024
@@ -57,12 +60,12 @@ def stack(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
             "DRAWNET_DRAWING_MAX_IMPORT_BYTES": str(IMPORT_BYTES),
             "DRAWNET_DRAWING_PERSIST_FETCH_TIMEOUT_SECONDS": "0.2",
         },
-    ).start()
+    ).start(timeout=START_TIMEOUT)
     room = RoomServer(
         nats_url=nats_server.url,
         log_path=folder / "room.log",
         extra_env={"DRAWNET_ROOM_SIGNING_KEYS": KEYS, "DRAWNET_ROOM_DRAWING_URL": service.url},
-    ).start()
+    ).start(timeout=START_TIMEOUT)
     yield Stack(nats_server, service, room)
     room.stop()
     service.stop()

@@ -24,6 +24,9 @@ from drawnet.testkit.postgres import PostgresServer
 
 pytestmark = pytest.mark.integration
 
+START_TIMEOUT = 90.0
+"""Seconds a process gets to be ready: the machine running the tests may be busy."""
+
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -43,7 +46,7 @@ def service(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) 
         log_path=folder / "drawing.log",
         room_public_url="wss://rooms.example/</script><script>alert(1)</script>",
         extra_env={"DRAWNET_DRAWING_SERVICE_TOKEN": "svc-" + "s" * 40, "DRAWNET_DRAWING_OPEN_BOARDS": "true"},
-    ).start()
+    ).start(timeout=START_TIMEOUT)
     yield service
     service.stop()
     nats_server.stop()
@@ -76,7 +79,7 @@ def fuzz(service: DrawingService, headers: dict[str, str], *, session: str | Non
     fuzzed = []
     for result in api.get_all_operations():
         if isinstance(result, Err):
-            raise AssertionError(f"the app's own OpenAPI is invalid: {result.err()}")
+            pytest.fail(f"the app's own OpenAPI is invalid: {result.err()}")
         operation = result.ok()
         for mode in MODES:
 

@@ -17,6 +17,9 @@ from drawnet.testkit.postgres import PostgresServer
 
 pytestmark = pytest.mark.integration
 
+START_TIMEOUT = 90.0
+"""Seconds a process gets to be ready: the machine running the tests may be busy."""
+
 OLD_KEY, NEW_KEY = "old:" + "o" * 40, "new:" + "n" * 40
 SERVICE_TOKEN = "svc-" + "s" * 40
 LOGIN_LIMIT = 4
@@ -55,7 +58,7 @@ def service(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) 
             "DRAWNET_DRAWING_COOKIE_SECURE": "false",
             **LIMITS,
         },
-    ).start()
+    ).start(timeout=START_TIMEOUT)
     yield service
     service.stop()
     nats_server.stop()

@@ -31,6 +31,9 @@ from tests.conftest import missing_dependency
 
 pytestmark = pytest.mark.integration
 
+START_TIMEOUT = 90.0
+"""Seconds a process gets to be ready: the machine running the tests may be busy."""
+
 FAST = {
     "DRAWNET_DRAWING_PERSIST_RETRY_SECONDS": "0.2",
     "DRAWNET_DRAWING_PERSIST_FETCH_TIMEOUT_SECONDS": "0.2",
@@ -93,7 +96,7 @@ def service(nats_server: NatsServer, database_url: str, tmp_path: Path) -> Itera
             "DRAWNET_DRAWING_SNAPSHOT_EVERY_OPS": "5",
             "DRAWNET_DRAWING_SNAPSHOT_EVERY_SECONDS": "600",
         },
-    ).start()
+    ).start(timeout=START_TIMEOUT)
     yield service
     service.stop()
 
@@ -126,7 +129,7 @@ class TestExactlyOnce:
         await nc.jetstream().delete_consumer(OPS_STREAM, "drawing-persister")
         await nc.close()
 
-        service.start()
+        service.start(timeout=START_TIMEOUT)
         await publish(nats_server.url, "replay", [stroke(30)])
         after = await all_stored(http, "replay", 31)
 
@@ -189,7 +192,7 @@ async def test_a_snapshot_falls_due_after_t_seconds_without_new_ops(
             "DRAWNET_DRAWING_SNAPSHOT_EVERY_OPS": "1000",
             "DRAWNET_DRAWING_SNAPSHOT_EVERY_SECONDS": "0.5",
         },
-    ).start()
+    ).start(timeout=START_TIMEOUT)
     try:
         seqs = await publish(nats_server.url, "timed", [stroke(i) for i in range(3)])
         async with httpx.AsyncClient(base_url=service.url) as http:
@@ -241,7 +244,7 @@ async def test_while_postgresql_is_down_nothing_is_acknowledged_or_lost(
         database_url=private_postgres.create_database(),
         log_path=tmp_path / "drawing.log",
         extra_env=FAST,
-    ).start()
+    ).start(timeout=START_TIMEOUT)
     try:
         async with httpx.AsyncClient(base_url=service.url, timeout=10) as http:
             before = await publish(nats_server.url, "outage", [stroke(i) for i in range(50)])
@@ -290,7 +293,7 @@ async def test_a_crash_with_a_batch_in_hand_loses_nothing(
         database_url=private_postgres.create_database(),
         log_path=tmp_path / "drawing.log",
         extra_env=FAST,
-    ).start()
+    ).start(timeout=START_TIMEOUT)
     try:
         async with httpx.AsyncClient(base_url=service.url, timeout=10) as http:
             first = await publish(nats_server.url, "crash", [stroke(i) for i in range(10)])
@@ -309,7 +312,7 @@ async def test_a_crash_with_a_batch_in_hand_loses_nothing(
             service.process.kill()
             start_postgres(private_postgres)
             after = await publish(nats_server.url, "crash", [stroke(i) for i in range(40, 60)])
-            service.start()
+            service.start(timeout=START_TIMEOUT)
 
             ops = await all_stored(http, "crash", 60)
             assert [op["seq"] for op in ops] == first + held + after
@@ -360,7 +363,7 @@ async def test_a_database_from_before_migrations_is_adopted_and_keeps_its_ops(
 
     service = DrawingService(
         nats_url=nats_server.url, database_url=database_url, log_path=tmp_path / "drawing.log"
-    ).start()
+    ).start(timeout=START_TIMEOUT)
     try:
         async with httpx.AsyncClient(base_url=service.url) as http:
             board = (await http.get("/api/v1/sessions/old/board")).json()
