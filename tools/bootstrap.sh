@@ -34,6 +34,10 @@ if [ "${1:-}" = "--test" ]; then
   # The Kubernetes tier: a real control plane built from Go modules, cached in ~/.cache/drawnet
   # (about 8 minutes the first time on 2 cores; instant afterwards).
   tools/k8s/build.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok helm
+  # The chart's SRE kit: promtool and a real Prometheus (Debian's package; its service is not started),
+  # and the upstream ServiceMonitor/PodMonitor/PrometheusRule/HTTPRoute CRDs from their Go modules.
+  ensure_debian_packages prometheus
+  tools/chart/fetch-crds.sh >/dev/null
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then
