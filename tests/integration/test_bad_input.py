@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import Join
 
 from drawnet.embedded.components import NatsServer, RoomServer
 from drawnet.protocol import Ack, AddStroke, CloseCode, Committed, Nack
 from drawnet.testkit import RoomClient
 from drawnet.testkit.client import line
 from drawnet.testkit.tokens import TEST_SIGNING_KEYS, Signer
+from tests.conftest import Join
 
 pytestmark = pytest.mark.integration
 

@@ -6,12 +6,12 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.conftest import Join
 
 from drawnet.embedded.components import DrawingService, RoomServer
 from drawnet.protocol import Ack, AddStroke, Begin, Board, Committed, Joined, Left, Points
 from drawnet.testkit import eventually_async
 from drawnet.testkit.client import line
+from tests.conftest import Join
 
 pytestmark = pytest.mark.integration
 
