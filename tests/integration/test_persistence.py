@@ -19,7 +19,7 @@ from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
 from drawnet.drawing import db
-from drawnet.drawing.models import OpRow
+from drawnet.drawing.models import OpRow, SnapshotRow
 from drawnet.drawing.settings import normalize_database_url
 from drawnet.embedded.components import DrawingService, NatsServer
 from drawnet.embedded.processes import Supervised
@@ -166,6 +166,27 @@ class TestSnapshots:
         assert [entry["stroke"]["id"] for entry in body["strokes"]] == [f"s{i}" for i in range(12)]
         assert int(response.headers["x-drawnet-tail-ops"]) < 5
         assert body["recent"]["s11"] == seqs[-1]
+
+    async def test_a_lost_snapshot_is_written_again_by_the_first_reader(
+        self, nats_server: NatsServer, http: httpx.AsyncClient, database_url: str
+    ) -> None:
+        seqs = await publish(nats_server.url, "lost", [stroke(i) for i in range(12)])
+        await all_stored(http, "lost", 12)
+        # What a crash of PostgreSQL does to the unlogged snapshots table.
+        engine = db.make_engine(normalize_database_url(database_url))
+        async with engine.begin() as conn:
+            await conn.execute(SnapshotRow.__table__.delete())  # type: ignore[attr-defined]
+        await engine.dispose()
+
+        first = await http.get("/api/v1/sessions/lost/snapshot")
+        again = await http.get("/api/v1/sessions/lost/snapshot")
+
+        assert (first.headers["x-drawnet-snapshot-seq"], first.headers["x-drawnet-tail-ops"]) == ("0", "12")
+        assert (again.headers["x-drawnet-snapshot-seq"], again.headers["x-drawnet-tail-ops"]) == (
+            str(seqs[-1]),
+            "0",
+        )
+        assert again.json()["strokes"] == first.json()["strokes"]
 
     async def test_the_snapshot_holds_erasures(
         self, nats_server: NatsServer, http: httpx.AsyncClient

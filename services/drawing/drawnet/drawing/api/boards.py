@@ -45,7 +45,18 @@ async def _readable(ctx: Context, caller: Caller, session: str) -> SessionAccess
 
 async def _board(ctx: Context, caller: Caller, session: str) -> snapshots.StoredBoard:
     access = await _readable(ctx, caller, session)
-    return await snapshots.load_board(ctx.engine, ctx.settings.namespace, access.name)
+    return await _load(ctx, access.name)
+
+
+async def _load(ctx: Context, session: str) -> snapshots.StoredBoard:
+    """The stored board; one that needed a long replay gets its snapshot written for the next reader
+    (a board the persister has not snapshotted yet, or a snapshot PostgreSQL dropped in a crash)."""
+    stored = await snapshots.load_board(ctx.engine, ctx.settings.namespace, session)
+    if stored.tail >= ctx.settings.snapshot_every_ops:
+        await snapshots.save(
+            ctx.engine, snapshots.snapshot_row(ctx.settings.namespace, session, stored.board)
+        )
+    return stored
 
 
 @get(
@@ -76,7 +87,7 @@ async def get_snapshot(ctx: Context, caller: Caller, session: SessionPath) -> Re
         body = stored.body[:-1] + b"," + extra[1:]
         headers = {"X-Drawnet-Snapshot-Seq": str(stored.seq), "X-Drawnet-Tail-Ops": "0"}
         return cast("Response[Snapshot]", Response(body, media_type=MediaType.JSON, headers=headers))
-    board = await snapshots.load_board(ctx.engine, namespace, access.name)
+    board = await _load(ctx, access.name)
     state = board.board.state()
     snapshot = Snapshot(
         seq=state.seq,
