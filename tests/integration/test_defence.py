@@ -214,9 +214,8 @@ class TestSlowConsumers:
             points = encode(Points(stroke="big", pts=[(float(i), float(i), 0.5) for i in range(200)]))
 
             async def rejected(reason: str) -> bool:
-                return (
-                    f'drawnet_room_rejected_total{{reason="{reason}"}}' in (await http.get("/metrics")).text
-                )
+                text = (await http.get("/metrics")).text
+                return metric(text, f'drawnet_room_rejected_total{{reason="{reason}"}}') > 0
 
             async def flood_live() -> bool:
                 for _ in range(5):
@@ -352,20 +351,27 @@ async def test_metrics_count_what_happened(room_server: RoomServer, join: Join) 
         await still_drawing(ann, bob)
         async with httpx.AsyncClient() as http:
             text = (await http.get(f"{room_server.http_url}/metrics")).text
-    for expected in (
-        'drawnet_room_messages_received_total{kind="points"}',
-        'drawnet_room_messages_received_total{kind="op"} 1.0',
-        "drawnet_room_ops_acked_total 1.0",
-        "drawnet_room_connections 2.0",
-        "drawnet_room_sessions 1.0",
-        "drawnet_room_jetstream_publish_seconds_count 1.0",
-        "drawnet_room_fanout_seconds_count",
-        'drawnet_room_sent_bytes_total{channel="ops"}',
-        'drawnet_room_received_bytes_total{kind="op"}',
-        'drawnet_room_board_loads_total{source="log"} 1.0',
-    ):
-        assert expected in text, expected
+    assert metric(text, 'drawnet_room_messages_received_total{kind="points"}') >= 1
+    assert metric(text, 'drawnet_room_messages_received_total{kind="op"}') == 1
+    assert metric(text, "drawnet_room_ops_acked_total") == 1
+    assert metric(text, "drawnet_room_connections") == 2
+    assert metric(text, "drawnet_room_sessions") == 1
+    assert metric(text, "drawnet_room_jetstream_publish_seconds_count") == 1
+    assert metric(text, "drawnet_room_fanout_seconds_count") >= 1
+    assert metric(text, 'drawnet_room_sent_bytes_total{channel="ops"}') > 0
+    assert metric(text, 'drawnet_room_received_bytes_total{kind="op"}') > 0
+    assert metric(text, 'drawnet_room_board_loads_total{source="log"}') == 1
+    # Every reason is exported from the start, so that rate() sees the first refusal.
+    assert metric(text, 'drawnet_room_rejected_total{reason="room_full"}') == 0
 
 
 async def _true(value: bool) -> bool:
     return value
+
+
+def metric(text: str, series: str) -> float:
+    """The value of one series in a Prometheus text exposition."""
+    for line_ in text.splitlines():
+        if line_.startswith(series + " "):
+            return float(line_.rsplit(" ", 1)[1])
+    raise AssertionError(f"{series} is not exported")

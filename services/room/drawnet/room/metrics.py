@@ -13,6 +13,8 @@ from prometheus_client import Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from drawnet.protocol import CloseCode
+
 PUBLISH_SECONDS = Histogram(
     "drawnet_room_jetstream_publish_seconds",
     "Time from a durable op's arrival to JetStream's ack",
@@ -30,13 +32,34 @@ WELCOME_SECONDS = Histogram(
 )
 
 
+KINDS = ("hello", "begin", "points", "cursor", "view", "presence", "op")
+"""Client message kinds (the `t` tags of ClientMessage)."""
+REASONS = (
+    # connections closed, by close code
+    *(code.name.lower() for code in CloseCode if code >= CloseCode.MESSAGE_TOO_BIG),
+    # live messages dropped or ops refused, by limit
+    "live_rate_per_second",
+    "slow_consumer_live",
+    "rate_limited",
+    "forbidden",
+    "draining",
+    "stale",
+    "nothing_to_undo",
+    "nothing_to_redo",
+    "max_points_per_stroke",
+    "max_strokes_per_board",
+    "max_width",
+)
+"""Every reason the room refuses something: exported from the start at 0, so rate() sees the first one."""
+
+
 class RoomStats:
     """Counters the room bumps on its hot path."""
 
     def __init__(self) -> None:
-        self.received: Tally[str] = Tally()
+        self.received: Tally[str] = Tally(dict.fromkeys(KINDS, 0))
         """Client messages accepted, by kind."""
-        self.bytes_in: Tally[str] = Tally()
+        self.bytes_in: Tally[str] = Tally(dict.fromkeys(KINDS, 0))
         """Bytes of client frames accepted, by kind."""
         self.published = 0
         """Frames handed to a topic (live frames, committed ops, presence)."""
@@ -46,13 +69,13 @@ class RoomStats:
         """Bytes of live frames times their recipients."""
         self.bytes_out_ops = 0
         """Bytes of committed ops and presence frames times their recipients."""
-        self.rejected: Tally[str] = Tally()
+        self.rejected: Tally[str] = Tally(dict.fromkeys(REASONS, 0))
         """Messages dropped or refused and connections closed, by reason."""
         self.acked = 0
         self.deduplicated = 0
         self.connections = 0
         self.sessions = 0
-        self.board_loads: Tally[str] = Tally()
+        self.board_loads: Tally[str] = Tally({"snapshot": 0, "log": 0})
         """Boards loaded, by where from: `snapshot` (then the op log's tail) or `log` (all of it)."""
         self.max_buffered_bytes = 0
         """The most bytes waiting for any one client at the slow-consumer watcher's last look."""
