@@ -154,9 +154,9 @@ def test_deleting_a_session_archives_its_board_in_the_drawing_service_before_its
     assert waiting["status"]["phase"] == "Terminating"
     assert kube.find("v1", "Pod", namespace, "room-keepsake") is not None
 
-    drawing.start()
+    drawing.start(timeout=90)  # its imports and migrations take a while on a busy machine
     try:
-        sessions.wait_gone("keepsake")
+        sessions.wait_gone("keepsake", timeout=90)
         answer = httpx.get(
             f"{drawing.url}/api/v1/sessions/keepsake", headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}
         )

@@ -123,6 +123,10 @@ class TestServiceAndRoutes:
     def test_the_service_selects_the_sessions_room_by_label(self) -> None:
         service = build_room_service("ns", "retro", _settings(room_port=9000))
 
+        assert service["spec"]["clusterIP"] == "None"  # headless: no address, no kube-proxy rules
+        assert (
+            "clusterIP" not in build_room_service("ns", "r", _settings(room_service_headless=False))["spec"]
+        )
         assert service["metadata"]["name"] == child_name("retro") == "room-retro"
         assert service["spec"]["selector"] == {
             "drawnet.dev/session": "retro",
@@ -210,7 +214,7 @@ class TestServiceAndRoutes:
 class TestDrift:
     def test_what_the_server_adds_is_not_drift(self) -> None:
         desired = build_room_service("ns", "s", _settings())["spec"]
-        actual = {**desired, "clusterIP": "10.0.0.7", "sessionAffinity": "None"}
+        actual = {**desired, "clusterIPs": ["None"], "sessionAffinity": "None", "ipFamilies": ["IPv4"]}
         actual["ports"] = [{**desired["ports"][0], "nodePort": None}]
 
         assert not drifted(desired, actual)

@@ -70,12 +70,14 @@ def test_a_transition_time_moves_only_when_the_condition_changes() -> None:
 
 def test_the_room_pods_state_says_why_a_session_is_not_ready() -> None:
     pending = replace(READY_POD, phase="Pending", ready=False, scheduled=False)
+    scheduled = replace(READY_POD, phase="Pending", ready=False)
     starting = replace(READY_POD, ready=False)
     failed = replace(READY_POD, phase="Failed", ready=False, reason="OOMKilled")
     going = replace(READY_POD, deleting=True)
     cases = {
         None: "PodMissing",
         pending: "PodPending",
+        scheduled: "PodPending",
         starting: "PodNotReady",
         failed: "PodFailed",
         going: "PodTerminating",

@@ -131,12 +131,15 @@ def build_room_pod(
 
 def build_room_service(namespace: str, session: str, settings: OperatorSettings) -> dict[str, Any]:
     """A stable in-cluster name for the room, whichever pod serves it now."""
+    spec: dict[str, Any] = {"type": "ClusterIP"}
+    if settings.room_service_headless:
+        spec["clusterIP"] = "None"
     return {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": _metadata(namespace, session),
         "spec": {
-            "type": "ClusterIP",
+            **spec,
             "selector": selector_labels(session),
             "ports": [
                 {

@@ -155,6 +155,11 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Ope
         # every log line: at a thousand sessions those would flood the API server.
         settings.posting.loggers = False
         settings.posting.reporting_component = OPERATOR
+        # A session being deleted first waits for its resync timer to stop. One caught mid-reconcile (the
+        # idle policy deleting its own session, say) finishes within a second; kopf's default would
+        # look again only after a minute, and the delete (the archive) would wait that long.
+        settings.background.instant_exit_timeout = 1.0
+        settings.background.cancellation_polling = 2.0
         # Handler retries: quick at first (a pod name still taken by its predecessor), then back off.
         settings.networking.error_backoffs = [1, 2, 5, 10, 20]
         await operator.start()

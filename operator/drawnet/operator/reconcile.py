@@ -93,6 +93,30 @@ def pod_state(pod: Mapping[str, Any]) -> PodState:
     )
 
 
+def trimmed(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """What the operator keeps of an object: no managedFields, and of a pod only what reconciling reads
+    (its node, phase, conditions and why its container stopped). A thousand sessions' worth of full pods
+    would be most of the operator's memory."""
+    meta = {k: v for k, v in _meta(obj).items() if k != "managedFields"}
+    kept: dict[str, Any] = {**obj, "metadata": meta}
+    if obj.get("kind") == "Pod":
+        status = obj.get("status") or {}
+        kept["spec"] = {"nodeName": (obj.get("spec") or {}).get("nodeName")}
+        kept["status"] = {
+            "phase": status.get("phase"),
+            "reason": status.get("reason"),
+            "conditions": [
+                {"type": c.get("type"), "status": c.get("status")} for c in status.get("conditions") or []
+            ],
+            "containerStatuses": [
+                {"state": {"terminated": (c.get("state") or {}).get("terminated")}}
+                for c in status.get("containerStatuses") or []
+                if (c.get("state") or {}).get("terminated")
+            ],
+        }
+    return kept
+
+
 @dataclass
 class ClusterView:
     """The latest sessions and room children the watches delivered, by (namespace, session)."""
@@ -113,7 +137,7 @@ class ClusterView:
             if current is None or _meta(current).get("uid") == meta.get("uid"):
                 self.sessions.pop(key, None)
         else:
-            self.sessions[key] = dict(body)
+            self.sessions[key] = trimmed(body)
         return key
 
     def observe_child(self, kind: str, event_type: str | None, obj: Mapping[str, Any]) -> Key | None:
@@ -130,7 +154,7 @@ class ClusterView:
             if current is None or _meta(current).get("uid") == meta.get("uid"):
                 store.pop(key, None)
         else:
-            store[key] = dict(obj)
+            store[key] = trimmed(obj)
         return key
 
 
@@ -335,7 +359,7 @@ class Reconciler:
             return None, False
         if made:
             log.info("created %s %s/%s", kind, key[0], obj["metadata"]["name"])
-        self.view.children(kind)[key] = child
+        self.view.children(kind)[key] = trimmed(child)
         return child, made
 
     async def _ensure_service(self, key: Key, body: Mapping[str, Any]) -> bool:
@@ -349,9 +373,8 @@ class Reconciler:
         ):
             log.info("repairing drifted Service %s/%s", key[0], child_name(key[1]))
             patch = {"metadata": {"labels": desired["metadata"]["labels"]}, "spec": desired["spec"]}
-            self.view.services[key] = await self.kube.merge_patch(
-                "v1", "Service", key[0], child_name(key[1]), patch
-            )
+            repaired = await self.kube.merge_patch("v1", "Service", key[0], child_name(key[1]), patch)
+            self.view.services[key] = trimmed(repaired)
         return True
 
     async def _ensure_route(self, key: Key, body: Mapping[str, Any]) -> tuple[bool, str]:
@@ -365,13 +388,14 @@ class Reconciler:
                 return child is not None, ""
             if drifted(desired["spec"], actual.get("spec")):
                 log.info("repairing drifted %s %s/%s", desired["kind"], key[0], child_name(key[1]))
-                self.view.routes[key] = await self.kube.merge_patch(
+                repaired = await self.kube.merge_patch(
                     desired["apiVersion"],
                     desired["kind"],
                     key[0],
                     child_name(key[1]),
                     {"spec": desired["spec"]},
                 )
+                self.view.routes[key] = trimmed(repaired)
         except KubeError as error:
             if error.status == 404:  # the collection itself is missing: the API is not installed
                 return (

@@ -42,6 +42,10 @@ class OperatorSettings(BaseSettings):
     `room_image`'s repository only, so a session cannot run arbitrary code under the platform's name."""
     room_port: Annotated[int, Field(ge=1, le=65535)] = 8001
     """The room's WebSocket and HTTP port (/healthz, /readyz, /metrics) in its pod and Service."""
+    room_service_headless: bool = True
+    """Rooms' Services without a cluster IP: a room is one pod, so its name can resolve to the pod itself,
+    and a thousand sessions then take no addresses from the Service range and add no kube-proxy rules
+    (ingress controllers and gateways route to the endpoints either way)."""
     room_cpu_request: str = "100m"
     room_memory_request: str = "128Mi"
     room_cpu_limit: str = "1"

@@ -133,8 +133,9 @@ def _room_ready(obs: Observation) -> tuple[ConditionStatus, str, str]:  # noqa: 
     if pod.finished:
         why = f": {pod.reason}" if pod.reason else ""
         return "False", "PodFailed", f"room pod {pod.name} stopped ({pod.phase}{why}); it is being replaced"
-    if not pod.scheduled:
-        return "False", "PodPending", f"room pod {pod.name} is waiting for a node"
+    if pod.phase == "Pending":
+        # Scheduled or not, the same words: one status patch fewer per session while pods start.
+        return "False", "PodPending", f"room pod {pod.name} is Pending (scheduling, pulling, starting)"
     if not pod.ready:
         return (
             "False",
