@@ -91,7 +91,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         retry_seconds=settings.persist_retry_seconds,
         boards=boards_cache,
     )
-    task = asyncio.create_task(persister.run(), name="persister")
+    task = asyncio.create_task(persister.run(), name="persister") if settings.persist else None
     app.state.ctx = Context(
         settings=settings,
         engine=engine,
@@ -108,10 +108,11 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         yield
     finally:
         persister.stop()
-        try:
-            await asyncio.wait_for(task, timeout=settings.persist_fetch_timeout_seconds + 5)
-        except TimeoutError:
-            log.warning("persister did not stop in time; unacknowledged ops will be redelivered")
+        if task is not None:
+            try:
+                await asyncio.wait_for(task, timeout=settings.persist_fetch_timeout_seconds + 5)
+            except TimeoutError:
+                log.warning("persister did not stop in time; unacknowledged ops will be redelivered")
         with contextlib.suppress(NatsError, TimeoutError):
             await nc.drain()
         await engine.dispose()

@@ -49,6 +49,8 @@ class DrawingSettings(BaseSettings):
     """The web app's files (index.html, js/, css/)."""
     duplicate_window_seconds: Annotated[float, Field(gt=0)] = 600.0
     """Must match the room's: both declare the op-log stream."""
+    persist: bool = True
+    """Run the persister here. Exactly one process per op log may: more replicas of the API set it off."""
     persist_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
     """Ops fetched from JetStream and written to SQL in one transaction."""
     persist_fetch_timeout_seconds: Annotated[float, Field(gt=0)] = 0.5
