@@ -4,6 +4,7 @@ back, idle sessions end by policy, and a restarted operator makes no duplicates.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,14 +13,16 @@ import pytest
 from drawnet.operator.kube import MERGE_PATCH, KubeError
 from drawnet.operator.resource import CRD_PATH, load_yaml_documents
 from drawnet.testkit.kube import ControlPlane, wait_until
-from drawnet.testkit.operator import CHAOS_FAIL_LABEL, DrawingSessions, RawKube
+from drawnet.testkit.operator import CHAOS_FAIL_LABEL, DrawingSessions, RawKube, install_crd
+from tests.conftest import missing_dependency
 
 if TYPE_CHECKING:
     from tests.k8s.conftest import StartOperator
 
 pytestmark = pytest.mark.k8s
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "drawingsession.yaml"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "drawingsession.yaml"
 MANAGED = "app.kubernetes.io/managed-by=drawnet-operator"
 
 
@@ -358,3 +361,65 @@ def test_the_crd_installed_is_the_single_source(kube: RawKube, crd: dict[str, An
     assert version["additionalPrinterColumns"] == source["spec"]["versions"][0]["additionalPrinterColumns"]
     assert version["schema"] == source["spec"]["versions"][0]["schema"]
     assert crd["spec"] == source["spec"]
+
+
+@pytest.fixture(scope="session")
+def httproute_crd(control_plane: ControlPlane) -> dict[str, Any]:
+    """The Gateway API's own HTTPRoute CRD (fetched by tools/chart/fetch-crds.sh), installed once."""
+    script = ROOT / "tools" / "chart" / "fetch-crds.sh"
+    found = subprocess.run(["bash", script, "--print"], capture_output=True, text=True, check=False)
+    source = Path(found.stdout.strip()) / "gateway.networking.k8s.io_httproutes.yaml"
+    if found.returncode != 0 or not source.is_file():
+        missing_dependency(f"the Gateway API CRDs are not fetched: run {script} ({found.stderr.strip()})")
+    with control_plane.api_client() as api:
+        return install_crd(api, source=source, timeout=60)
+
+
+def test_with_the_gateway_api_a_session_gets_an_httproute_to_its_room(
+    kube: RawKube,
+    namespace: str,
+    sessions: DrawingSessions,
+    httproute_crd: dict[str, Any],
+    start_operator: StartOperator,
+) -> None:
+    assert httproute_crd["spec"]["group"] == "gateway.networking.k8s.io"
+    start_operator(
+        exposure="httproute",
+        public_host="draw.example.test",
+        gateway_name="edge",
+        gateway_namespace="gateways",
+    )
+    uid = sessions.create(DrawingSessions.manifest("routed"))["metadata"]["uid"]
+
+    session = sessions.wait_for_condition("routed", "Ready", "True")
+
+    route = kube.find("gateway.networking.k8s.io/v1", "HTTPRoute", namespace, "room-routed")
+    assert route is not None
+    assert _owner(route) == [("DrawingSession", "routed", uid, True, True)]
+    assert route["spec"]["hostnames"] == ["draw.example.test"]
+    assert route["spec"]["parentRefs"] == [
+        {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "edge", "namespace": "gateways"}
+    ]
+    (rule,) = route["spec"]["rules"]
+    assert rule["matches"][0]["path"] == {"type": "PathPrefix", "value": "/rooms/routed"}
+    assert [(b["name"], b["port"]) for b in rule["backendRefs"]] == [("room-routed", 8001)]
+    assert session["status"]["url"] == "wss://draw.example.test/rooms/routed"
+    assert _conditions(session)["Exposed"] == ("True", "Exposed")
+
+    # A route someone changed is put back by the resync timer.
+    kube.request_sync(
+        "PATCH",
+        f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/httproutes/room-routed",
+        body={"spec": {"hostnames": ["elsewhere.example.test"]}},
+        content_type=MERGE_PATCH,
+    )
+    wait_until(
+        lambda: (
+            (kube.find("gateway.networking.k8s.io/v1", "HTTPRoute", namespace, "room-routed") or {})
+            .get("spec", {})
+            .get("hostnames")
+            == ["draw.example.test"]
+        ),
+        timeout=30,
+        what="the drifted HTTPRoute repaired",
+    )

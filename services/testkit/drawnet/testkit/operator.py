@@ -109,10 +109,11 @@ def stages_with_chaos(default_stages: Path, directory: Path) -> Path:
     return path
 
 
-def install_crd(api: ApiClient, *, timeout: float = 30.0) -> dict[str, Any]:
-    """Create (or replace) the DrawingSession CRD from its single source; wait until it is served."""
+def install_crd(api: ApiClient, *, source: Path = CRD_PATH, timeout: float = 30.0) -> dict[str, Any]:
+    """Create (or replace) a CRD -- by default the DrawingSession's, from its single source -- and wait
+    until it is served."""
     kube = RawKube(api)
-    (crd,) = load_yaml_documents(CRD_PATH)
+    (crd,) = load_yaml_documents(source)
     collection = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
     name = crd["metadata"]["name"]
     try:
