@@ -37,6 +37,7 @@ class OperatorSettings(BaseSettings):
     room_image: str = "ghcr.io/drawnet/room:0.1.0"
     """The room image every session gets unless it names another (the chart sets the released one)."""
     room_image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    """Tagged releases need no pull per pod; a development loop pushing the same tag sets Always."""
     allowed_image_prefixes: str = ""
     """Prefixes a session's own `spec.room.image` must start with, comma-separated. Empty: other tags of
     `room_image`'s repository only, so a session cannot run arbitrary code under the platform's name."""
@@ -47,13 +48,17 @@ class OperatorSettings(BaseSettings):
     and a thousand sessions then take no addresses from the Service range and add no kube-proxy rules
     (ingress controllers and gateways route to the endpoints either way)."""
     room_cpu_request: str = "100m"
+    """What the scheduler reserves for an idle room: one session is light."""
     room_memory_request: str = "128Mi"
+    """A room's interpreter, socket buffers and one board in memory."""
     room_cpu_limit: str = "1"
+    """A busy board's relay needs about one core (the room is one thread)."""
     room_memory_limit: str = "512Mi"
-    """Default resources of a room: one session is light; a busy board needs about one core."""
+    """Room for a large board (max_strokes_per_board) and slow clients' buffers, not for a leak."""
     max_cpu: str = "2"
+    """The most CPU a session may ask for in `spec.room.resources` (requests and limits alike)."""
     max_memory: str = "2Gi"
-    """The most a session may ask for in `spec.room.resources` (requests and limits alike)."""
+    """The most memory a session may ask for: one session must not take a node."""
     room_run_as_user: Annotated[int, Field(ge=1)] = 10001
     """The room runs as this non-root user (the image's `USER`); the pod meets the restricted profile."""
     room_nats_url: str = "nats://nats:4222"
@@ -65,6 +70,7 @@ class OperatorSettings(BaseSettings):
     """Secret (in the session's namespace) whose key `room_signing_keys_key` holds the join-token keys
     the room verifies with; empty lets rooms in without tokens (development only)."""
     room_signing_keys_key: str = "signing-keys"
+    """The key in that Secret (the chart writes `signing-keys`)."""
     room_heartbeat_seconds: Annotated[float, Field(gt=0)] = 5.0
     """How often rooms publish heartbeats (`DRAWNET_ROOM_HEARTBEAT_SECONDS`); Live goes stale after 3."""
     room_drain_grace_seconds: Annotated[float, Field(gt=0)] = 10.0
@@ -79,12 +85,17 @@ class OperatorSettings(BaseSettings):
     public_tls: bool = True
     """Whether browsers use wss:// (TLS ends at the ingress or gateway)."""
     ingress_class_name: str = ""
+    """With `ingress`: the IngressClass (empty: the cluster's default class)."""
     ingress_tls_secret: str = ""
-    """With `ingress`: its class (empty: the cluster's default) and a TLS secret for `public_host`."""
+    """With `ingress`: the TLS Secret for `public_host`, in each session's namespace (empty: no TLS section,
+    as when a shared certificate is the controller's default)."""
     gateway_name: str = ""
+    """With `httproute`: the Gateway the routes attach to (it must allow routes from the sessions'
+    namespaces)."""
     gateway_namespace: str = ""
+    """The Gateway's namespace (empty: each session's own)."""
     gateway_section_name: str = ""
-    """With `httproute`: the Gateway the routes attach to (its namespace must allow our routes)."""
+    """The Gateway's listener (empty: every listener that accepts the routes)."""
 
     # ------------------------------------------------------------------------------------ status
     resync_seconds: Annotated[float, Field(gt=0)] = 30.0
@@ -104,6 +115,7 @@ class OperatorSettings(BaseSettings):
     service_token: SecretStr = SecretStr("")
     """The drawing service's service token (`DRAWNET_DRAWING_SERVICE_TOKEN`), sent as a bearer token."""
     archive_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    """One archive call may take this long: the drawing service snapshots the whole board."""
     archive_retry_seconds: Annotated[float, Field(gt=0)] = 5.0
     """A failed archive is retried this often; the session stays (Terminating) until it succeeds."""
 
@@ -117,6 +129,8 @@ class OperatorSettings(BaseSettings):
     workers: Annotated[int, Field(ge=1, le=10_000)] = 200
     """Sessions kopf handles at once; a cap keeps a burst of creations from starving the API server."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """INFO says what the operator did to what (created, replaced, ended, archived); kopf's own chatter
+    stays at WARNING."""
 
     def model_post_init(self, _context: object, /) -> None:
         for namespace in self.namespace_list:

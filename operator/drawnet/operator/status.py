@@ -125,9 +125,7 @@ def _room_ready(obs: Observation) -> tuple[ConditionStatus, str, str]:  # noqa: 
     if obs.ended:
         return "False", "Ended", "the session ended when it was idle; its room pod was removed"
     if pod is None:
-        if obs.recovered:
-            return "False", "PodRecreated", "the room pod was lost: a new one is starting"
-        return "False", "PodMissing", "the room pod does not exist yet"
+        return "False", "PodMissing", "the room pod does not exist (yet)"
     if pod.deleting:
         return "False", "PodTerminating", f"room pod {pod.name} is being deleted"
     if pod.finished:
