@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from drawnet.operator.heartbeats import HeartbeatBoard, Key, Throttle
+from drawnet.embedded.components import free_port
+from drawnet.operator.heartbeats import HeartbeatBoard, HeartbeatListener, Key, Throttle
 from drawnet.protocol.status import RoomHeartbeat
 from drawnet.testkit import eventually_async
 
@@ -106,3 +107,15 @@ class TestThrottle:
             await eventually_async(lambda: asyncio.sleep(0, result=done == [("ns", "good")]), timeout=5)
         finally:
             await throttle.stop()
+
+
+async def test_the_listener_starts_without_nats_and_keeps_trying() -> None:
+    board = HeartbeatBoard(stale_seconds=15, on_change=lambda _key: None)
+    listener = HeartbeatListener(f"nats://127.0.0.1:{free_port()}", ["team-a"], board)
+
+    listener.start()  # nobody listens on that port: no exception, the operator carries on
+    await asyncio.sleep(0)
+    await listener.stop()
+
+    assert listener.subjects == ["drawnet.status.team-a.*"]
+    assert HeartbeatListener("nats://x", [], board).subjects == ["drawnet.status.>"]

@@ -86,7 +86,7 @@ class Operator:
             )
             self.throttle.start()
             self.listener = HeartbeatListener(settings.nats_url, settings.namespace_list, self.heartbeats)
-            await self.listener.start()
+            self.listener.start()
 
     async def stop(self) -> None:
         if self.listener is not None:

@@ -22,7 +22,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from drawnet.bus.nats import connect
+from drawnet.bus.nats import BusError, connect
 from drawnet.operator.status import HEARTBEAT_REFRESH_SECONDS, Heartbeat
 from drawnet.protocol.status import RoomHeartbeat
 from drawnet.protocol.subjects import status_subject
@@ -206,6 +206,7 @@ class HeartbeatListener:
         self._board = board
         self._nc: Client | None = None
         self._subscriptions: list[Subscription] = []
+        self._task: asyncio.Task[None] | None = None
 
     @property
     def subjects(self) -> list[str]:
@@ -213,10 +214,24 @@ class HeartbeatListener:
             return ["drawnet.status.>"]
         return [status_subject(namespace, "*") for namespace in self._namespaces]
 
-    async def start(self) -> None:
-        self._nc = await connect(self._url, name="drawnet-operator")
+    def start(self) -> None:
+        """Connect and subscribe in the background: rooms are the operator's job, live status a bonus, so
+        NATS being away at start delays only the latter (sessions say `Live: NoHeartbeat` meanwhile)."""
+        self._task = asyncio.get_running_loop().create_task(self._connect(), name="heartbeat-listener")
+
+    async def _connect(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                self._nc = await connect(self._url, name="drawnet-operator")
+                break
+            except BusError as error:
+                log.warning("no heartbeats yet (retrying in %.0fs): %s", delay, error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
         for subject in self.subjects:
             self._subscriptions.append(await self._nc.subscribe(subject, cb=self._on_message))
+        log.info("listening to room heartbeats on %s", ", ".join(self.subjects))
 
     async def _on_message(self, message: Msg) -> None:
         try:
@@ -231,6 +246,10 @@ class HeartbeatListener:
         self._board.receive(beat)
 
     async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
         if self._nc is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._nc.drain(), timeout=2)
