@@ -64,6 +64,8 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "secrets": {"existingSigningKeys": "my-keys", "existingServiceToken": "my-token"},
         "drawing": {"settings": {"join_token_ttl_seconds": 3600}},
     },
+    # Sessions made through the API stay rows (no DrawingSession, no room of their own), none open.
+    "rows-only": {"drawing": {"sessionBackend": "embedded", "openBoards": False}},
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from drawnet.drawing.kube_sessions import RBAC_PATH as DRAWING_RBAC_PATH
 from drawnet.drawing.settings import DrawingSettings
 from drawnet.operator.builders import PORT_NAME, build_room_pod
 from drawnet.operator.resource import CRD_PATH, RBAC_PATH, load_yaml_documents
@@ -71,6 +72,7 @@ def test_the_default_values_render_the_whole_platform(rendered: dict[str, list[d
         "PodDisruptionBudget",
         "PodMonitor",
         "PrometheusRule",
+        "Role",
         "RoleBinding",
         "Secret",
         "Service",
@@ -241,12 +243,15 @@ def test_the_charts_operator_rbac_is_the_operators_single_source(
     (role,) = find(rendered[name], "ClusterRole")
     assert role["rules"] == source["rules"]
     namespaces = VALUE_SETS[name].get("operator", {}).get("namespaces") or [NAMESPACE]
+    operator_bindings = [
+        b for b in find(rendered[name], "RoleBinding") if b["roleRef"]["kind"] == "ClusterRole"
+    ]
     if namespaces == ["*"]:
         (binding,) = find(rendered[name], "ClusterRoleBinding")
-        assert not find(rendered[name], "RoleBinding")
+        assert not operator_bindings
         bindings = [binding]
     else:
-        bindings = find(rendered[name], "RoleBinding")
+        bindings = operator_bindings
         assert sorted(b["metadata"]["namespace"] for b in bindings) == sorted(namespaces)
         assert not find(rendered[name], "ClusterRoleBinding")
     for binding in bindings:
@@ -256,6 +261,31 @@ def test_the_charts_operator_rbac_is_the_operators_single_source(
         ]
     operator = env_of(_containers(one(rendered[name], "Deployment", "-operator"))[0])
     assert operator["DRAWNET_OPERATOR_NAMESPACES"] == ("" if namespaces == ["*"] else ",".join(namespaces))
+
+
+@pytest.mark.parametrize("name", VALUE_SET_NAMES)
+def test_the_drawing_service_creates_sessions_with_exactly_its_single_source_role(
+    name: str, rendered: dict[str, list[dict[str, Any]]]
+) -> None:
+    objects = rendered[name]
+    pod = one(objects, "Deployment", "-drawing")["spec"]["template"]["spec"]
+    backend = VALUE_SETS[name].get("drawing", {}).get("sessionBackend", "kubernetes")
+    assert env_of(pod["containers"][0])["DRAWNET_DRAWING_SESSION_BACKEND"] == backend
+    if backend == "embedded":
+        assert not find(objects, "Role")
+        assert pod["automountServiceAccountToken"] is False
+        assert "serviceAccountName" not in pod
+        return
+    (source,) = load_yaml_documents(DRAWING_RBAC_PATH)
+    (role,) = find(objects, "Role")
+    assert (role["metadata"]["name"], role["rules"]) == ("dn-drawnet-drawing", source["rules"])
+    (binding,) = [b for b in find(objects, "RoleBinding") if b["roleRef"]["kind"] == "Role"]
+    assert binding["roleRef"]["name"] == "dn-drawnet-drawing"
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "dn-drawnet-drawing", "namespace": NAMESPACE}
+    ]
+    assert find(objects, "ServiceAccount", "dn-drawnet-drawing")
+    assert (pod["serviceAccountName"], pod["automountServiceAccountToken"]) == ("dn-drawnet-drawing", True)
 
 
 def test_the_charts_copies_of_the_crd_and_the_rbac_equal_the_operators_single_sources() -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from drawnet.drawing.errors import UnavailableError
+from drawnet.drawing.kube_sessions import load_api_client
 from drawnet.drawing.settings import DrawingSettings, normalize_database_url
 from drawnet.room.settings import RoomSettings
 
@@ -64,3 +66,22 @@ class TestDrawingSettings:
 
     def test_the_default_web_app_is_the_repository_frontend(self) -> None:
         assert (DrawingSettings().frontend_dir / "index.html").is_file()
+
+    def test_sessions_come_from_the_embedded_or_the_kubernetes_backend_only(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("DRAWNET_DRAWING_SESSION_BACKEND", "kubernetes")
+        assert DrawingSettings().session_backend == "kubernetes"
+        monkeypatch.setenv("DRAWNET_DRAWING_SESSION_BACKEND", "docker")
+        with pytest.raises(ValidationError, match=r"session_backend[\s\S]*'embedded' or 'kubernetes'"):
+            DrawingSettings()
+
+    def test_the_kubernetes_backend_without_a_cluster_says_what_to_set(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+        monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
+        with pytest.raises(UnavailableError, match=r"found no cluster to talk to.*set kubeconfig"):
+            load_api_client()
+        with pytest.raises(UnavailableError, match="found no cluster"):
+            load_api_client(str(tmp_path / "missing.kubeconfig"))

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from drawnet.drawing import accounts
 from drawnet.drawing.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from drawnet.drawing.models import SessionRow, UserRow
-from drawnet.drawing.sessions import get_session
+from drawnet.drawing.sessions import SessionBackend, get_session
 from drawnet.drawing.settings import DrawingSettings
 from drawnet.protocol.tokens import JoinClaims, TokenError, verify
 
@@ -68,7 +68,7 @@ async def identify(
 class SessionAccess:
     name: str
     row: SessionRow | None
-    """None: an open board (nobody created it through the API)."""
+    """None: an open session (nobody created it through the API; see `SessionBackend.is_open`)."""
     access: Access | None
     claims: JoinClaims | None = None
 
@@ -83,10 +83,11 @@ async def session_access(
     keys: Mapping[str, bytes],
     caller: Caller,
     name: str,
+    backend: SessionBackend,
 ) -> SessionAccess:
     """The caller's access to session `name`; NotFoundError when there is no such session for them."""
     row = await get_session(engine, settings.namespace, name)
-    if row is None and not settings.open_boards:
+    if row is None and not await backend.is_open(settings.namespace, name):
         raise NotFoundError(f"no session {name!r}")
     if caller.service:
         return SessionAccess(name, row, "service")

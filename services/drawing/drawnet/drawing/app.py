@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from litestar import Litestar, MediaType, Request, Response, Router, get
@@ -19,6 +19,7 @@ from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetail
 from nats.errors import Error as NatsError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from drawnet.bus import connect, ensure_ops_stream
 from drawnet.drawing import db, web
@@ -34,7 +35,7 @@ from drawnet.drawing.errors import (
 )
 from drawnet.drawing.persister import Persister
 from drawnet.drawing.ratelimit import RateLimit
-from drawnet.drawing.sessions import EmbeddedBackend
+from drawnet.drawing.sessions import EmbeddedBackend, SessionBackend
 from drawnet.drawing.settings import DrawingSettings
 from drawnet.drawing.snapshots import BoardCache
 
@@ -69,6 +70,18 @@ async def metrics_endpoint() -> Response[bytes]:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
+@contextlib.contextmanager
+def _session_backend(settings: DrawingSettings, engine: AsyncEngine) -> Iterator[SessionBackend]:
+    """The backend `session_backend` names; the Kubernetes one holds a client of the cluster's API."""
+    if settings.session_backend == "embedded":
+        yield EmbeddedBackend(engine, open_boards=settings.open_boards)
+        return
+    from drawnet.drawing import kube_sessions  # noqa: PLC0415 - the Kubernetes client is slow to import
+
+    with kube_sessions.load_api_client(settings.kubeconfig) as api:
+        yield kube_sessions.KubernetesBackend(engine, api, open_sessions=settings.open_boards)
+
+
 @contextlib.asynccontextmanager
 async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: DrawingSettings = app.state.settings
@@ -92,13 +105,15 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         boards=boards_cache,
     )
     task = asyncio.create_task(persister.run(), name="persister") if settings.persist else None
+    stack = contextlib.ExitStack()
+    backend = stack.enter_context(_session_backend(settings, engine))
     app.state.ctx = Context(
         settings=settings,
         engine=engine,
         nc=nc,
         js=js,
         persister=persister,
-        backend=EmbeddedBackend(engine),
+        backend=backend,
         signing=SigningKeys.from_settings(settings),
         login_limit=RateLimit("login_attempts_per_minute", settings.login_attempts_per_minute),
         register_limit=RateLimit("register_per_minute", settings.register_per_minute),
@@ -115,6 +130,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
                 log.warning("persister did not stop in time; unacknowledged ops will be redelivered")
         with contextlib.suppress(NatsError, TimeoutError):
             await nc.drain()
+        stack.close()
         await engine.dispose()
 
 

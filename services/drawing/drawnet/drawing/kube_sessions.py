@@ -4,7 +4,9 @@ resource, which the operator turns into a room (Pod, Service, route); listing re
 It implements `SessionBackend` next to `EmbeddedBackend`. The SQL row stays the record of ownership,
 visibility and share links (every access check reads it); the resource is what brings the room into being.
 Deleting a session deletes its resource; the operator's finalizer then archives the board through
-`POST /api/v1/sessions/<name>/archive`, which marks the row archived.
+`POST /api/v1/sessions/<name>/archive`, which marks the row archived. A DrawingSession that a platform
+team applied with kubectl has no row: with `open_boards` it is an open session (public, open to guests),
+listed and joined like any other.
 
 The drawing service never imports the operator (an import-linter contract): the resource's names are
 repeated here, and a test keeps them equal to the CRD's single source.
@@ -13,11 +15,14 @@ repeated here, and a test keeps them equal to the CRD's single source.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from kubernetes import client
+from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,13 +30,15 @@ from sqlmodel import col
 
 from drawnet.drawing.errors import ConflictError, InvalidInputError, UnavailableError
 from drawnet.drawing.models import SessionRow
-from drawnet.drawing.sessions import EmbeddedBackend, mark_archived
+from drawnet.drawing.sessions import EmbeddedBackend, SessionStatus, mark_archived
 
 GROUP = "drawnet.dev"
 VERSION = "v1alpha1"
 PLURAL = "drawingsessions"
 KIND = "DrawingSession"
 CREATED_BY = {"app.kubernetes.io/created-by": "drawnet-drawing"}
+RBAC_PATH = Path(__file__).with_name("rbac.yaml")
+"""The Role this backend needs in its namespace, and no more (the chart binds it; the tests run with it)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,16 @@ class SessionResource:
     participants: int
     strokes: int
     created_at: str
+
+    @property
+    def status(self) -> SessionStatus:
+        return SessionStatus(
+            phase=self.phase,
+            ready=self.ready,
+            url=self.url,
+            participants=self.participants,
+            strokes=self.strokes,
+        )
 
 
 def session_manifest(session: SessionRow) -> dict[str, Any]:
@@ -84,6 +101,27 @@ def resource_view(item: dict[str, Any]) -> SessionResource:
     )
 
 
+def load_api_client(kubeconfig: str = "") -> client.ApiClient:
+    """A client of the cluster's API: from `kubeconfig`, else the pod's service account, else $KUBECONFIG."""
+    configuration = client.Configuration()
+    try:
+        if kubeconfig:
+            config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)  # type: ignore[no-untyped-call]
+        else:
+            try:
+                config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+            except config.ConfigException:
+                config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    except (config.ConfigException, OSError) as error:
+        raise UnavailableError(
+            f"session_backend 'kubernetes' found no cluster to talk to ({error}): run in a pod with a "
+            "service account, or set kubeconfig"
+        ) from error
+    api = client.ApiClient(configuration)
+    api.user_agent = "drawnet-drawing/0.1"
+    return api
+
+
 def _refusal(error: ApiException) -> str:
     try:
         return str(json.loads(error.body or "")["message"])
@@ -94,10 +132,11 @@ def _refusal(error: ApiException) -> str:
 class KubernetesBackend:
     """Sessions are DrawingSession resources (plus their SQL rows); the Kubernetes client runs in threads."""
 
-    def __init__(self, engine: AsyncEngine, api: client.ApiClient) -> None:
+    def __init__(self, engine: AsyncEngine, api: client.ApiClient, *, open_sessions: bool = False) -> None:
         self._engine = engine
         self._rows = EmbeddedBackend(engine)
         self._objects = client.CustomObjectsApi(api)
+        self._open_sessions = open_sessions
 
     async def create(self, session: SessionRow) -> None:
         await self._rows.create(session)  # a name already taken here is a ConflictError before the cluster
@@ -164,13 +203,51 @@ class KubernetesBackend:
                 ) from error
             await mark_archived(self._engine, namespace, name)
 
-    async def list(self, namespace: str, *, limit: int = 500, after: str = "") -> list[SessionResource]:
+    async def list(
+        self, namespace: str, *, limit: int = 500, after: str = ""
+    ) -> builtins.list[SessionResource]:
         """The namespace's sessions as the cluster has them (phase, URL, participants), by name."""
-        listing: Any = await asyncio.to_thread(
-            self._objects.list_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL
-        )
-        items = sorted((resource_view(item) for item in listing["items"]), key=lambda s: s.name)
-        return [item for item in items if item.name > after][:limit]
+        return [item for item in await self._all(namespace) if item.name > after][:limit]
+
+    async def _all(self, namespace: str) -> builtins.list[SessionResource]:
+        try:
+            listing: Any = await asyncio.to_thread(
+                self._objects.list_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL
+            )
+        except ApiException as error:
+            raise UnavailableError(f"the cluster did not list sessions: {_refusal(error)}") from error
+        return sorted((resource_view(item) for item in listing["items"]), key=lambda s: s.name)
+
+    async def get(self, namespace: str, name: str) -> SessionResource | None:
+        try:
+            item: Any = await asyncio.to_thread(
+                self._objects.get_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, name
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise UnavailableError(
+                f"the cluster did not say how session {name!r} is: {_refusal(error)}"
+            ) from error
+        return resource_view(item)
+
+    async def is_open(self, namespace: str, name: str) -> bool:
+        """A DrawingSession nobody created through the API (applied with kubectl) is open, if they may be."""
+        return self._open_sessions and await self.get(namespace, name) is not None
+
+    async def status(self, namespace: str, names: Collection[str] | None = None) -> dict[str, SessionStatus]:
+        if names is not None and len(names) == 1:  # one session's page: one GET, not a LIST
+            (name,) = names
+            found = await self.get(namespace, name)
+            return {name: found.status} if found is not None else {}
+        wanted = None if names is None else set(names)
+        if wanted is not None and not wanted:
+            return {}
+        return {
+            item.name: item.status
+            for item in await self._all(namespace)
+            if wanted is None or item.name in wanted
+        }
 
     async def _forget_row(self, namespace: str, name: str) -> None:
         async with self._engine.begin() as conn:

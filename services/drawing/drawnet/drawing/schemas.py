@@ -78,6 +78,18 @@ class SessionPatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     idle_timeout_seconds: IdleTimeout | None = None
 
 
+class RoomStatus(msgspec.Struct, frozen=True):
+    """What the platform observes of the session's room (with the Kubernetes backend: the DrawingSession's
+    status, kept by the operator)."""
+
+    phase: str
+    """Pending, Running, Recovering, Ended, Failed or Terminating (a word for people; automate on `ready`)."""
+    ready: bool
+    """The room accepts participants: its pod is Ready, its NATS subscriptions live, its board loaded."""
+    participants: int
+    strokes: int
+
+
 class Session(msgspec.Struct, frozen=True):
     name: str
     namespace: str
@@ -95,6 +107,9 @@ class Session(msgspec.Struct, frozen=True):
     """The room's WebSocket for this session."""
     your_role: str | None = None
     """What the caller may do: owner, editor, viewer, or public (read only); null for nothing."""
+    status: RoomStatus | None = None
+    """The room as the platform sees it; null where nobody observes it (the embedded room hosts every
+    session) or the cluster has no resource for the session (any more)."""
 
 
 class Archived(msgspec.Struct, frozen=True):

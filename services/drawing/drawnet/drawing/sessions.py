@@ -1,8 +1,11 @@
 """Sessions and share links in SQL, and the pluggable backend that brings a session into being.
 
 The embedded backend's session is its row (the embedded room hosts any session on demand). The
-Kubernetes backend (a DrawingSession resource per session, archived by the operator through the archive
-endpoint) comes with the operator issue and implements the same `SessionBackend`.
+Kubernetes backend (`kube_sessions`: a DrawingSession resource per session, whose room the operator runs
+and whose board it archives through the archive endpoint) implements the same `SessionBackend`.
+
+Either way the SQL row is the record of ownership, visibility and share links. A session that has no row
+(nobody created it through the API) is an *open* session when the backend says so: public, open to guests.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import and_, or_, select, update
@@ -22,6 +27,18 @@ from drawnet.drawing.errors import ConflictError, ForbiddenError, NotFoundError
 from drawnet.drawing.models import SessionRow, ShareLinkRow
 
 
+@dataclass(frozen=True)
+class SessionStatus:
+    """What the platform observes of a session's room (the Kubernetes backend: the resource's status)."""
+
+    phase: str
+    ready: bool
+    url: str
+    """Where browsers reach the room; empty until the operator has said."""
+    participants: int
+    strokes: int
+
+
 class SessionBackend(Protocol):
     async def create(self, session: SessionRow) -> None: ...
 
@@ -29,12 +46,23 @@ class SessionBackend(Protocol):
 
     async def delete(self, namespace: str, name: str) -> None: ...
 
+    async def is_open(self, namespace: str, name: str) -> bool:
+        """Whether `name`, which has no row, is an open session (public, open to guests)."""
+        ...
+
+    async def status(self, namespace: str, names: Collection[str] | None = None) -> dict[str, SessionStatus]:
+        """The observed status of these sessions (None: of every session the platform runs), by name;
+        a session the platform says nothing about is left out."""
+        ...
+
 
 class EmbeddedBackend:
-    """Sessions are rows; deleting one archives it (its board stays readable by its owner)."""
+    """Sessions are rows; deleting one archives it (its board stays readable by its owner). The embedded
+    room hosts any board on demand, so with `open_boards` any name is an open session."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, open_boards: bool = False) -> None:
         self._engine = engine
+        self._open_boards = open_boards
 
     async def create(self, session: SessionRow) -> None:
         try:
@@ -54,6 +82,12 @@ class EmbeddedBackend:
 
     async def delete(self, namespace: str, name: str) -> None:
         await mark_archived(self._engine, namespace, name)
+
+    async def is_open(self, namespace: str, name: str) -> bool:  # noqa: ARG002 - any name in any namespace
+        return self._open_boards
+
+    async def status(self, namespace: str, names: Collection[str] | None = None) -> dict[str, SessionStatus]:  # noqa: ARG002
+        return {}  # no room of its own to observe: the embedded room hosts every session
 
 
 async def get_session(engine: AsyncEngine, namespace: str, name: str) -> SessionRow | None:
@@ -83,6 +117,17 @@ async def list_sessions(
     )
     async with engine.connect() as conn:
         return [SessionRow.model_validate(row._mapping) for row in await conn.execute(query)]  # noqa: SLF001
+
+
+async def names_with_rows(engine: AsyncEngine, namespace: str, names: Collection[str]) -> set[str]:
+    """Which of `names` have a row (made through the API, or archived), whoever may see them."""
+    if not names:
+        return set()
+    query = select(col(SessionRow.name)).where(
+        col(SessionRow.namespace) == namespace, col(SessionRow.name).in_(list(names))
+    )
+    async with engine.connect() as conn:
+        return set((await conn.execute(query)).scalars())
 
 
 async def mark_archived(engine: AsyncEngine, namespace: str, name: str) -> SessionRow:

@@ -109,12 +109,17 @@ class DrawingSettings(BaseSettings):
     """Where browsers reach this service (share links point there); empty: http://<host>:<port>."""
 
     # ---------------------------------------------------------------------------------- sessions
-    session_backend: Literal["embedded"] = "embedded"
-    """Who creates sessions: `embedded` (a row here; the room hosts any session). The Kubernetes backend
-    (DrawingSession resources) comes with the operator."""
+    session_backend: Literal["embedded", "kubernetes"] = "embedded"
+    """Who brings a session into being: `embedded` (its row here; the embedded room hosts any session) or
+    `kubernetes` (a DrawingSession resource in `namespace` as well, which the operator gives a room of its
+    own; the API then shows the resource's status: phase, readiness, participants)."""
+    kubeconfig: str = ""
+    """With `kubernetes`: the kubeconfig file to reach the cluster with; empty: the pod's service account
+    (in a cluster), else $KUBECONFIG."""
     open_boards: bool = True
-    """Boards nobody created through the API (the embedded room hosts any session on demand) are public
-    and open to guests. Off in production: such a board is then not found."""
+    """Sessions nobody created through the API are public and open to guests: with `embedded`, any board
+    name (the embedded room hosts any session on demand; off in production, such a board is then not
+    found); with `kubernetes`, the DrawingSessions a platform team applied with kubectl."""
     max_participants_limit: Annotated[int, Field(ge=1)] = 500
     """The most participants an owner may allow in one session."""
 

@@ -29,11 +29,13 @@ from drawnet.drawing.schemas import (
     JoinRequest,
     JoinToken,
     LinkCreate,
+    RoomStatus,
     Session,
     SessionCreate,
     SessionPatch,
     ShareLink,
 )
+from drawnet.drawing.sessions import SessionStatus
 from drawnet.protocol import Limits, valid_name
 from drawnet.protocol.tokens import JoinClaims, Role, sign
 
@@ -52,10 +54,15 @@ def checked_name(name: str) -> str:
 
 
 async def access_to(ctx: Context, caller: Caller, name: str) -> SessionAccess:
-    return await session_access(ctx.engine, ctx.settings, ctx.signing.keys, caller, checked_name(name))
+    return await session_access(
+        ctx.engine, ctx.settings, ctx.signing.keys, caller, checked_name(name), ctx.backend
+    )
 
 
-def session_view(ctx: Context, row: SessionRow, role: str | None = None) -> Session:
+def session_view(
+    ctx: Context, row: SessionRow, role: str | None = None, status: SessionStatus | None = None
+) -> Session:
+    room_url = f"{ctx.settings.room_public_url.rstrip('/')}/rooms/{row.name}"
     return Session(
         name=row.name,
         namespace=row.namespace,
@@ -68,8 +75,13 @@ def session_view(ctx: Context, row: SessionRow, role: str | None = None) -> Sess
         created_at=row.created_at,
         archived=row.archived,
         url=f"{ctx.settings.base_url}/s/{row.name}",
-        room_url=f"{ctx.settings.room_public_url.rstrip('/')}/rooms/{row.name}",
+        room_url=status.url if status is not None and status.url else room_url,
         your_role=role,
+        status=None
+        if status is None
+        else RoomStatus(
+            phase=status.phase, ready=status.ready, participants=status.participants, strokes=status.strokes
+        ),
     )
 
 
@@ -116,17 +128,32 @@ async def list_sessions(
 ) -> Response[list[Session]]:
     size = page_size(limit, default=ctx.settings.default_page_size, maximum=ctx.settings.max_page_size)
     viewer = caller.user.id if caller.user else None
-    rows = await sessions.list_sessions(
-        ctx.engine, ctx.settings.namespace, viewer=viewer, after=after, limit=size
-    )
-    items = [session_view(ctx, row, "owner" if viewer and row.owner == viewer else "public") for row in rows]
-    return page(items, limit=size, cursor=rows[-1].name if rows else None, request=request)
+    namespace = ctx.settings.namespace
+    rows = await sessions.list_sessions(ctx.engine, namespace, viewer=viewer, after=after, limit=size)
+    statuses = await ctx.backend.status(namespace)
+    # Open sessions (the platform runs them, nobody created them through the API: no row) are listed
+    # among the others, by name.
+    opened: list[SessionRow] = []
+    if ctx.settings.open_boards:
+        candidates = [name for name in statuses if name > after]
+        unowned = set(candidates) - await sessions.names_with_rows(ctx.engine, namespace, candidates)
+        opened = [open_board(ctx, name) for name in unowned]
+    merged = sorted([*rows, *opened], key=lambda row: row.name)[:size]
+    items = [
+        session_view(
+            ctx, row, "owner" if viewer and row.owner == viewer else "public", statuses.get(row.name)
+        )
+        for row in merged
+    ]
+    return page(items, limit=size, cursor=merged[-1].name if merged else None, request=request)
 
 
 async def _existing(ctx: Context, caller: Caller, name: str) -> tuple[SessionAccess, SessionRow]:
     access = await access_to(ctx, caller, name)
     if access.row is None:
-        raise NotFoundError(f"no session {name!r}")
+        raise ForbiddenError(
+            f"session {name!r} is open: nobody created it through the API, so nobody owns it here"
+        )
     return access, access.row
 
 
@@ -134,11 +161,12 @@ async def _existing(ctx: Context, caller: Caller, name: str) -> tuple[SessionAcc
 async def get_session(ctx: Context, caller: Caller, session: SessionPath) -> Session:
     access = await access_to(ctx, caller, session)
     require(access, READERS, caller, "see this session")
-    return session_view(ctx, access.row or open_board(ctx, access.name), access.access)
+    status = (await ctx.backend.status(ctx.settings.namespace, [access.name])).get(access.name)
+    return session_view(ctx, access.row or open_board(ctx, access.name), access.access, status)
 
 
 def open_board(ctx: Context, name: str) -> SessionRow:
-    """A board nobody created through the API (with `open_boards` on), seen as the public session it is."""
+    """A session nobody created through the API (an open one), seen as the public session it is."""
     return SessionRow(
         namespace=ctx.settings.namespace,
         name=name,
