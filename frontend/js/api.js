@@ -105,6 +105,15 @@ export class ApiError extends Error {
  * @property {number} created_at
  * @property {string} url
  * @property {string | null} [your_role]
+ * @property {RoomStatus | null} [status] the room as the platform sees it (on Kubernetes); null in the embedded platform
+ */
+
+/**
+ * @typedef {Object} RoomStatus
+ * @property {string} phase Pending, Running, Recovering, Ended, Failed or Terminating
+ * @property {boolean} ready
+ * @property {number} participants
+ * @property {number} strokes
  */
 
 /** @typedef {{id: string, role: string, expires_at: number, code?: string | null, url?: string | null}} ShareLink */

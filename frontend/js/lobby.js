@@ -11,6 +11,7 @@ import { boardPath, parseBoardInput, randomSessionName } from "./routes.js";
 /** @typedef {import("./api.js").Config} Config */
 /** @typedef {import("./api.js").User} User */
 /** @typedef {import("./api.js").Session} Session */
+/** @typedef {import("./api.js").RoomStatus} RoomStatus */
 
 /**
  * @param {Config} config
@@ -165,7 +166,7 @@ export async function startLobby(config, error) {
     await showSessions();
   });
 
-  // ---- recent boards: this browser's, and the signed-in person's own
+  // ---- recent boards: this browser's, the signed-in person's own, and the platform's open sessions
   const recentList = element("recent", HTMLUListElement);
   const recentEmpty = element("recent-empty", HTMLParagraphElement);
   async function showSessions() {
@@ -174,21 +175,22 @@ export async function startLobby(config, error) {
     for (const board of recentBoards(local())) {
       rows.set(board.name, { name: board.name, title: board.title || board.name, detail: `opened ${timeAgo(board.openedAt)}` });
     }
-    if (user) {
-      try {
-        /** @type {Session[]} */
-        const sessions = await api.listSessions();
-        for (const session of sessions) {
-          if (session.owner !== user.id || rows.has(session.name)) continue;
-          rows.set(session.name, {
-            name: session.name,
-            title: session.title || session.name,
-            detail: `${session.visibility === "private" ? "private" : "public"} · yours`,
-          });
+    try {
+      /** @type {Session[]} */
+      const sessions = await api.listSessions();
+      for (const session of sessions) {
+        if (rows.has(session.name)) continue;
+        const title = session.title || session.name;
+        if (user !== null && session.owner === user.id) {
+          const visibility = session.visibility === "private" ? "private" : "public";
+          rows.set(session.name, { name: session.name, title, detail: `${visibility} · yours` });
+        } else if (session.owner === null && session.status) {
+          // The sessions the platform runs for everyone (on Kubernetes: those a platform team applied).
+          rows.set(session.name, { name: session.name, title, detail: roomDetail(session.status) });
         }
-      } catch {
-        // The list is a nicety.
       }
+    } catch {
+      // The list is a nicety.
     }
     recentList.replaceChildren(
       ...[...rows.values()].map((row) => {
@@ -222,4 +224,13 @@ export async function startLobby(config, error) {
   }
   showAccount();
   await showSessions();
+}
+
+/**
+ * How an open session's room is doing, in a few words.
+ * @param {RoomStatus} status
+ */
+export function roomDetail(status) {
+  const state = status.ready ? "open" : status.phase.toLowerCase();
+  return status.participants > 0 ? `${state} · ${status.participants} drawing` : state;
 }

@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 
 import { Api, ApiError } from "../../frontend/js/api.js";
 import { TokenUnavailable } from "../../frontend/js/connection.js";
+import { roomDetail } from "../../frontend/js/lobby.js";
 import { recentBoards, rememberBoard, timeAgo, MAX_RECENT } from "../../frontend/js/recent.js";
 import { JoinTokens, RENEW_BEFORE_SECONDS, tokenKey } from "../../frontend/js/tokens.js";
 import { HIGHLIGHTER_OPACITY, shortcut, strokeStyle } from "../../frontend/js/tools.js";
@@ -168,5 +169,15 @@ describe("tools", () => {
     assert.equal(shortcut({ key: "]" }), "width:up");
     assert.equal(shortcut({ key: "e", altKey: true }), null);
     assert.equal(shortcut({ key: "q" }), null);
+  });
+});
+
+describe("open sessions in the lobby", () => {
+  it("say how their room is doing", () => {
+    const status = { phase: "Pending", ready: false, participants: 0, strokes: 0 };
+    assert.equal(roomDetail(status), "pending");
+    assert.equal(roomDetail({ ...status, phase: "Recovering", participants: 2 }), "recovering · 2 drawing");
+    assert.equal(roomDetail({ ...status, phase: "Running", ready: true, participants: 3 }), "open · 3 drawing");
+    assert.equal(roomDetail({ ...status, phase: "Running", ready: true }), "open");
   });
 });
