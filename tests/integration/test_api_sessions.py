@@ -300,7 +300,9 @@ class TestSessions:
             "visibility": "public",
             "your_role": "public",
         }
-        problem(http.patch("/api/v1/sessions/nobody-made-this", json={"title": "x"}), 404)
+        # Nobody owns it here, so nobody changes, shares or deletes it through the API.
+        refused = problem(http.patch("/api/v1/sessions/nobody-made-this", json={"title": "x"}), 403)
+        assert "nobody owns it" in str(refused["detail"])
 
     def test_an_invalid_session_name_is_refused_with_what_a_name_is(self, http: httpx.Client) -> None:
         body = problem(http.get("/api/v1/sessions/Not_A_Name"), 422)

@@ -248,7 +248,12 @@ def chart_operator_account(
     """The chart's ServiceAccount, ClusterRole and RoleBinding for the operator serving the release's own
     namespace (the chart's default), applied as rendered; a kubeconfig with a token of that account."""
     objects = template({}, tmp_path, namespace=namespace)
-    rbac = [o for o in objects if o["kind"] in {"ServiceAccount", "ClusterRole", "RoleBinding"}]
+    rbac = [
+        o
+        for o in objects
+        if o["kind"] in {"ServiceAccount", "ClusterRole", "RoleBinding"}
+        and o["metadata"]["labels"]["app.kubernetes.io/component"] == "operator"
+    ]
     assert sorted(o["kind"] for o in rbac) == ["ClusterRole", "RoleBinding", "ServiceAccount"]
     for manifest in rbac:
         apply(kube, manifest, namespace, dry_run=False)

@@ -95,6 +95,7 @@ def logged_in(http: httpx.Client, name: str) -> dict[str, str]:
     username, password = f"{name}-{secrets.token_hex(3)}", secrets.token_urlsafe(12)
     assert http.post("/api/v1/users", json={"username": username, "password": password}).status_code == 201
     token = http.post("/api/v1/auth/login", json={"username": username, "password": password}).json()["token"]
+    http.cookies.clear()  # the login's cookie too: requests without the bearer token are anonymous
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -164,9 +165,10 @@ def test_a_session_applied_with_kubectl_is_listed_and_open_to_guests(
 
     # Anyone sees the open one (not Ann's private one); Ann sees both, by name, with their status.
     anonymous = http.get("/api/v1/sessions").json()
-    assert [(s["name"], s["your_role"], s["status"]["ready"]) for s in anonymous] == [
-        ("standup", "public", True)
+    assert [(s["name"], s["title"], s["your_role"], s["status"]["ready"]) for s in anonymous] == [
+        ("standup", "Stand-up", "public", True)
     ]
+    assert http.get("/api/v1/sessions/standup").json()["title"] == "Stand-up"
     listed = http.get("/api/v1/sessions", headers=ann).json()
     assert [(s["name"], s["your_role"]) for s in listed] == [("mine", "owner"), ("standup", "public")]
     assert http.get("/api/v1/sessions", params={"after": "mine"}, headers=ann).json()[0]["name"] == "standup"

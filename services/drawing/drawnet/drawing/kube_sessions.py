@@ -58,13 +58,7 @@ class SessionResource:
 
     @property
     def status(self) -> SessionStatus:
-        return SessionStatus(
-            phase=self.phase,
-            ready=self.ready,
-            url=self.url,
-            participants=self.participants,
-            strokes=self.strokes,
-        )
+        return SessionStatus(self.phase, self.ready, self.url, self.participants, self.strokes, self.title)
 
 
 def session_manifest(session: SessionRow) -> dict[str, Any]:

@@ -37,6 +37,8 @@ class SessionStatus:
     """Where browsers reach the room; empty until the operator has said."""
     participants: int
     strokes: int
+    title: str = ""
+    """The title the platform has for it (an open session's title, since it has no row)."""
 
 
 class SessionBackend(Protocol):

@@ -137,7 +137,7 @@ async def list_sessions(
     if ctx.settings.open_boards:
         candidates = [name for name in statuses if name > after]
         unowned = set(candidates) - await sessions.names_with_rows(ctx.engine, namespace, candidates)
-        opened = [open_board(ctx, name) for name in unowned]
+        opened = [open_board(ctx, name, statuses[name].title) for name in unowned]
     merged = sorted([*rows, *opened], key=lambda row: row.name)[:size]
     items = [
         session_view(
@@ -162,15 +162,16 @@ async def get_session(ctx: Context, caller: Caller, session: SessionPath) -> Ses
     access = await access_to(ctx, caller, session)
     require(access, READERS, caller, "see this session")
     status = (await ctx.backend.status(ctx.settings.namespace, [access.name])).get(access.name)
-    return session_view(ctx, access.row or open_board(ctx, access.name), access.access, status)
+    row = access.row or open_board(ctx, access.name, status.title if status else "")
+    return session_view(ctx, row, access.access, status)
 
 
-def open_board(ctx: Context, name: str) -> SessionRow:
+def open_board(ctx: Context, name: str, title: str = "") -> SessionRow:
     """A session nobody created through the API (an open one), seen as the public session it is."""
     return SessionRow(
         namespace=ctx.settings.namespace,
         name=name,
-        title=name,
+        title=title or name,
         owner=None,
         visibility="public",
         allow_guests=True,
