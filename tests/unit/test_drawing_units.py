@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from drawnet.drawing import render
+from drawnet.drawing import render, snapshots
 from drawnet.drawing.errors import RateLimitedError
 from drawnet.drawing.ratelimit import RateLimit
 from drawnet.drawing.settings import DrawingSettings
 from drawnet.drawing.web import StaticFiles, index_page, page_config
-from drawnet.protocol import AddStroke
+from drawnet.protocol import AddStroke, Board, BoardState, Committed, Op, encode
+from drawnet.protocol.messages import Erase, StrokeEntry, Undo
 
 
 def stroke(pts: list[tuple[float, float, float]], **style: object) -> AddStroke:
@@ -129,3 +130,39 @@ class TestWebApp:
         assert before is not None
         assert after is not None
         assert before[2] != after[2]
+
+
+class TestSnapshotsCopyLoggedStrokes:
+    """The persister's snapshots copy each stroke's JSON as logged instead of encoding it again."""
+
+    def board(self) -> Board:
+        board = Board()
+        ops: list[Op] = [
+            AddStroke(
+                id="a", tool="pen", color="#112233", width=2, opacity=1, pts=[(0, 0, 0.5), (3, 4, 0.7)]
+            ),
+            AddStroke(id="b", tool="line", color="#445566", width=4, opacity=0.5, pts=[(1, 1, 0.5)]),
+            AddStroke(
+                id="c", tool="pen", color="#778899", width=1, opacity=1, pts=[(2, 2, 0.5), (5, 5, 0.5)]
+            ),
+            Erase(id="e1", strokes=["b"]),
+            Undo(id="u1", target="e1"),
+        ]
+        for seq, op in enumerate(ops, start=1):
+            board.apply(Committed(seq=seq, by="ann", op=op))
+        return board
+
+    def test_the_copy_is_the_same_board_state_as_the_encoding(self) -> None:
+        board = self.board()
+        bodies = {"a": encode(board.state().strokes[0].stroke), "gone": b"{}"}
+        copied = snapshots.encode_state(board, bodies)
+        assert (
+            snapshots.decode_state(copied)
+            == board.state()
+            == snapshots.decode_state(snapshots.encode_state(board))
+        )
+        assert set(bodies) == {"a", "b", "c"}  # missing ones encoded once, ones off the board dropped
+
+    def test_its_structs_mirror_the_protocols(self) -> None:
+        assert snapshots._Snapshot.__struct_fields__ == BoardState.__struct_fields__
+        assert snapshots._SnapshotStroke.__struct_fields__ == StrokeEntry.__struct_fields__

@@ -7,7 +7,20 @@ from typing import Any
 import msgspec
 from nats.aio.msg import Msg
 
-from drawnet.protocol import Committed, decode_record, encode
+from drawnet.protocol import Committed, Op
+
+
+class _Record(msgspec.Struct, frozen=True):
+    """An `OpRecord` with its op still as the bytes logged: they are what the `ops` table stores and what a
+    snapshot copies, so the op is decoded once and never encoded again."""
+
+    by: str
+    op: msgspec.Raw
+    ts: float
+
+
+_record = msgspec.json.Decoder(_Record)
+_op = msgspec.json.Decoder(Op)
 
 
 class LoggedOp(msgspec.Struct, frozen=True):
@@ -16,7 +29,7 @@ class LoggedOp(msgspec.Struct, frozen=True):
     committed: Committed
     ts: float
     body: bytes
-    """The op as the protocol encodes it: what the `ops` table stores."""
+    """The op's JSON as logged: what the `ops` table stores."""
 
     @property
     def seq(self) -> int:
@@ -40,6 +53,6 @@ class LoggedOp(msgspec.Struct, frozen=True):
 def from_message(msg: Msg) -> LoggedOp:
     """The op in a message of the op log; ValueError or a msgspec error when it is not one."""
     _, _, namespace, session = msg.subject.split(".", 3)
-    record = decode_record(msg.data)
-    committed = Committed(seq=msg.metadata.sequence.stream, by=record.by, op=record.op)
-    return LoggedOp(namespace, session, committed, record.ts, encode(record.op))
+    record = _record.decode(msg.data)
+    committed = Committed(seq=msg.metadata.sequence.stream, by=record.by, op=_op.decode(record.op))
+    return LoggedOp(namespace, session, committed, record.ts, bytes(record.op))
