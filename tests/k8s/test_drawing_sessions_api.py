@@ -16,7 +16,7 @@ from drawnet.drawing.kube_sessions import RBAC_PATH
 from drawnet.embedded.components import DrawingService, NatsServer
 from drawnet.operator.resource import load_yaml_documents
 from drawnet.testkit.kube import ControlPlane, wait_until
-from drawnet.testkit.operator import DrawingSessions, RawKube, service_account_kubeconfig
+from drawnet.testkit.operator import DrawingSessions, RawKube, install_role, service_account_kubeconfig
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -34,26 +34,7 @@ def drawing_account(control_plane: ControlPlane, kube: RawKube, namespace: str, 
     """A ServiceAccount with the drawing service's Role (its single source, as the chart binds it) in the
     test's namespace, and a kubeconfig holding a token of it."""
     (role,) = load_yaml_documents(RBAC_PATH)
-    role["metadata"]["namespace"] = namespace
-    role_name = role["metadata"]["name"]
-    rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}"
-    kube.request_sync(
-        "POST",
-        f"/api/v1/namespaces/{namespace}/serviceaccounts",
-        body={"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": ACCOUNT}},
-    )
-    kube.request_sync("POST", f"{rbac}/roles", body=role)
-    kube.request_sync(
-        "POST",
-        f"{rbac}/rolebindings",
-        body={
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": {"name": ACCOUNT},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role_name},
-            "subjects": [{"kind": "ServiceAccount", "name": ACCOUNT, "namespace": namespace}],
-        },
-    )
+    install_role(kube.api, role, service_account=ACCOUNT, namespace=namespace)
     return service_account_kubeconfig(
         kube.api,
         server=control_plane.server,

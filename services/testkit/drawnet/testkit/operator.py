@@ -37,6 +37,7 @@ __all__ = [
     "RawKube",
     "install_crd",
     "install_rbac",
+    "install_role",
     "service_account_kubeconfig",
     "stages_with_chaos",
 ]
@@ -167,15 +168,42 @@ def install_rbac(api: ApiClient, *, service_account: str, namespace: str) -> str
     kube.request_sync(
         "POST",
         f"{rbac}/clusterrolebindings",
-        body={
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": binding},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
-            "subjects": [{"kind": "ServiceAccount", "name": service_account, "namespace": namespace}],
-        },
+        body=_binding("ClusterRoleBinding", binding, "ClusterRole", name, service_account, namespace),
     )
     return binding
+
+
+def install_role(api: ApiClient, role: dict[str, Any], *, service_account: str, namespace: str) -> None:
+    """A namespaced Role (a manifest, such as a component's RBAC single source) in `namespace`, bound to
+    the ServiceAccount `service_account` there (created here). Both go with the namespace."""
+    kube = RawKube(api)
+    name = role["metadata"]["name"]
+    rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}"
+    kube.request_sync(
+        "POST",
+        f"/api/v1/namespaces/{namespace}/serviceaccounts",
+        body={"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": service_account}},
+    )
+    kube.request_sync(
+        "POST", f"{rbac}/roles", body={**role, "metadata": {**role["metadata"], "namespace": namespace}}
+    )
+    kube.request_sync(
+        "POST",
+        f"{rbac}/rolebindings",
+        body=_binding("RoleBinding", name, "Role", name, service_account, namespace),
+    )
+
+
+def _binding(
+    kind: str, name: str, role_kind: str, role: str, service_account: str, namespace: str
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role},
+        "subjects": [{"kind": "ServiceAccount", "name": service_account, "namespace": namespace}],
+    }
 
 
 def service_account_kubeconfig(
