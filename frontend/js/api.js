@@ -242,11 +242,13 @@ export class Api {
    * @param {string} session
    * @param {"png" | "svg" | "json"} format
    * @param {string | null} bearer the join token (reads private boards too)
+   * @param {number} seq the board at least at this seq: what the page shows (the service waits for it)
    * @returns {Promise<{blob: Blob, filename: string}>}
    */
-  async exportBoard(session, format, bearer) {
+  async exportBoard(session, format, bearer, seq = 0) {
+    const path = `/sessions/${encodeURIComponent(session)}/export.${format}${seq > 0 ? `?seq=${seq}` : ""}`;
     /** @type {Response} */
-    const response = await this.request("GET", `/sessions/${encodeURIComponent(session)}/export.${format}`, {
+    const response = await this.request("GET", path, {
       bearer,
       raw: true,
     });

@@ -707,7 +707,7 @@ export async function startBoard(config, session, linkFromUrl) {
     button.addEventListener("click", async () => {
       const format = /** @type {"png" | "svg" | "json"} */ (button.dataset.export);
       try {
-        const { blob, filename } = await api.exportBoard(session, format, tokens.current?.token ?? null);
+        const { blob, filename } = await api.exportBoard(session, format, tokens.current?.token ?? null, board.seq);
         saveFile(blob, filename);
       } catch (error) {
         toast(`Export failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -1106,6 +1106,7 @@ export async function startBoard(config, session, linkFromUrl) {
         ids: board.strokes.map((stroke) => stroke.id),
         pending: outbox.size,
         inflight: inflight.size,
+        unconfirmed: unconfirmed.size + undoQueue.length,
         previews: previews.size,
         me: people.me,
         role: people.me?.role ?? null,

@@ -182,9 +182,15 @@ class BoardPage:
     def expect_connection(self, state: str, *, timeout: float = 20_000) -> None:
         self._wait("(s, want) => s.connection === want", state, timeout=timeout)
 
+    _SETTLED = "s.pending === 0 && s.inflight === 0 && s.unconfirmed === 0"
+
     def expect_strokes(self, count: int, *, timeout: float = 15_000) -> None:
-        """The board shows `count` committed strokes, and nothing of mine waits to be sent."""
-        self._wait("(s, n) => s.strokes === n && s.pending === 0 && s.inflight === 0", count, timeout=timeout)
+        """The board shows `count` committed strokes, and nothing of mine waits to be committed."""
+        self._wait(f"(s, n) => s.strokes === n && {self._SETTLED}", count, timeout=timeout)
+
+    def expect_settled(self, *, timeout: float = 15_000) -> None:
+        """Everything I drew, erased, undid or redid is committed (or refused): my board is the room's."""
+        self._wait(f"(s) => {self._SETTLED}", timeout=timeout)
 
     def expect_pending(self, count: int) -> None:
         """This many of my changes wait to be sent (the outbox, kept across reloads)."""
@@ -205,6 +211,8 @@ class BoardPage:
         )
 
     def expect_same_board_as(self, other: BoardPage) -> None:
+        """My board converges to `other`'s, once everything `other` sent is committed."""
+        other.expect_settled()
         want = other.state()
         self._wait(
             "(s, w) => s.hash === w.hash && s.strokes === w.strokes",

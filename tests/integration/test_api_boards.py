@@ -18,7 +18,7 @@ import skia
 
 from drawnet.drawing.render import quantize, width_at
 from drawnet.embedded.components import DrawingService, NatsServer, RoomServer
-from drawnet.protocol import Ack, AddStroke, Erase, Op, OpRecord, encode, ops_subject
+from drawnet.protocol import OPS_STREAM, Ack, AddStroke, Erase, Op, OpRecord, encode, ops_subject
 from drawnet.testkit import RoomClient, eventually_async
 from drawnet.testkit.client import line
 from drawnet.testkit.postgres import PostgresServer
@@ -31,6 +31,7 @@ START_TIMEOUT = 90.0
 KEYS = "k1:" + "k" * 40
 OPS_PAGE = 20
 IMPORT_BYTES = 64 * 1024
+BOARD_WAIT_SECONDS = 1.0
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -59,6 +60,7 @@ def stack(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
             "DRAWNET_DRAWING_MAX_OPS_PAGE_SIZE": str(OPS_PAGE),
             "DRAWNET_DRAWING_MAX_IMPORT_BYTES": str(IMPORT_BYTES),
             "DRAWNET_DRAWING_PERSIST_FETCH_TIMEOUT_SECONDS": "0.2",
+            "DRAWNET_DRAWING_BOARD_WAIT_SECONDS": str(BOARD_WAIT_SECONDS),
         },
     ).start(timeout=START_TIMEOUT)
     room = RoomServer(
@@ -96,6 +98,15 @@ async def publish(nats_url: str, session: str, ops: list[Op]) -> list[int]:
             for op in ops
         ]
         return [ack.seq for ack in await asyncio.gather(*pending)]
+    finally:
+        await nc.close()
+
+
+async def last_logged_seq(nats_url: str) -> int:
+    nc = await nats.connect(nats_url)
+    try:
+        info = await nc.jetstream().stream_info(OPS_STREAM)
+        return info.state.last_seq
     finally:
         await nc.close()
 
@@ -141,6 +152,44 @@ class TestFromTheRoom:
         token = (await http.post("/api/v1/sessions/loaded/join", json={"name": "Bo"})).json()["token"]
         async with await RoomClient.join(stack.room.url, "loaded", name="Bo", token=token) as bo:
             assert [s.id for s in bo.board.strokes] == [f"l{i}" for i in range(8)]
+
+
+class TestAtLeastASeq:
+    """`?seq=N`: the board as the reader's page shows it, never the board of a batch ago."""
+
+    async def test_a_read_for_a_seq_not_stored_yet_waits_for_it(
+        self, stack: Stack, http: httpx.AsyncClient
+    ) -> None:
+        next_seq = await last_logged_seq(stack.nats.url) + 1
+        # Asked for before the op is even logged: the answer is the board once that op is stored.
+        export = asyncio.ensure_future(
+            http.get("/api/v1/sessions/waited/export.json", params={"seq": next_seq})
+        )
+        seqs = await publish(stack.nats.url, "waited", [stroke("w1"), stroke("w2")])
+        board = await http.get("/api/v1/sessions/waited/board", params={"seq": seqs[-1]})
+        response = await export
+
+        assert seqs[0] == next_seq
+        assert response.status_code == 200
+        assert [s["id"] for s in response.json()["strokes"]][:1] == ["w1"]
+        assert [s["id"] for s in board.json()["strokes"]] == ["w1", "w2"]
+
+    async def test_a_seq_that_is_not_stored_in_time_is_503_with_what_is_stored(
+        self, stack: Stack, http: httpx.AsyncClient
+    ) -> None:
+        [seq] = await publish(stack.nats.url, "behind", [stroke("b1")])
+        await stored_up_to(http, "behind", seq)
+
+        response = await http.get("/api/v1/sessions/behind/export.svg", params={"seq": seq + 1_000_000})
+
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "1"
+        problem = response.json()
+        assert problem["stored_seq"] == seq
+        assert problem["detail"] == (
+            f"the board is stored up to seq {seq}, not yet up to seq {seq + 1_000_000}: "
+            f"the persister is behind (waited {BOARD_WAIT_SECONDS:g} s)"
+        )
 
 
 class TestOps:

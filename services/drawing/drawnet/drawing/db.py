@@ -112,6 +112,16 @@ async def recent_op_ids(engine: AsyncEngine, namespace: str, session: str, limit
     return {str(op_id): int(seq) for op_id, seq in reversed(rows)}
 
 
+async def last_seq(engine: AsyncEngine, namespace: str, session: str) -> int:
+    """The seq of a board's last stored op (0: none)."""
+    query = select(func.max(col(OpRow.seq))).where(
+        col(OpRow.namespace) == namespace, col(OpRow.session) == session
+    )
+    async with engine.connect() as conn:
+        last = (await conn.execute(query)).scalar_one()
+    return int(last or 0)
+
+
 async def board_stats(engine: AsyncEngine, namespace: str, session: str) -> tuple[int, int]:
     """(ops stored, last seq) of one board."""
     query = select(func.count(), func.max(col(OpRow.seq))).where(

@@ -74,6 +74,18 @@ class Persister:
         self._lag_updated = 0.0
         self._subscription: JetStreamContext.PullSubscription | None = None
         self._stopping = asyncio.Event()
+        self._progress = asyncio.Event()
+
+    async def progressed(self, timeout: float) -> None:
+        """Return when the next batch is stored, or after `timeout` seconds (whichever comes first)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._progress.wait(), timeout)
+
+    def _stored(self, seq: int) -> None:
+        self.persisted_seq = max(self.persisted_seq, seq)
+        # Wake whoever waits on this batch; the next waiters wait on a fresh event.
+        progress, self._progress = self._progress, asyncio.Event()
+        progress.set()
 
     def stop(self) -> None:
         """Finish the batch in hand, then return from run() (within one fetch timeout)."""
@@ -152,7 +164,7 @@ class Persister:
                     return  # stopping: the batch stays unacknowledged and is consumed again after a restart
                 # AckPolicy.ALL: acknowledging the last message acknowledges the whole batch.
                 await messages[-1].ack()
-                self.persisted_seq = max(self.persisted_seq, messages[-1].metadata.sequence.stream)
+                self._stored(messages[-1].metadata.sequence.stream)
                 metrics.OPS_PERSISTED.inc(len(rows))
                 metrics.PERSISTED_SEQ.set(self.persisted_seq)
                 if time.monotonic() - self._lag_updated >= LAG_INTERVAL_SECONDS:

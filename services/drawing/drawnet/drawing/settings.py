@@ -86,6 +86,9 @@ class DrawingSettings(BaseSettings):
     """Accounts one client address may create per minute."""
     max_export_pixels: Annotated[int, Field(ge=1_024)] = 4096 * 4096
     """Largest PNG export (width x height); a bigger board is scaled down to fit."""
+    board_wait_seconds: Annotated[float, Field(ge=0, le=60)] = 5.0
+    """How long a read of the board `?seq=N` (a board or an export at least at seq N: what the reader
+    sees) waits for the persister to store seq N; then 503 with Retry-After."""
 
     # ---------------------------------------------------------------------------------- users and tokens
     password_min_length: Annotated[int, Field(ge=1)] = 8

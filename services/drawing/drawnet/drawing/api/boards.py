@@ -28,6 +28,18 @@ MAX_SEQ = 2**63 - 1
 """Sequence numbers are 64-bit in JetStream and in SQL."""
 PUBLISH_TIMEOUT_SECONDS = 60.0
 """How long an import waits for the op log to acknowledge every stroke."""
+STORED_POLL_SECONDS = 0.25
+"""While a read waits for its seq: how often the database is asked again when no batch of this process's
+persister wakes it first (the persister may run in another replica)."""
+AtLeast = Annotated[
+    int | None,
+    Parameter(
+        ge=0,
+        le=MAX_SEQ,
+        description="the board at least at this seq (what the reader's page shows): waits up to "
+        "`DRAWNET_DRAWING_BOARD_WAIT_SECONDS` for the op log's ops up to it to be stored, else 503",
+    ),
+]
 Background = Annotated[
     str,
     Parameter(
@@ -43,9 +55,30 @@ async def _readable(ctx: Context, caller: Caller, session: str) -> SessionAccess
     return access
 
 
-async def _board(ctx: Context, caller: Caller, session: str) -> snapshots.StoredBoard:
+async def _board(ctx: Context, caller: Caller, session: str, seq: int | None = None) -> snapshots.StoredBoard:
     access = await _readable(ctx, caller, session)
+    if seq:
+        await _stored(ctx, access.name, seq)
     return await _load(ctx, access.name)
+
+
+async def _stored(ctx: Context, session: str, seq: int) -> None:
+    """Return once the board's ops up to `seq` are stored; UnavailableError when the wait runs out.
+
+    An op is acknowledged to its author when the op log has it, and stored a batch later: a page that
+    shows seq N and asks for the board (an export) must get N, not the board of a moment ago.
+    """
+    deadline = time.monotonic() + ctx.settings.board_wait_seconds
+    while (stored := await db.last_seq(ctx.engine, ctx.settings.namespace, session)) < seq:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise UnavailableError(
+                f"the board is stored up to seq {stored}, not yet up to seq {seq}: "
+                f"the persister is behind (waited {ctx.settings.board_wait_seconds:g} s)",
+                headers={"Retry-After": "1"},
+                stored_seq=stored,
+            )
+        await ctx.persister.progressed(min(left, STORED_POLL_SECONDS))
 
 
 async def _load(ctx: Context, session: str) -> snapshots.StoredBoard:
@@ -103,8 +136,8 @@ async def get_snapshot(ctx: Context, caller: Caller, session: SessionPath) -> Re
 
 
 @get("/api/v1/sessions/{session:str}/board", tags=TAG, summary="The board's strokes at its latest seq")
-async def get_board(ctx: Context, caller: Caller, session: SessionPath) -> BoardExport:
-    stored = await _board(ctx, caller, session)
+async def get_board(ctx: Context, caller: Caller, session: SessionPath, seq: AtLeast = None) -> BoardExport:
+    stored = await _board(ctx, caller, session, seq)
     return BoardExport(
         format="drawnet.board.v1", session=session, seq=stored.board.seq, strokes=stored.board.strokes
     )
@@ -144,9 +177,13 @@ def _background(value: str) -> str | None:
     summary="The board as SVG, drawn as the web app draws it",
 )
 async def export_svg(
-    ctx: Context, caller: Caller, session: SessionPath, background: Background = render.BACKGROUND
+    ctx: Context,
+    caller: Caller,
+    session: SessionPath,
+    background: Background = render.BACKGROUND,
+    seq: AtLeast = None,
 ) -> Response[str]:
-    stored = await _board(ctx, caller, session)
+    stored = await _board(ctx, caller, session, seq)
     body = await asyncio.to_thread(render.svg, stored.board.strokes, background=_background(background))
     return Response(body, media_type="image/svg+xml", headers=_download(session, stored.board.seq, "svg"))
 
@@ -165,8 +202,9 @@ async def export_png(
     scale: Annotated[
         float, Parameter(gt=0, le=8, description="pixels per board unit (reduced to fit)")
     ] = 1.0,
+    seq: AtLeast = None,
 ) -> Response[bytes]:
-    stored = await _board(ctx, caller, session)
+    stored = await _board(ctx, caller, session, seq)
     body = await asyncio.to_thread(
         render.png,
         stored.board.strokes,
@@ -178,8 +216,10 @@ async def export_png(
 
 
 @get("/api/v1/sessions/{session:str}/export.json", tags=TAG, summary="The board as JSON (for import)")
-async def export_json(ctx: Context, caller: Caller, session: SessionPath) -> Response[BoardExport]:
-    stored = await _board(ctx, caller, session)
+async def export_json(
+    ctx: Context, caller: Caller, session: SessionPath, seq: AtLeast = None
+) -> Response[BoardExport]:
+    stored = await _board(ctx, caller, session, seq)
     export = BoardExport(
         format="drawnet.board.v1", session=session, seq=stored.board.seq, strokes=stored.board.strokes
     )
