@@ -9,6 +9,7 @@ SVG writes them as <path>s, PNG draws them with Skia (the 2D library Chromium's 
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import struct
 import zlib
@@ -125,22 +126,79 @@ def svg(strokes: Sequence[AddStroke], *, background: str | None = BACKGROUND) ->
             f'fill="{background}"/>'
         )
     out.append('<g fill="none" stroke-linecap="round" stroke-linejoin="round">')
-    for stroke in strokes:
-        for seg in segments(stroke):
-            alpha = f' opacity="{_n(seg.opacity)}"' if seg.opacity < 1 else ""
-            if seg.dot:
-                out.append(
-                    f'<circle cx="{_n(seg.start[0])}" cy="{_n(seg.start[1])}" r="{_n(seg.width / 2)}" '
-                    f'fill="{seg.color}"{alpha}/>'
-                )
-                continue
-            d = [f"M{_n(seg.start[0])} {_n(seg.start[1])}"]
-            d.extend(f"Q{_n(cx)} {_n(cy)} {_n(x)} {_n(y)}" for cx, cy, x, y in seg.quads)
-            if seg.end is not None:
-                d.append(f"L{_n(seg.end[0])} {_n(seg.end[1])}")
-            out.append(f'<path d="{"".join(d)}" stroke="{seg.color}" stroke-width="{_n(seg.width)}"{alpha}/>')
+    out.extend(_svg_shapes(strokes))
     out.append("</g></svg>")
     return "\n".join(out)
+
+
+_G = "%.12g"
+"""A number rounded to 1/100 first, as short as it gets: coordinates are within ±1e6 (9 digits at most)."""
+_MOVE, _QUAD, _LINE = f"M{_G} {_G}", f"Q{_G} {_G} {_G} {_G}", f"L{_G} {_G}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _path_format(quads: int, *, end: bool) -> str:
+    return _MOVE + _QUAD * quads + (_LINE if end else "")
+
+
+def _svg_shapes(strokes: Sequence[AddStroke]) -> Iterator[str]:
+    """`segments()` for the whole board at once, with numpy: the <path>s and <circle>s, in stroke order.
+
+    The per-point work (widths, midpoints, where the width changes, rounding) is done on arrays of every
+    point; Python is left with one `%` per path, whose format is cached by the number of its curves.
+    """
+    if not strokes:
+        return
+    counts = np.fromiter((len(stroke.pts) for stroke in strokes), np.int64, len(strokes))
+    total = int(counts.sum())
+    flat = np.fromiter(
+        itertools.chain.from_iterable(itertools.chain.from_iterable(s.pts for s in strokes)),
+        np.float64,
+        total * 3,
+    ).reshape(total, 3)
+    x, y, pressure = flat[:, 0], flat[:, 1], flat[:, 2]
+    firsts = np.cumsum(counts) - counts
+    pen = np.repeat(np.fromiter((s.width for s in strokes), np.float64, len(strokes)), counts)
+    widths = np.maximum(WIDTH_STEP, np.floor(pen * (3.0 + 2.0 * pressure) + 0.5) * WIDTH_STEP)
+    # Point i's curve: control point i, ending at the midpoint of i and i + 1 (the last point has none).
+    mid_x, mid_y = np.empty(total), np.empty(total)
+    mid_x[:-1], mid_y[:-1] = (x[:-1] + x[1:]) / 2, (y[:-1] + y[1:]) / 2
+    mid_x[-1], mid_y[-1] = x[-1], y[-1]
+    quads = np.round(np.column_stack((x, y, mid_x, mid_y)), 2).ravel().tolist()
+    # A new path starts at an inner point whose width differs from the point before it.
+    inner = np.ones(total, bool)
+    inner[firsts] = False
+    inner[firsts + counts - 1] = False
+    changed = np.zeros(total, bool)
+    changed[1:] = widths[1:] != widths[:-1]
+    cuts = np.flatnonzero(inner & changed).tolist()
+    cut_at = np.searchsorted(cuts, firsts).tolist()
+    width_list = widths.tolist()
+    sizes = {w: _n(w) for w in set(width_list)}
+    c = 0
+    for stroke, first, count, cut in zip(strokes, firsts.tolist(), counts.tolist(), cut_at, strict=True):
+        alpha = f' opacity="{_n(stroke.opacity)}"' if stroke.opacity < 1 else ""
+        style = f'" stroke="{stroke.color}" stroke-width="'
+        if count == 1:
+            cx, cy, pressure_at = stroke.pts[0]
+            yield (
+                f'<circle cx="{_n(cx)}" cy="{_n(cy)}" r="{_n(width_at(stroke.width, pressure_at) / 2)}" '
+                f'fill="{stroke.color}"{alpha}/>'
+            )
+            continue
+        last = first + count - 1
+        start = quads[4 * first : 4 * first + 2]
+        begin, width = first + 1, width_list[first]
+        c = cut
+        while c < len(cuts) and cuts[c] < last:
+            at = cuts[c]
+            d = _path_format(at + 1 - begin, end=False) % (*start, *quads[4 * begin : 4 * at + 4])
+            yield f'<path d="{d}{style}{sizes[width]}"{alpha}/>'
+            start, begin, width = quads[4 * at + 2 : 4 * at + 4], at + 1, width_list[at]
+            c += 1
+        values = (*start, *quads[4 * begin : 4 * last], *quads[4 * last : 4 * last + 2])
+        d = _path_format(last - begin, end=True) % values
+        yield f'<path d="{d}{style}{sizes[width]}"{alpha}/>'
 
 
 # ------------------------------------------------------------------------------------------- PNG
