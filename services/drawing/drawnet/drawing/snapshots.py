@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from drawnet.drawing import db
 from drawnet.drawing.models import OpRow, SnapshotRow
-from drawnet.drawing.oplog import LoggedOp
+from drawnet.drawing.oplog import LoggedOp, decode_op
 from drawnet.protocol import AddStroke, Board, BoardState, Committed, Op
-from drawnet.protocol.messages import Effect
+from drawnet.protocol.messages import Effect, StrokeEntry
 
 _op_decoder = msgspec.json.Decoder(Op)
 _state_decoder = msgspec.json.Decoder(BoardState)
@@ -106,22 +106,52 @@ class StoredBoard:
     """Ops replayed on top of the snapshot."""
 
 
-async def load_board(engine: AsyncEngine, namespace: str, session: str) -> StoredBoard:
-    """The board as stored: its snapshot, then every op stored after it."""
+async def load_board(
+    engine: AsyncEngine, namespace: str, session: str, *, bodies: dict[str, bytes] | None = None
+) -> StoredBoard:
+    """The board as stored: its snapshot, then every op stored after it.
+
+    With `bodies` it is a board for the persister: its strokes keep their points as JSON (`oplog.decode_op`)
+    and `bodies` receives each stroke's JSON by id, for its snapshots (see `encode_state`).
+    """
     snapshot = await db.load_snapshot(engine, namespace, session)
     if snapshot is None:
         board, snapshot_seq = Board(), 0
-    else:
+    elif bodies is None:
         board, snapshot_seq = Board.from_state(decode_state(snapshot.body)), snapshot.seq
+    else:
+        board, snapshot_seq = Board.from_state(_lazy_state(snapshot.body, bodies)), snapshot.seq
     after, tail = board.seq, 0
     while True:
         rows = await db.ops_after(engine, namespace, session, after, PAGE)
         for row in rows:
-            board.apply(committed(row))
+            if bodies is None:
+                board.apply(committed(row))
+                continue
+            op = decode_op(row.body)
+            if board.apply(Committed(seq=row.seq, by=row.author, op=op)) and isinstance(op, AddStroke):
+                bodies[op.id] = row.body
         tail += len(rows)
         if len(rows) < PAGE:
             return StoredBoard(board, snapshot_seq, tail)
         after = rows[-1].seq
+
+
+_snapshot_decoder = msgspec.json.Decoder(_Snapshot)
+
+
+def _lazy_state(body: bytes, bodies: dict[str, bytes]) -> BoardState:
+    """A snapshot whose strokes keep their points as JSON; their JSON goes into `bodies`."""
+    snapshot = _snapshot_decoder.decode(body)
+    strokes = []
+    for item in snapshot.strokes:
+        stroke = decode_op(item.stroke)
+        if not isinstance(stroke, AddStroke):
+            msg = f"a snapshot's stroke is a {stroke.__struct_config__.tag} op"
+            raise msgspec.ValidationError(msg)
+        bodies[stroke.id] = bytes(item.stroke)
+        strokes.append(StrokeEntry(stroke, item.seq, item.by, item.undone, item.removed_by))
+    return BoardState(snapshot.seq, strokes, snapshot.effects, snapshot.undo, snapshot.redo)
 
 
 @dataclass
@@ -147,8 +177,9 @@ class BoardCache:
     async def _get(self, key: tuple[str, str]) -> _Cached:
         cached = self._boards.get(key)
         if cached is None:
-            stored = await load_board(self._engine, *key)
-            cached = _Cached(stored.board, pending=stored.tail, first_pending_at=time.monotonic())
+            bodies: dict[str, bytes] = {}
+            stored = await load_board(self._engine, *key, bodies=bodies)
+            cached = _Cached(stored.board, bodies, pending=stored.tail, first_pending_at=time.monotonic())
             self._boards[key] = cached
             while len(self._boards) > self._capacity:
                 self._boards.popitem(last=False)  # its ops are in SQL: it reloads from there
