@@ -94,6 +94,42 @@ def _watch_ready(
                     return
 
 
+def _api_requests(api: ApiClient) -> dict[str, float]:
+    """The API server's `apiserver_request_total`, summed by verb and resource (every client)."""
+    response = api.call_api("GET", f"{api.configuration.host}/metrics")
+    body: bytes = response.read()  # type: ignore[no-untyped-call]
+    totals: dict[str, float] = {}
+    for line in body.decode().splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        labels_text, _, value = line[len("apiserver_request_total{") :].rpartition("} ")
+        labels = dict(part.split("=", 1) for part in labels_text.replace('"', "").split(",") if "=" in part)
+        key = f"{labels.get('verb', '?')} {labels.get('resource', '?')}"
+        if labels.get("subresource"):
+            key += "/" + labels["subresource"]
+        totals[key] = totals.get(key, 0.0) + float(value)
+    return totals
+
+
+def _stages(pods: list[dict[str, Any]], began_wall: float) -> dict[str, dict[str, float]]:
+    """When (seconds after the first create, 1 s resolution) the room pods were created, scheduled and
+    Ready: which stage of the pipeline the burst waits in."""
+    at: dict[str, list[float]] = {"created": [], "scheduled": [], "ready": []}
+    for pod in pods:
+        created = dt.datetime.fromisoformat(pod["metadata"]["creationTimestamp"])
+        at["created"].append(created.timestamp() - began_wall)
+        for condition in (pod.get("status") or {}).get("conditions") or []:
+            stage = {"PodScheduled": "scheduled", "Ready": "ready"}.get(condition["type"])
+            if stage and condition["status"] == "True" and condition.get("lastTransitionTime"):
+                moment = dt.datetime.fromisoformat(condition["lastTransitionTime"])
+                at[stage].append(moment.timestamp() - began_wall)
+    return {
+        stage: {"p50": round(statistics.median(v), 1), "last": round(max(v), 1)}
+        for stage, v in at.items()
+        if v
+    }
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -122,6 +158,8 @@ def run(
 
             names = [f"bench-{i:05d}" for i in range(sessions)]
             created_at: dict[str, float] = {}
+            requests_before = _api_requests(api)
+            began_wall = time.time()
             began = time.monotonic()
 
             def create(name: str) -> None:
@@ -143,6 +181,8 @@ def run(
                 raise TimeoutError(f"only {len(ready_at)} of {sessions} Ready after {timeout:.0f}s")
             all_ready = max(ready_at.values())
             all_created = max(created_at.values())
+            requests = {k: v - requests_before.get(k, 0.0) for k, v in sorted(_api_requests(api).items())}
+            pods = drawing_sessions.kube.list("v1", "Pod", namespace)
             per_session = [ready_at[name] - created_at[name] for name in names]
             report.update(
                 {
@@ -154,6 +194,8 @@ def run(
                     "operator_cpu_seconds_until_all_ready": round(sampler.cpu_between(began, all_ready), 1),
                     "operator_rss_idle_mb": round(idle_rss / 2**20, 1),
                     "operator_rss_peak_mb": round(sampler.peak_rss(began, all_ready) / 2**20, 1),
+                    "room_pod_stages_seconds": _stages(pods, began_wall),
+                    "api_requests_until_all_ready": {k: int(v) for k, v in requests.items() if v >= 1},
                 }
             )
             # At rest: nothing changes, the resync timer reconciles every session once per cycle.
@@ -249,6 +291,18 @@ def main() -> int:
             f"{report['operator_cpu_percent_at_rest']} % of a core, {report['operator_rss_at_rest_mb']} MB",
         ),
         ("room pods", f"{report['room_pods']:,}"),
+        (
+            "room pods created / scheduled / Ready (s after the first create, p50 and last)",
+            " / ".join(f"{v['p50']}, {v['last']}" for v in report["room_pod_stages_seconds"].values()),
+        ),
+        (
+            "API requests until all Ready, per session",
+            ", ".join(
+                f"{k} {v / report['sessions']:.1f}"
+                for k, v in report["api_requests_until_all_ready"].items()
+                if v >= report["sessions"] / 2
+            ),
+        ),
     ]
     print(f"bench/operator/sessions.py, commit {report['commit']}, {report['cpus']} CPUs, {stamp}\n")
     print("| measure | value |\n| --- | --- |")
