@@ -175,7 +175,6 @@ def _svg_shapes(strokes: Sequence[AddStroke]) -> Iterator[str]:
     cut_at = np.searchsorted(cuts, firsts).tolist()
     width_list = widths.tolist()
     sizes = {w: _n(w) for w in set(width_list)}
-    c = 0
     for stroke, first, count, cut in zip(strokes, firsts.tolist(), counts.tolist(), cut_at, strict=True):
         alpha = f' opacity="{_n(stroke.opacity)}"' if stroke.opacity < 1 else ""
         style = f'" stroke="{stroke.color}" stroke-width="'
