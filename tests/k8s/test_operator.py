@@ -351,6 +351,60 @@ def test_restarting_the_operator_creates_no_duplicates(
     assert created == []
 
 
+def test_without_the_resync_timer_events_drive_every_reconcile_and_a_failed_one_is_retried(
+    kube: RawKube, namespace: str, sessions: DrawingSessions, start_operator: StartOperator
+) -> None:
+    """A quota that refuses pods fails the first reconcile (a Warning event says why); the operator retries
+    it with backoff, so the room comes once the quota goes, long before the (hour-long) resync."""
+    quota = {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": {"name": "no-pods"},
+        "spec": {"hard": {"pods": "0"}},
+    }
+    kube.request_sync("POST", f"/api/v1/namespaces/{namespace}/resourcequotas", body=quota)
+    operator = start_operator(resync_seconds=3600)
+    sessions.create(DrawingSessions.manifest("held"))
+
+    def refused() -> dict[str, Any] | None:
+        events = kube.request_sync("GET", f"/api/v1/namespaces/{namespace}/events")["items"]
+        return next(
+            (e for e in events if e["reason"] == "ReconcileFailed" and e["involvedObject"]["name"] == "held"),
+            None,
+        )
+
+    event = wait_until(refused, timeout=30, what="a ReconcileFailed event on the session")
+    assert event["type"] == "Warning"
+    assert "forbidden" in event["message"], event["message"]
+    assert _pod(kube, namespace, "held") is None
+
+    kube.request_sync("DELETE", f"/api/v1/namespaces/{namespace}/resourcequotas/no-pods")
+    ready = sessions.wait_for_condition("held", "Ready", "True", timeout=60)
+    metrics = operator.metrics()
+    assert metrics.get('drawnet_operator_reconciles_total{trigger="create"}', 0) >= 1
+    assert metrics.get('drawnet_operator_reconciles_total{trigger="retry"}', 0) >= 1
+    assert metrics.get('drawnet_operator_reconciles_total{trigger="resync"}', 0) == 0
+    # kopf keeps no copy of the last handled spec: the operator reconciles what is, not what changed.
+    assert not any("last-handled" in key for key in ready["metadata"].get("annotations") or {})
+
+    # A new spec (a new generation) is reconciled at once: the room is rebuilt to it.
+    old_pod = _pod(kube, namespace, "held")
+    assert old_pod is not None
+    changed = sessions.patch_spec("held", {"room": {"resources": {"limits": {"memory": "256Mi"}}}})
+
+    def rebuilt() -> dict[str, Any] | None:
+        pod = _pod(kube, namespace, "held")
+        session = sessions.get("held")
+        fresh = pod is not None and pod["metadata"]["uid"] != old_pod["metadata"]["uid"]
+        current = session["status"].get("observedGeneration") == changed["metadata"]["generation"]
+        ready = _conditions(session).get("Ready") == ("True", "Ready")
+        return pod if fresh and current and ready else None
+
+    pod = wait_until(rebuilt, timeout=60, what="the room pod rebuilt to the new spec and Ready")
+    assert pod["spec"]["containers"][0]["resources"]["limits"]["memory"] == "256Mi"
+    assert operator.metrics().get('drawnet_operator_reconciles_total{trigger="update"}', 0) >= 1
+
+
 def test_the_crd_installed_is_the_single_source(kube: RawKube, crd: dict[str, Any]) -> None:
     (source,) = load_yaml_documents(CRD_PATH)
     name = source["metadata"]["name"]

@@ -3,16 +3,23 @@
 `register(registry, settings)` puts them in a registry (the operator's `__main__` and the tests each make
 their own), closed over one `Operator` that holds the connections the startup handler opens.
 
-    create / resume / update  -> reconcile now (kopf retries on TemporaryError; a bad spec is permanent)
+    a session seen new (create, resume) or with a new generation (update) -> reconcile now
     timer (resync_seconds)    -> reconcile: repairs drift, applies the idle policy (level-based)
     room pod / Service / route events -> reconcile that session now (a lost pod is back in seconds)
     heartbeats (NATS)         -> reconcile through a throttle (bounded status patches)
     delete                    -> the finalizer: archive the board in the drawing service, then let go
+
+A reconcile a watch event started that fails is retried with backoff (`RETRY_BACKOFFS`); the timer is
+the backstop. The operator is level-triggered, so kopf's change detection (`on.create/update/resume`,
+which needs the last handled spec stored on every session: one more PATCH and watch event each) is
+not used; `IgnoredDiffBase` tells kopf to keep no diff base.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import httpx
@@ -23,7 +30,7 @@ from drawnet.operator.archive import ArchiveError, archive_board
 from drawnet.operator.heartbeats import HeartbeatBoard, HeartbeatListener, Throttle
 from drawnet.operator.kube import Kube, KubeError, load_api_client
 from drawnet.operator.metrics import OperatorMetrics
-from drawnet.operator.reconcile import ClusterView, Key, Reconciler
+from drawnet.operator.reconcile import ClusterView, Key, Reconciler, pod_state
 from drawnet.operator.resource import (
     ANNOTATION_PREFIX,
     FINALIZER,
@@ -39,6 +46,25 @@ log = logging.getLogger(__name__)
 
 CHILDREN = {MANAGED_BY: OPERATOR}
 SELECTOR = f"{MANAGED_BY}={OPERATOR}"
+
+# Seconds before retrying a failed event-driven reconcile: the nth failure in a row waits the nth (the
+# last one from then on); the resync timer runs as well.
+RETRY_BACKOFFS = (1.0, 2.0, 5.0, 10.0, 20.0)
+
+
+class IgnoredDiffBase(kopf.DiffBaseStorage):
+    """No diff base: every session event is reconciled by what it is, never by what changed, so kopf has
+    nothing to remember between events (and no copy of every event's body to make)."""
+
+    # The signatures are kopf's (it passes them by keyword).
+    def build(self, *, body: kopf.Body, extra_fields: Iterable[Any] | None = None) -> kopf.BodyEssence:  # noqa: ARG002
+        return {}
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:  # noqa: ARG002
+        return None
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:  # noqa: ARG002
+        return None
 
 
 class Operator:
@@ -56,6 +82,9 @@ class Operator:
         self.listener: HeartbeatListener | None = None
         self.throttle: Throttle | None = None
         self.http: httpx.AsyncClient | None = None
+        self._failures: dict[Key, int] = {}
+        self._retries: dict[Key, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def kube(self) -> Kube:
@@ -89,6 +118,9 @@ class Operator:
             self.listener.start()
 
     async def stop(self) -> None:
+        for retry in self._retries.values():
+            retry.cancel()
+        self._retries.clear()
         if self.listener is not None:
             await self.listener.stop()
         if self.throttle is not None:
@@ -98,6 +130,16 @@ class Operator:
         if self._kube is not None:
             self._kube.close()
 
+    def forget(self, key: Key) -> None:
+        """The session is gone: drop its state and any pending retry."""
+        self.reconciler.forget(key)
+        if self.throttle is not None:
+            self.throttle.forget(key)
+        self._failures.pop(key, None)
+        retry = self._retries.pop(key, None)
+        if retry is not None:
+            retry.cancel()
+
     def _heartbeat_changed(self, key: Key) -> None:
         self.metrics.heartbeats.inc()
         if self.throttle is not None and key in self.view.sessions:
@@ -106,14 +148,34 @@ class Operator:
     async def _fold_heartbeat(self, key: Key) -> None:
         await self.reconciler.reconcile(key, "heartbeat")
 
-    async def reconcile_quietly(self, key: Key, trigger: str) -> None:
-        """For triggers kopf does not retry (child events): a failure waits for the resync timer."""
+    async def reconcile_or_retry(self, key: Key, trigger: str) -> None:
+        """For triggers kopf does not retry (watch events): a failure is retried after a backoff."""
         try:
             await self.reconciler.reconcile(key, trigger)
         except (KubeError, OSError) as error:
-            log.warning(
-                "reconcile of %s/%s after a %s event failed (the timer retries): %s", *key, trigger, error
-            )
+            failures = self._failures.get(key, 0)
+            self._failures[key] = failures + 1
+            session = self.view.sessions.get(key)
+            if failures == 0 and session is not None:  # once a streak: `kubectl describe` says why
+                self.reconciler.event(session, "Warning", "ReconcileFailed", f"{error} (retrying)")
+            delay = RETRY_BACKOFFS[min(failures, len(RETRY_BACKOFFS) - 1)]
+            log.warning("reconcile of %s/%s (%s) failed, retrying in %gs: %s", *key, trigger, delay, error)
+            self._retry_later(key, delay)
+        else:
+            self._failures.pop(key, None)
+
+    def _retry_later(self, key: Key, delay: float) -> None:
+        pending = self._retries.pop(key, None)
+        if pending is not None:
+            pending.cancel()
+        loop = asyncio.get_running_loop()
+        self._retries[key] = loop.call_later(delay, self._retry, key)
+
+    def _retry(self, key: Key) -> None:
+        self._retries.pop(key, None)
+        task = asyncio.get_running_loop().create_task(self.reconcile_or_retry(key, "retry"))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
 
 def _key(body: kopf.Body) -> Key:
@@ -129,12 +191,11 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Ope
     async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         """The one place kopf is tuned; each setting says why."""
         ours = operator.settings
-        # kopf's bookkeeping (handler progress, the last handled spec) goes to annotations under our
-        # prefix: the status is the user's view, and its schema would prune kopf's fields anyway.
+        # kopf's bookkeeping (the delete handler's retries) goes to annotations under our prefix: the
+        # status is the user's view, and its schema would prune kopf's fields anyway. There is no diff
+        # base to keep: we reconcile what is, not what changed.
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=ANNOTATION_PREFIX)
-        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-            prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
-        )
+        settings.persistence.diffbase_storage = IgnoredDiffBase()
         # Our finalizer's name says what deleting waits for.
         settings.persistence.finalizer = FINALIZER
         # One replica (the chart's Deployment uses Recreate): no peering objects, no RBAC for them.
@@ -178,20 +239,30 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Ope
 
     @kopf.on.event(*session, registry=registry)
     async def session_seen(event: kopf.RawEvent, **_: Any) -> None:
+        """Sessions new to us (created, or listed at start) and changed specs are reconciled at once; our
+        own writes (status, kopf's finalizer) change no generation and are only noted."""
         key = operator.view.observe_session(event["type"], event["object"])
-        if event["type"] == "DELETED" and key not in operator.view.sessions:
-            operator.reconciler.forget(key)
-            if operator.throttle is not None:
-                operator.throttle.forget(key)
+        if event["type"] == "DELETED":
+            if key not in operator.view.sessions:
+                operator.forget(key)
+            return
+        trigger = operator.reconciler.due(key, event["object"], listed=event["type"] is None)
+        if trigger is not None:
+            await operator.reconcile_or_retry(key, trigger)
 
     async def child_seen(kind: str, event: kopf.RawEvent) -> None:
-        key = operator.view.observe_child(kind, event["type"], event["object"])
-        if key is None or key not in operator.view.sessions:
+        view, obj = operator.view, event["object"]
+        key = view.child_key(obj)
+        before = view.pods.get(key) if kind == "Pod" and key is not None else None
+        if view.observe_child(kind, event["type"], obj) is None or key not in view.sessions:
             return
-        # A pod's every change matters (scheduled, ready, failed, gone); a Service or route only
-        # when it is gone (drift is otherwise the timer's).
-        if kind == "Pod" or event["type"] == "DELETED":
-            await operator.reconcile_quietly(key, kind.lower())
+        # A pod's every change of state matters (scheduled, ready, failed, gone), not the echo of one
+        # we made or of a change reconciling does not read; a Service or route only when it is gone
+        # (drift is otherwise the timer's).
+        if event["type"] == "DELETED":
+            await operator.reconcile_or_retry(key, kind.lower())
+        elif kind == "Pod" and (before is None or pod_state(before) != pod_state(obj)):
+            await operator.reconcile_or_retry(key, "pod")
 
     @kopf.on.event("v1", "pods", labels=CHILDREN, registry=registry)
     async def pod_seen(event: kopf.RawEvent, **_: Any) -> None:
@@ -214,28 +285,6 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Ope
             await child_seen("HTTPRoute", event)
 
     # ----------------------------------------------------------------------------- what we do
-
-    async def reconcile(body: kopf.Body, trigger: str) -> None:
-        key = _key(body)
-        operator.view.observe_session(None, body)
-        try:
-            outcome = await operator.reconciler.reconcile(key, trigger, body)
-        except KubeError as error:
-            raise kopf.TemporaryError(f"{trigger}: {error}", delay=5) from error
-        if outcome is not None and outcome.spec_error is not None:
-            raise kopf.PermanentError(outcome.spec_error)
-
-    @kopf.on.create(*session, registry=registry)
-    async def created(body: kopf.Body, **_: Any) -> None:
-        await reconcile(body, "create")
-
-    @kopf.on.resume(*session, registry=registry)
-    async def resumed(body: kopf.Body, **_: Any) -> None:
-        await reconcile(body, "resume")
-
-    @kopf.on.update(*session, field="spec", registry=registry)
-    async def updated(body: kopf.Body, **_: Any) -> None:
-        await reconcile(body, "update")
 
     @kopf.timer(
         *session, interval=settings.resync_seconds, initial_delay=settings.resync_seconds, registry=registry

@@ -1,6 +1,6 @@
 """One level-based reconcile of a session: make its children match the spec, then write what is observed.
 
-Every trigger -- create, resume, update, the resync timer, a room pod's event, a heartbeat -- runs the same
+Every trigger -- a new session or spec, the resync timer, a room pod's event, a heartbeat -- runs the same
 `Reconciler.reconcile`, one at a time per session (a lock), reading the cluster from `ClusterView`: the
 sessions and children kopf's watches delivered (no API reads on the way). Writes are idempotent: children
 have fixed names (`room-<session>`), so a create that finds one already there (409) is a success, and a
@@ -25,6 +25,7 @@ from drawnet.operator.kube import Kube, KubeError
 from drawnet.operator.metrics import OperatorMetrics
 from drawnet.operator.resource import (
     API_VERSION,
+    FINALIZER,
     KIND,
     SESSION_GENERATION,
     SESSION_LABEL,
@@ -140,13 +141,21 @@ class ClusterView:
             self.sessions[key] = trimmed(body)
         return key
 
-    def observe_child(self, kind: str, event_type: str | None, obj: Mapping[str, Any]) -> Key | None:
-        """Record a child's event; the session it belongs to, or None when it is not a room child."""
+    @staticmethod
+    def child_key(obj: Mapping[str, Any]) -> Key | None:
+        """The session a child belongs to, or None when it is not a room child."""
         meta = _meta(obj)
         session = (meta.get("labels") or {}).get(SESSION_LABEL)
         if not session or meta.get("name") != child_name(session):
             return None
-        key = (str(meta.get("namespace")), str(session))
+        return (str(meta.get("namespace")), str(session))
+
+    def observe_child(self, kind: str, event_type: str | None, obj: Mapping[str, Any]) -> Key | None:
+        """Record a child's event; the session it belongs to, or None when it is not a room child."""
+        key = self.child_key(obj)
+        if key is None:
+            return None
+        meta = _meta(obj)
         store = self.children(kind)
         if event_type == "DELETED":
             current = store.get(key)
@@ -184,6 +193,7 @@ class Reconciler:
         self._locks: dict[Key, asyncio.Lock] = {}
         self._written: dict[Key, tuple[str, dict[str, Any]]] = {}
         self._replacing: dict[Key, str] = {}
+        self._reconciled: dict[Key, tuple[str, int]] = {}  # the (uid, generation) last reconciled
 
     # ------------------------------------------------------------------------------------- public
 
@@ -195,6 +205,7 @@ class Reconciler:
         self._locks.pop(key, None)
         self._written.pop(key, None)
         self._replacing.pop(key, None)
+        self._reconciled.pop(key, None)
         self.heartbeats.forget(key)
         self.metrics.sessions.statuses.pop(key, None)
 
@@ -209,7 +220,26 @@ class Reconciler:
             if _meta(session).get("deletionTimestamp"):
                 return None  # the delete handler owns a session being deleted
             with self.metrics.reconciling(trigger):
-                return await self._reconcile(key, session, trigger)
+                outcome = await self._reconcile(key, session, trigger)
+            meta = _meta(session)
+            self._reconciled[key] = (str(meta.get("uid") or ""), int(meta.get("generation") or 0))
+            return outcome
+
+    def due(self, key: Key, body: Mapping[str, Any], *, listed: bool) -> str | None:
+        """Whether a session's watch event calls for a reconcile, by the trigger it is counted as: one
+        not yet reconciled is a `create` (a `resume` when found by the listing at start), a new
+        generation an `update`; anything else (our own status writes) is None."""
+        meta = _meta(body)
+        if meta.get("deletionTimestamp"):
+            return None  # the delete handler's
+        if FINALIZER not in (meta.get("finalizers") or ()):
+            # kopf adds it first (its patch would conflict with our status write otherwise): no room
+            # exists before the finalizer that archives its board.
+            return None
+        done = self._reconciled.get(key)
+        if done is None or done[0] != str(meta.get("uid") or ""):
+            return "resume" if listed else "create"
+        return "update" if done[1] != int(meta.get("generation") or 0) else None
 
     async def terminating(self, key: Key, body: Mapping[str, Any], message: str) -> None:
         """Say in the status that the session is being deleted, and why it is still there."""
