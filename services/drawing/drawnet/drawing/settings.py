@@ -51,8 +51,10 @@ class DrawingSettings(BaseSettings):
     """Must match the room's: both declare the op-log stream."""
     persist: bool = True
     """Run the persister here. Exactly one process per op log may: more replicas of the API set it off."""
-    persist_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
-    """Ops fetched from JetStream and written to SQL in one transaction."""
+    persist_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 2000
+    """Ops fetched from JetStream and written to SQL in one transaction (bench/persistence: 2,000 stored
+    about a third more a second into PostgreSQL than 500; a quiet log still commits after the fetch
+    timeout, whatever the size)."""
     persist_fetch_timeout_seconds: Annotated[float, Field(gt=0)] = 0.5
     """How long one fetch waits for a batch to fill before writing what it has."""
     persist_retry_seconds: Annotated[float, Field(gt=0)] = 1.0
