@@ -61,13 +61,7 @@ def watched(
     wait_until(lambda: sessions.get("steady")["status"].get("recoveries") == 1, timeout=60, what="a recovery")
     sessions.wait_for_condition("brief", "Ready", "False", reason="Ended", timeout=60)
     # No room for one more pod: creating its room fails, and the reconcile with it.
-    quota = {
-        "apiVersion": "v1",
-        "kind": "ResourceQuota",
-        "metadata": {"name": "one-pod"},
-        "spec": {"hard": {"pods": "1"}},
-    }
-    kube.request_sync("POST", f"/api/v1/namespaces/{namespace}/resourcequotas", body=quota)
+    kube.limit_pods(namespace, 1)
     sessions.create(DrawingSessions.manifest("squeezed", {"idleTimeoutSeconds": 0}))
     sessions.delete("brief")  # its archive call finds nobody
     for expr in (

@@ -356,13 +356,7 @@ def test_without_the_resync_timer_events_drive_every_reconcile_and_a_failed_one_
 ) -> None:
     """A quota that refuses pods fails the first reconcile (a Warning event says why); the operator retries
     it with backoff, so the room comes once the quota goes, long before the (hour-long) resync."""
-    quota = {
-        "apiVersion": "v1",
-        "kind": "ResourceQuota",
-        "metadata": {"name": "no-pods"},
-        "spec": {"hard": {"pods": "0"}},
-    }
-    kube.request_sync("POST", f"/api/v1/namespaces/{namespace}/resourcequotas", body=quota)
+    quota = kube.limit_pods(namespace, 0)
     operator = start_operator(resync_seconds=3600)
     sessions.create(DrawingSessions.manifest("held"))
 
@@ -378,7 +372,7 @@ def test_without_the_resync_timer_events_drive_every_reconcile_and_a_failed_one_
     assert "forbidden" in event["message"], event["message"]
     assert _pod(kube, namespace, "held") is None
 
-    kube.request_sync("DELETE", f"/api/v1/namespaces/{namespace}/resourcequotas/no-pods")
+    kube.request_sync("DELETE", f"/api/v1/namespaces/{namespace}/resourcequotas/{quota}")
     ready = sessions.wait_for_condition("held", "Ready", "True", timeout=60)
     metrics = operator.metrics()
     assert metrics.get('drawnet_operator_reconciles_total{trigger="create"}', 0) >= 1

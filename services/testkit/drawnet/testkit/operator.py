@@ -257,6 +257,17 @@ class RawKube(Kube):
                 return None
             raise
 
+    def limit_pods(self, namespace: str, pods: int, *, name: str = "pods") -> str:
+        """A ResourceQuota allowing `pods` pods in the namespace (the API server refuses more); its name."""
+        quota = {
+            "apiVersion": "v1",
+            "kind": "ResourceQuota",
+            "metadata": {"name": name},
+            "spec": {"hard": {"pods": str(pods)}},
+        }
+        self.request_sync("POST", f"/api/v1/namespaces/{namespace}/resourcequotas", body=quota)
+        return name
+
     def list(
         self, api_version: str, kind: str, namespace: str, *, selector: str = ""
     ) -> list[dict[str, Any]]:
