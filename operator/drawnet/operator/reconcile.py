@@ -167,12 +167,6 @@ class ClusterView:
         return key
 
 
-@dataclass(frozen=True)
-class Outcome:
-    status: dict[str, Any]
-    spec_error: str | None = None
-
-
 class Reconciler:
     def __init__(
         self,
@@ -209,21 +203,18 @@ class Reconciler:
         self.heartbeats.forget(key)
         self.metrics.sessions.statuses.pop(key, None)
 
-    async def reconcile(
-        self, key: Key, trigger: str, body: Mapping[str, Any] | None = None
-    ) -> Outcome | None:
-        """Reconcile one session (None if it no longer exists); serialized per session."""
+    async def reconcile(self, key: Key, trigger: str, body: Mapping[str, Any] | None = None) -> None:
+        """Reconcile one session (nothing to do if it no longer exists); serialized per session."""
         async with self.lock(key):
             session = dict(body) if body is not None else self.view.sessions.get(key)
             if session is None:
-                return None
+                return
             if _meta(session).get("deletionTimestamp"):
-                return None  # the delete handler owns a session being deleted
+                return  # the delete handler owns a session being deleted
             with self.metrics.reconciling(trigger):
-                outcome = await self._reconcile(key, session, trigger)
+                await self._reconcile(key, session, trigger)
             meta = _meta(session)
             self._reconciled[key] = (str(meta.get("uid") or ""), int(meta.get("generation") or 0))
-            return outcome
 
     def due(self, key: Key, body: Mapping[str, Any], *, listed: bool) -> str | None:
         """Whether a session's watch event calls for a reconcile, by the trigger it is counted as: one
@@ -271,7 +262,7 @@ class Reconciler:
 
     # ------------------------------------------------------------------------------------- the work
 
-    async def _reconcile(self, key: Key, body: dict[str, Any], trigger: str) -> Outcome:
+    async def _reconcile(self, key: Key, body: dict[str, Any], trigger: str) -> None:
         namespace, name = key
         meta = _meta(body)
         generation = int(meta.get("generation") or 0)
@@ -293,7 +284,7 @@ class Reconciler:
             if before.get("status") != "False" or before.get("message") != str(error):
                 self.event(body, "Warning", "InvalidSpec", str(error))
             await self._write(key, body, previous, status, trigger)
-            return Outcome(status, spec_error=str(error))
+            return
 
         # An ended session stays ended until its spec changes (a new generation revives it).
         ended = previous.get("phase") == "Ended" and previous.get("observedGeneration") == generation
@@ -311,7 +302,7 @@ class Reconciler:
                     body, "Normal", "Idle", f"idle for {spec.idle_timeout_seconds}s: deleting the session"
                 )
                 await self.kube.delete(API_VERSION, KIND, namespace, name, uid=str(meta.get("uid") or ""))
-                return Outcome(previous)
+                return
             self.metrics.ended.labels("Stop").inc()
             log.info(
                 "session %s/%s idle for %ss: stopping its room", namespace, name, spec.idle_timeout_seconds
@@ -335,7 +326,6 @@ class Reconciler:
         )
         status = compute_status(obs, previous, now)
         await self._write(key, body, previous, status, trigger)
-        return Outcome(status)
 
     def _previous(self, key: Key, body: Mapping[str, Any]) -> dict[str, Any]:
         """The status to build on: what we last wrote for this incarnation, else what the body says."""
