@@ -97,6 +97,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         every_seconds=settings.snapshot_every_seconds,
     )
     persister = Persister(
+        nc,
         js,
         engine,
         batch_size=settings.persist_batch_size,

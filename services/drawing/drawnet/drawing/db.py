@@ -78,9 +78,31 @@ async def insert_ops(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -
     """Store ops exactly once: a row whose seq (or session + op id) is already there is skipped."""
     if not rows:
         return
+    if conn.dialect.name == "postgresql":
+        # One statement for the whole batch, its columns as arrays: PostgreSQL plans and executes one INSERT
+        # instead of one per row (an executemany was most of the persister's time: bench/persistence).
+        await conn.execute(_INSERT_OPS_UNNEST, {name: [row[name] for row in rows] for name in _OP_COLUMNS})
+        return
     # executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues").
     statement = upsert(conn, OpRow).on_conflict_do_nothing()
     await conn.execute(statement, list(rows))
+
+
+_OP_COLUMNS = {
+    "seq": "BIGINT",
+    "namespace": "VARCHAR",
+    "session": "VARCHAR",
+    "op_id": "VARCHAR",
+    "kind": "VARCHAR",
+    "author": "VARCHAR",
+    "ts": "FLOAT8",
+    "body": "BYTEA",
+}
+_INSERT_OPS_UNNEST = text(
+    f"INSERT INTO ops ({', '.join(_OP_COLUMNS)}) "  # noqa: S608 - fixed column names, no input
+    f"SELECT * FROM unnest({', '.join(f'CAST(:{name} AS {kind}[])' for name, kind in _OP_COLUMNS.items())}) "
+    "ON CONFLICT DO NOTHING"
+)
 
 
 async def ops_after(

@@ -14,9 +14,9 @@ import logging
 import time
 
 import msgspec
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
@@ -27,6 +27,7 @@ from drawnet.drawing import metrics
 from drawnet.drawing.db import insert_ops, save_snapshot
 from drawnet.drawing.models import SnapshotRow
 from drawnet.drawing.oplog import LoggedOp, from_message
+from drawnet.drawing.pull import Puller
 from drawnet.drawing.snapshots import BoardCache
 from drawnet.protocol import OPS_STREAM
 from drawnet.protocol.subjects import OPS_SUBJECTS
@@ -56,6 +57,7 @@ def _logged(messages: list[Msg]) -> list[LoggedOp]:
 class Persister:
     def __init__(
         self,
+        nc: Client,
         js: JetStreamContext,
         engine: AsyncEngine,
         *,
@@ -64,6 +66,7 @@ class Persister:
         retry_seconds: float,
         boards: BoardCache,
     ) -> None:
+        self._nc = nc
         self._js = js
         self._engine = engine
         self._boards = boards
@@ -72,7 +75,8 @@ class Persister:
         self._retry_seconds = retry_seconds
         self.persisted_seq = 0
         self._lag_updated = 0.0
-        self._subscription: JetStreamContext.PullSubscription | None = None
+        self._consuming = False
+        self._writing: asyncio.Future[bool] | None = None
         self._stopping = asyncio.Event()
         self._progress = asyncio.Event()
 
@@ -97,11 +101,14 @@ class Persister:
             try:
                 await self._consume()
             except Exception:
+                # Snapshots handed to a write that never committed count as written: forget the boards,
+                # they reload from SQL as stored.
+                self._boards.clear()
                 metrics.PERSISTER_RESTARTS.inc()
                 log.exception("the persister failed; it resumes from the last acknowledged op")
                 await asyncio.sleep(self._retry_seconds)
 
-    async def _subscribe(self) -> JetStreamContext.PullSubscription:
+    async def _subscribe(self) -> Puller:
         """The durable consumer, resuming right after the last op acknowledged.
 
         With AckPolicy.ALL an ack covers every op before it: ops a previous run fetched but never stored
@@ -111,7 +118,9 @@ class Persister:
         processes at once, would acknowledge each other's batches.
         """
         config = ConsumerConfig(
+            name=CONSUMER,
             durable_name=CONSUMER,
+            filter_subject=OPS_SUBJECTS,
             ack_policy=AckPolicy.ALL,
             deliver_policy=DeliverPolicy.ALL,
             max_ack_pending=-1,
@@ -128,22 +137,29 @@ class Persister:
             )
             await self._js.delete_consumer(OPS_STREAM, CONSUMER)
             config.deliver_policy, config.opt_start_seq = DeliverPolicy.BY_START_SEQUENCE, floor + 1
-        return await self._js.pull_subscribe(OPS_SUBJECTS, durable=CONSUMER, stream=OPS_STREAM, config=config)
+            info = None
+        if info is None:
+            await self._js.add_consumer(OPS_STREAM, config)
+        puller = Puller(self._nc, OPS_STREAM, CONSUMER)
+        await puller.start()
+        return puller
 
-    async def _fetch(self, subscription: JetStreamContext.PullSubscription) -> list[Msg] | None:
+    async def _fetch(self, puller: Puller) -> list[Msg] | None:
         """A batch, or None when none came within the fetch timeout."""
-        try:
-            return await subscription.fetch(self._batch_size, timeout=self._fetch_timeout)
-        except (NatsTimeoutError, TimeoutError):
-            return None
+        return await puller.fetch(self._batch_size, self._fetch_timeout) or None
 
     async def _consume(self) -> None:
-        subscription = self._subscription = await self._subscribe()
-        # One fetch always in flight: the next batch travels from JetStream while this one is stored.
-        # (Acks stay in order: a batch is acknowledged after it is stored, and batches are stored in turn.)
-        next_batch = asyncio.ensure_future(self._fetch(subscription))
+        """Fetch, prepare and write batches, three at a time in flight.
+
+        While batch N is written (and its transaction waits for PostgreSQL's fsync), batch N+1 is decoded
+        and applied to its boards, and batch N+2 travels from JetStream. Writes stay one at a time and in
+        order, and a batch is acknowledged once it is committed, so acks stay in order.
+        """
+        puller = await self._subscribe()
+        self._consuming = True
+        next_batch = asyncio.ensure_future(self._fetch(puller))
         try:
-            # A flag, not task cancellation: nats-py turns a cancelled fetch into a TimeoutError.
+            # A flag, not task cancellation: a batch in hand is finished before stopping.
             while not self._stopping.is_set():
                 try:
                     messages = await next_batch
@@ -151,41 +167,74 @@ class Persister:
                     log.warning("fetching ops failed: %s", error)
                     await asyncio.sleep(self._retry_seconds)
                     messages = []
-                next_batch = asyncio.ensure_future(self._fetch(subscription))
+                next_batch = asyncio.ensure_future(self._fetch(puller))
                 if messages is None:  # quiet: a moment for the lag and for snapshots that fell due
-                    await self._update_lag(subscription)
-                    if (due := self._boards.due()) and not await self._store([], due):
+                    await self._update_lag()
+                    if not await self._written():
+                        return
+                    if (due := self._boards.take_due()) and not await self._write([], due, None):
                         return
                     continue
                 if not messages:
                     continue
                 rows = _logged(messages)
-                if not await self._store(rows):
+                # A board loaded from SQL must hold every op before this batch: first the write in flight.
+                if self._boards.missing(rows) and not await self._written():
+                    return
+                snapshots = await self._absorb(rows)
+                if snapshots is None or not await self._written():
                     return  # stopping: the batch stays unacknowledged and is consumed again after a restart
-                # AckPolicy.ALL: acknowledging the last message acknowledges the whole batch.
-                await messages[-1].ack()
-                self._stored(messages[-1].metadata.sequence.stream)
-                metrics.OPS_PERSISTED.inc(len(rows))
-                metrics.PERSISTED_SEQ.set(self.persisted_seq)
-                if time.monotonic() - self._lag_updated >= LAG_INTERVAL_SECONDS:
-                    await self._update_lag(subscription)
+                self._writing = asyncio.ensure_future(self._write(rows, snapshots, messages[-1]))
         finally:
-            next_batch.cancel()
-            with contextlib.suppress(NatsError, TimeoutError, asyncio.CancelledError):
-                await next_batch
-            # Its inbox may hold expired-fetch notices nobody reads; left subscribed, they stall a drain.
-            with contextlib.suppress(NatsError, TimeoutError):
-                await subscription.unsubscribe()
+            try:
+                await self._written()  # the batch in hand is stored (or given up, when stopping in an outage)
+            finally:
+                next_batch.cancel()
+                with contextlib.suppress(NatsError, TimeoutError, asyncio.CancelledError):
+                    await next_batch
+                self._consuming = False
+                await puller.stop()
 
-    async def _store(self, rows: list[LoggedOp], due: list[SnapshotRow] | None = None) -> bool:
-        """Write rows (and the snapshots due) until the database takes them (True), or until asked to stop
-        (False)."""
+    async def _written(self) -> bool:
+        """Wait for the write in flight: False when it gave up (asked to stop during an outage)."""
+        writing, self._writing = self._writing, None
+        return writing is None or await writing
+
+    async def _absorb(self, rows: list[LoggedOp]) -> list[SnapshotRow] | None:
+        """Apply rows to their boards (loading boards from SQL as needed): the snapshots now due; None when
+        asked to stop while the database refuses."""
+        while not self._stopping.is_set():
+            try:
+                return await self._boards.absorb(rows)
+            except (SQLAlchemyError, OSError) as error:
+                metrics.PERSIST_ERRORS.inc()
+                log.warning("database refused to load boards (retrying): %s", error)
+                await self._update_lag()
+                await asyncio.sleep(self._retry_seconds)
+        return None
+
+    async def _write(self, rows: list[LoggedOp], snapshots: list[SnapshotRow], last: Msg | None) -> bool:
+        """Store a batch and acknowledge it: True once done, False when asked to stop before."""
+        if not await self._store(rows, snapshots):
+            return False
+        if last is not None:
+            # AckPolicy.ALL: acknowledging the last message acknowledges the whole batch.
+            await last.ack()
+            self._stored(last.metadata.sequence.stream)
+            metrics.OPS_PERSISTED.inc(len(rows))
+            metrics.PERSISTED_SEQ.set(self.persisted_seq)
+        if time.monotonic() - self._lag_updated >= LAG_INTERVAL_SECONDS:
+            await self._update_lag()
+        return True
+
+    async def _store(self, rows: list[LoggedOp], snapshots: list[SnapshotRow]) -> bool:
+        """Write rows and snapshots until the database takes them (True), or until asked to stop (False)."""
+        values = [row.row() for row in rows]
         while not self._stopping.is_set():
             started = time.perf_counter()
             try:
-                snapshots = await self._boards.absorb(rows) if due is None else due
                 async with self._engine.begin() as conn:
-                    await insert_ops(conn, [row.row() for row in rows])
+                    await insert_ops(conn, values)
                     for snapshot in snapshots:
                         await save_snapshot(conn, snapshot)
             except (SQLAlchemyError, OSError) as error:
@@ -194,20 +243,18 @@ class Persister:
                 await self._update_lag()  # the lag is what an outage shows first
                 await asyncio.sleep(self._retry_seconds)
             else:
-                self._boards.saved(snapshots)
                 metrics.SNAPSHOTS_WRITTEN.inc(len(snapshots))
                 metrics.PERSIST_BATCH_SECONDS.observe(time.perf_counter() - started)
                 return True
         return False
 
-    async def _update_lag(self, subscription: JetStreamContext.PullSubscription | None = None) -> None:
+    async def _update_lag(self) -> None:
         """Ops logged and not yet stored: not yet delivered to us, or delivered and not acknowledged."""
-        subscription = subscription or self._subscription
-        if subscription is None:
+        if not self._consuming:
             return
         self._lag_updated = time.monotonic()
         try:
-            info = await subscription.consumer_info()
+            info = await self._js.consumer_info(OPS_STREAM, CONSUMER)
         except (NatsError, TimeoutError):
             return
         metrics.CONSUMER_LAG.set((info.num_pending or 0) + (info.num_ack_pending or 0))

@@ -203,21 +203,28 @@ class BoardCache:
             if applied and not cached.pending:
                 cached.first_pending_at = now
             cached.pending += applied
-        return self.due(now)
+        return self.take_due(now)
 
-    def due(self, now: float | None = None) -> list[SnapshotRow]:
-        """Snapshots of boards with `every_ops` ops not in their snapshot, or older than `every_seconds`."""
+    def missing(self, rows: Iterable[LoggedOp]) -> bool:
+        """Whether a board of these rows is not in memory (absorbing them loads it from SQL)."""
+        return any((row.namespace, row.session) not in self._boards for row in rows)
+
+    def take_due(self, now: float | None = None) -> list[SnapshotRow]:
+        """Snapshots of boards with `every_ops` ops not in their snapshot, or older than `every_seconds`.
+
+        They count as written from here: the caller writes them, retrying until the database takes them,
+        or calls `clear()` when it gives up.
+        """
         now = time.monotonic() if now is None else now
-        return [
-            snapshot_row(namespace, session, cached.board, cached.bodies)
-            for (namespace, session), cached in self._boards.items()
-            if cached.pending
-            and (cached.pending >= self._every_ops or now - cached.first_pending_at >= self._every_seconds)
-        ]
-
-    def saved(self, snapshots: Iterable[SnapshotRow]) -> None:
-        """These snapshots are committed: their boards owe nothing until the next op."""
-        for snapshot in snapshots:
-            cached = self._boards.get((snapshot.namespace, snapshot.session))
-            if cached is not None and cached.board.seq == snapshot.seq:
+        due = []
+        for (namespace, session), cached in self._boards.items():
+            if cached.pending and (
+                cached.pending >= self._every_ops or now - cached.first_pending_at >= self._every_seconds
+            ):
+                due.append(snapshot_row(namespace, session, cached.board, cached.bodies))
                 cached.pending = 0
+        return due
+
+    def clear(self) -> None:
+        """Forget every board: each reloads from SQL (its snapshot and the ops after it) when next needed."""
+        self._boards.clear()
