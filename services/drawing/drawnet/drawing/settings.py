@@ -52,11 +52,12 @@ class DrawingSettings(BaseSettings):
     persist: bool = True
     """Run the persister here. Exactly one process per op log may: more replicas of the API set it off."""
     persist_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 2000
-    """Ops fetched from JetStream and written to SQL in one transaction (bench/persistence: 2,000 stored
-    about a third more a second into PostgreSQL than 500; a quiet log still commits after the fetch
-    timeout, whatever the size)."""
+    """The most ops fetched from JetStream and written to SQL in one transaction (bench/persistence: 2,000
+    stored about a third more a second into PostgreSQL than 500). A batch is what the consumer holds when
+    it is fetched, so a quiet log commits each op as it comes, whatever the size."""
     persist_fetch_timeout_seconds: Annotated[float, Field(gt=0)] = 0.5
-    """How long one fetch waits for a batch to fill before writing what it has."""
+    """How long a fetch that found the consumer empty waits for the next op (then the persister checks the
+    lag and the snapshots due, and fetches again)."""
     persist_retry_seconds: Annotated[float, Field(gt=0)] = 1.0
     """Pause before retrying a batch the database refused; nothing is acknowledged until it is stored."""
 
