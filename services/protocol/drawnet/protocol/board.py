@@ -73,7 +73,7 @@ class _Effect:
 class Board:
     """The strokes of one session in the order they were committed, with their undo history."""
 
-    __slots__ = ("_effects", "_op_seqs", "_redo", "_strokes", "_undo", "seq")
+    __slots__ = ("_effects", "_op_seqs", "_redo", "_strokes", "_touched", "_undo", "seq")
 
     def __init__(self) -> None:
         self.seq = 0
@@ -82,6 +82,7 @@ class Board:
         self._effects: dict[str, _Effect] = {}
         self._undo: dict[str, list[str]] = {}
         self._redo: dict[str, list[str]] = {}
+        self._touched: dict[str, None] | None = None
 
     # ------------------------------------------------------------------------------------- reading
 
@@ -92,6 +93,33 @@ class Board:
 
     def __len__(self) -> int:
         return sum(1 for entry in self._strokes.values() if entry.visible)
+
+    def entry(self, stroke_id: str) -> StrokeEntry | None:
+        """The stroke as a snapshot holds it (visible or hidden); None when it is not on the board."""
+        entry = self._strokes.get(stroke_id)
+        if entry is None:
+            return None
+        return StrokeEntry(entry.stroke, entry.seq, entry.by, entry.undone, sorted(entry.removed_by))
+
+    def holds(self, stroke_id: str) -> bool:
+        """Whether the stroke is on the board (visible or hidden: in its snapshot)."""
+        return stroke_id in self._strokes
+
+    def stroke_ids(self) -> list[str]:
+        """The ids of the strokes a snapshot holds (visible or hidden), bottom to top."""
+        return list(self._strokes)
+
+    def track_changes(self) -> None:
+        """Start recording which strokes ops add, change or drop (see `take_changes`)."""
+        self._touched = {}
+
+    def take_changes(self) -> list[str]:
+        """The strokes added, changed or dropped since tracking started or since the last call, in the
+        order each was first touched (so strokes added since come in board order); [] when not tracking."""
+        if not self._touched:
+            return []
+        touched, self._touched = list(self._touched), {}
+        return touched
 
     def seq_of(self, op_id: str) -> int | None:
         """The sequence number at which the op `op_id` was applied, if this board applied it."""
@@ -133,6 +161,8 @@ class Board:
         match op:
             case AddStroke():
                 self._strokes[op.id] = _Stroke(op, committed.seq, by)
+                if self._touched is not None:
+                    self._touched[op.id] = None
                 self._done(_Effect(op.id, by, "stroke", (op.id,)))
             case Erase(strokes=named):
                 targets = tuple(
@@ -163,6 +193,8 @@ class Board:
     def _remove(self, remover: str, targets: tuple[str, ...]) -> None:
         for target in targets:
             self._strokes[target].removed_by.add(remover)
+        if self._touched is not None:
+            self._touched.update(dict.fromkeys(targets))
 
     def _set_undone(self, effect: _Effect, *, undone: bool) -> None:
         effect.undone = undone
@@ -170,6 +202,8 @@ class Board:
             entry = self._strokes.get(target)
             if entry is None:
                 continue
+            if self._touched is not None:
+                self._touched[target] = None
             if effect.kind == "stroke":
                 entry.undone = undone
             elif undone:
@@ -197,12 +231,14 @@ class Board:
         gone = effect.undone if effect.kind == "stroke" else not effect.undone
         if gone:
             for target in effect.targets:
-                self._strokes.pop(target, None)
+                if self._strokes.pop(target, None) is not None and self._touched is not None:
+                    self._touched[target] = None
 
     # ------------------------------------------------------------------------------------- snapshots
 
     def state(self) -> BoardState:
         """Everything a late joiner or a room needs to continue from here (see the module docstring)."""
+        effects, undo, redo = self.history()
         return BoardState(
             seq=self.seq,
             strokes=[
@@ -215,12 +251,20 @@ class Board:
                 )
                 for entry in self._strokes.values()
             ],
-            effects=[
+            effects=effects,
+            undo=undo,
+            redo=redo,
+        )
+
+    def history(self) -> tuple[list[Effect], dict[str, list[str]], dict[str, list[str]]]:
+        """The undo history of `state()`: effects, undo stacks and redo stacks."""
+        return (
+            [
                 Effect(id=e.id, by=e.by, kind=e.kind, targets=list(e.targets), undone=e.undone)
                 for e in self._effects.values()
             ],
-            undo={author: list(stack) for author, stack in self._undo.items() if stack},
-            redo={author: list(stack) for author, stack in self._redo.items() if stack},
+            {author: list(stack) for author, stack in self._undo.items() if stack},
+            {author: list(stack) for author, stack in self._redo.items() if stack},
         )
 
     @classmethod
