@@ -18,8 +18,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
-from drawnet.drawing import db
-from drawnet.drawing.models import OpRow, SnapshotRow
+from drawnet.drawing import db, snapshots
+from drawnet.drawing.models import OpRow, SnapshotChunkRow, SnapshotRow
 from drawnet.drawing.settings import normalize_database_url
 from drawnet.embedded.components import DrawingService, NatsServer
 from drawnet.embedded.processes import Supervised
@@ -83,6 +83,15 @@ def metric(text: str, name: str) -> float:
         if row.startswith(name + " "):
             return float(row.split()[1])
     raise AssertionError(f"no metric {name}")
+
+
+async def lose_snapshots(database_url: str) -> None:
+    """What a crash of PostgreSQL does to the unlogged snapshot tables."""
+    engine = db.make_engine(normalize_database_url(database_url))
+    async with engine.begin() as conn:
+        await conn.execute(SnapshotChunkRow.__table__.delete())  # type: ignore[attr-defined]
+        await conn.execute(SnapshotRow.__table__.delete())  # type: ignore[attr-defined]
+    await engine.dispose()
 
 
 @pytest.fixture
@@ -174,11 +183,7 @@ class TestSnapshots:
     ) -> None:
         seqs = await publish(nats_server.url, "lost", [stroke(i) for i in range(12)])
         await all_stored(http, "lost", 12)
-        # What a crash of PostgreSQL does to the unlogged snapshots table.
-        engine = db.make_engine(normalize_database_url(database_url))
-        async with engine.begin() as conn:
-            await conn.execute(SnapshotRow.__table__.delete())  # type: ignore[attr-defined]
-        await engine.dispose()
+        await lose_snapshots(database_url)
 
         first = await http.get("/api/v1/sessions/lost/snapshot")
         again = await http.get("/api/v1/sessions/lost/snapshot")
@@ -189,6 +194,36 @@ class TestSnapshots:
             "0",
         )
         assert again.json()["strokes"] == first.json()["strokes"]
+
+    async def test_the_persister_writes_a_lost_snapshot_whole_again(
+        self, nats_server: NatsServer, http: httpx.AsyncClient, database_url: str
+    ) -> None:
+        seqs = await publish(nats_server.url, "rewrite", [stroke(i) for i in range(6)])
+        await all_stored(http, "rewrite", 6)
+        await lose_snapshots(database_url)
+        # The persister's board in memory still knows the chunks of the snapshot it wrote last: its next
+        # snapshot changes only some of them, which the database no longer holds.
+        ops: list[Op] = [Erase(id="e1", strokes=["s2"]), *(stroke(i) for i in range(6, 11))]
+        seqs = await publish(nats_server.url, "rewrite", ops)
+
+        # Watched in SQL, not through the API: a reader finding no snapshot would write one itself.
+        engine = db.make_engine(normalize_database_url(database_url))
+        try:
+
+            async def rewritten() -> bool:
+                stored = await snapshots.read(engine, "default", "rewrite")
+                return stored is not None and stored.seq == seqs[-1]
+
+            await eventually_async(rewritten, what="the persister's snapshot written again, whole")
+        finally:
+            await engine.dispose()
+
+        response = await http.get("/api/v1/sessions/rewrite/snapshot")
+        assert response.headers["x-drawnet-tail-ops"] == "0"
+        board = (await http.get("/api/v1/sessions/rewrite/board")).json()
+        expected = [f"s{i}" for i in range(11) if i != 2]
+        assert [s["id"] for s in board["strokes"]] == expected
+        assert [e["stroke"]["id"] for e in response.json()["strokes"] if not e.get("removed_by")] == expected
 
     async def test_the_snapshot_holds_erasures(
         self, nats_server: NatsServer, http: httpx.AsyncClient

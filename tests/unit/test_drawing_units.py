@@ -6,15 +6,18 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from drawnet.drawing import oplog, render, snapshots
+from drawnet.drawing.db import SnapshotWrite
 from drawnet.drawing.errors import RateLimitedError
 from drawnet.drawing.ratelimit import RateLimit
 from drawnet.drawing.settings import DrawingSettings
 from drawnet.drawing.web import StaticFiles, index_page, page_config
 from drawnet.protocol import AddStroke, Board, BoardState, Committed, Op, encode
-from drawnet.protocol.messages import Erase, StrokeEntry, Undo
+from drawnet.protocol.messages import ClearBoard, Erase, Redo, StrokeEntry, Undo
 
 
 def stroke(pts: list[tuple[float, float, float]], **style: object) -> AddStroke:
@@ -133,55 +136,137 @@ class TestWebApp:
         assert before[2] != after[2]
 
 
-class TestSnapshotsCopyLoggedStrokes:
-    """The persister's snapshots copy each stroke's JSON as logged instead of encoding it again."""
+class _Store:
+    """What `db.save_snapshot` does to the two tables, for one board, in memory."""
 
-    def board(self) -> Board:
+    def __init__(self) -> None:
+        self.seq = 0
+        self.layout: int | None = None
+        self.head = b""
+        self.chunks: dict[int, bytes] = {}
+
+    def save(self, write: SnapshotWrite) -> bool:
+        if write.after is None:
+            self.chunks = dict(write.chunks)
+        elif (write.after, write.layout) != (self.seq, self.layout):
+            return False
+        else:
+            for key in write.dropped:
+                del self.chunks[key]
+            self.chunks.update(write.chunks)
+        self.seq, self.layout, self.head = write.seq, write.layout, write.head
+        return True
+
+    def read(self) -> snapshots.StoredSnapshot:
+        head = msgspec.json.decode(self.head, type=snapshots._RawHead)
+        assert head.chunks == sorted(self.chunks)  # the head names exactly the chunks stored
+        assert self.layout is not None
+        return snapshots.StoredSnapshot(self.seq, self.layout, head, [self.chunks[k] for k in head.chunks])
+
+
+# An op of a random board: (kind, author, a number that picks its target).
+_ops = st.lists(
+    st.tuples(
+        st.sampled_from(["stroke"] * 6 + ["erase", "undo", "undo", "redo", "clear"]),
+        st.sampled_from(["ann", "bob"]),
+        st.integers(0, 1_000),
+    ),
+    max_size=400,
+)
+
+
+def _op(kind: str, n: int, seq: int, board: Board, author: str) -> Op:
+    ids = board.stroke_ids()
+    match kind:
+        case "stroke":
+            # Floats, as a stroke decoded from a client's JSON holds them.
+            pts = [(float(n), float(seq), 0.5)]
+            return AddStroke(id=f"s{seq}", tool="pen", color="#123456", width=2.0, opacity=1.0, pts=pts)
+        case "erase":
+            return Erase(id=f"e{seq}", strokes=[ids[n % len(ids)]] if ids else ["nothing"])
+        case "undo":
+            return Undo(id=f"u{seq}", target=board.undo_target(author))
+        case "redo":
+            return Redo(id=f"r{seq}", target=board.redo_target(author))
+    return ClearBoard(id=f"c{seq}")
+
+
+class TestSnapshotsInChunks:
+    """A board's snapshot is its chunks joined: written whole or chunk by chunk, it is the board's state."""
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(ops=_ops, every=st.integers(1, 40), reload_at=st.integers(0, 400))
+    def test_the_chunks_written_as_ops_come_are_always_the_board(
+        self, ops: list[tuple[str, str, int]], every: int, reload_at: int, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(snapshots, "CHUNK_BYTES", 300)  # a few strokes per chunk: many chunks
+        store = _Store()
         board = Board()
-        ops: list[Op] = [
+        board.track_changes()
+        cached = snapshots._Cached(board)
+        for seq, (kind, author, n) in enumerate(ops, start=1):
+            board.apply(Committed(seq=seq, by=author, op=_op(kind, n, seq, board, author)))
+            if seq % every:
+                continue
+            assert store.save(snapshots._snapshot("ns", "b", cached))
+            stored = store.read()
+            assert stored.state_json() == encode(board.state())  # byte for byte
+            if seq >= reload_at:  # the persister restarts: it reads the board back, points as JSON
+                bodies: dict[str, bytes] = {}
+                board, layout = snapshots._lazy_board(stored, bodies)
+                assert encode(board.state()) == stored.state_json()
+                board.track_changes()
+                cached = snapshots._Cached(board, bodies, layout)
+                reload_at = len(ops) + 1
+
+    def test_a_snapshot_writes_only_the_chunks_whose_strokes_changed(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(snapshots, "CHUNK_BYTES", 300)
+        board = Board()
+        board.track_changes()
+        cached = snapshots._Cached(board)
+        for seq in range(1, 41):
+            board.apply(Committed(seq=seq, by="ann", op=_op("stroke", seq, seq, board, "ann")))
+        first = snapshots._snapshot("ns", "b", cached)
+        assert first.after is None
+        assert len(first.chunks) > 5
+
+        board.apply(Committed(seq=41, by="ann", op=Erase(id="e41", strokes=["s1"])))
+        board.apply(Committed(seq=42, by="ann", op=_op("stroke", 42, 42, board, "ann")))
+        second = snapshots._snapshot("ns", "b", cached)
+
+        assert (second.after, second.layout) == (40, first.layout)
+        assert cached.layout is not None
+        # The erased stroke's chunk, and the new stroke's (the last one, or a new one after it).
+        assert set(second.chunks) == {min(first.chunks), cached.layout.chunk_of["s42"]}
+        assert cached.layout.chunk_of["s42"] >= max(first.chunks)
+        assert snapshots._snapshot("ns", "b", cached).chunks == {}  # nothing changed since
+
+    def test_a_board_of_ops_decoded_without_their_points_makes_the_same_snapshot(self) -> None:
+        decoded, lazy = Board(), Board()
+        ops: list[AddStroke] = [
             AddStroke(
                 id="a", tool="pen", color="#112233", width=2, opacity=1, pts=[(0, 0, 0.5), (3, 4, 0.7)]
             ),
             AddStroke(id="b", tool="line", color="#445566", width=4, opacity=0.5, pts=[(1, 1, 0.5)]),
-            AddStroke(
-                id="c", tool="pen", color="#778899", width=1, opacity=1, pts=[(2, 2, 0.5), (5, 5, 0.5)]
-            ),
-            Erase(id="e1", strokes=["b"]),
-            Undo(id="u1", target="e1"),
         ]
         for seq, op in enumerate(ops, start=1):
-            board.apply(Committed(seq=seq, by="ann", op=op))
-        return board
-
-    def test_the_copy_is_the_same_board_state_as_the_encoding(self) -> None:
-        board = self.board()
-        bodies = {"a": encode(board.state().strokes[0].stroke), "gone": b"{}"}
-        copied = snapshots.encode_state(board, bodies)
-        assert (
-            snapshots.decode_state(copied)
-            == board.state()
-            == snapshots.decode_state(snapshots.encode_state(board))
-        )
-        assert set(bodies) == {"a", "b", "c"}  # missing ones encoded once, ones off the board dropped
-
-    def test_a_board_of_ops_decoded_without_their_points_makes_the_same_snapshot(self) -> None:
-        decoded, lazy = Board(), Board()
-        for seq, entry in enumerate(self.board().state().strokes, start=1):
-            logged = encode(msgspec.json.decode(encode(entry.stroke), type=AddStroke))  # as a room logs it
-            op = oplog.decode_op(logged)
-            assert isinstance(op, AddStroke)
-            assert encode(op) == logged  # the points stay the logged JSON, verbatim
-            lazy.apply(Committed(seq=seq, by="ann", op=op))
+            logged = encode(msgspec.json.decode(encode(op), type=AddStroke))  # as a room logs it
+            lazy_op = oplog.decode_op(logged)
+            assert isinstance(lazy_op, AddStroke)
+            assert encode(lazy_op) == logged  # the points stay the logged JSON, verbatim
+            lazy.apply(Committed(seq=seq, by="ann", op=lazy_op))
             decoded.apply(Committed(seq=seq, by="ann", op=msgspec.json.decode(logged, type=AddStroke)))
         assert lazy.state_hash() == decoded.state_hash()
-        assert snapshots.encode_state(lazy) == snapshots.encode_state(decoded)
-        # A snapshot read back the persister's way (points as JSON) writes the same snapshot again.
-        written, bodies = snapshots.encode_state(decoded), dict[str, bytes]()
-        reread = Board.from_state(snapshots._lazy_state(written, bodies))
-        assert set(bodies) == {"a", "b", "c"}
-        assert snapshots.encode_state(reread, bodies) == snapshots.encode_state(reread) == written
+        lazy_write, _ = snapshots.whole_snapshot("ns", "b", lazy)
+        decoded_write, _ = snapshots.whole_snapshot("ns", "b", decoded)
+        assert lazy_write.chunks == decoded_write.chunks
+        assert lazy_write.head == decoded_write.head
 
     def test_its_structs_mirror_the_protocols(self) -> None:
         assert oplog._Stroke.__struct_fields__ == AddStroke.__struct_fields__
-        assert snapshots._Snapshot.__struct_fields__ == BoardState.__struct_fields__
         assert snapshots._SnapshotStroke.__struct_fields__ == StrokeEntry.__struct_fields__
+        head = snapshots._Head.__struct_fields__
+        assert head == ("chunks", *BoardState.__struct_fields__[2:])
+        assert snapshots._RawHead.__struct_fields__ == head

@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event, func, inspect, select, text
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Table,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    literal,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import col
 
-from drawnet.drawing.models import OpRow, SnapshotRow
+from drawnet.drawing.models import OpRow, SnapshotChunkRow, SnapshotRow
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BASELINE = "0001"
@@ -166,22 +182,117 @@ async def boards_with_ops(engine: AsyncEngine, namespace: str) -> list[tuple[str
         return [(row[0], row[1], row[2]) for row in await conn.execute(query)]
 
 
-async def load_snapshot(engine: AsyncEngine, namespace: str, session: str) -> SnapshotRow | None:
-    query = select(SnapshotRow).where(
-        col(SnapshotRow.namespace) == namespace, col(SnapshotRow.session) == session
-    )
+_SNAPSHOTS: Table = SnapshotRow.__table__  # type: ignore[attr-defined]
+_SNAPSHOT_CHUNKS: Table = SnapshotChunkRow.__table__  # type: ignore[attr-defined]
+
+
+async def load_snapshot(
+    engine: AsyncEngine, namespace: str, session: str
+) -> tuple[int, int, bytes, list[tuple[int, bytes]]] | None:
+    """A board's snapshot: (seq, layout, head, [(chunk key, chunk body)] in key order), or None.
+
+    One statement, so the head and the chunks come from the same commit (each is a snapshot's own
+    rows: two statements could see two different commits)."""
+    heads, chunks = _SNAPSHOTS.c, _SNAPSHOT_CHUNKS.c
+    query = union_all(
+        select(literal(-1, BigInteger).label("chunk"), heads.seq, heads.layout, heads.body).where(
+            heads.namespace == namespace, heads.session == session
+        ),
+        select(chunks.chunk, literal(0, BigInteger), literal(0, BigInteger), chunks.body).where(
+            chunks.namespace == namespace, chunks.session == session
+        ),
+    ).order_by(text("chunk"))
     async with engine.connect() as conn:
-        row = (await conn.execute(query)).first()
-    return SnapshotRow.model_validate(row._mapping) if row is not None else None  # noqa: SLF001
+        rows = (await conn.execute(query)).all()
+    if not rows or rows[0][0] != -1:
+        return None  # no head: no snapshot (a head and its chunks are written and deleted together)
+    _, seq, layout, head = rows[0]
+    return int(seq), int(layout), bytes(head), [(int(key), bytes(body)) for key, _, _, body in rows[1:]]
 
 
-async def save_snapshot(conn: AsyncConnection, snapshot: SnapshotRow) -> None:
-    """Insert or replace a board's snapshot, unless the stored one is already newer."""
-    values = snapshot.model_dump()
-    statement = upsert(conn, SnapshotRow).values(values)
-    statement = statement.on_conflict_do_update(
-        index_elements=["namespace", "session"],
-        set_={key: statement.excluded[key] for key in ("seq", "strokes", "body", "updated_at")},
-        where=SnapshotRow.__table__.c.seq < statement.excluded.seq,  # type: ignore[attr-defined]
+@dataclass(frozen=True)
+class SnapshotWrite:
+    """A board's snapshot to write: whole (`after` None), or the chunks that changed since the one at
+    `after` (see `snapshots.py`)."""
+
+    namespace: str
+    session: str
+    seq: int
+    strokes: int
+    head: bytes
+    layout: int
+    chunks: dict[int, bytes]
+    """Chunk key -> body: every chunk (whole) or the changed ones."""
+    dropped: list[int]
+    """Chunks of the snapshot at `after` that no longer hold a stroke."""
+    after: int | None
+
+    @property
+    def size(self) -> int:
+        return len(self.head) + sum(len(body) for body in self.chunks.values())
+
+
+async def save_snapshot(conn: AsyncConnection, write: SnapshotWrite) -> bool:
+    """Write a snapshot: False, writing nothing, when the stored one makes it moot.
+
+    Whole (`after` None): replaces the stored snapshot and all its chunks, unless that one is newer.
+    Changes (`after` a seq): its changed chunks, only on the snapshot it was made from (that seq, in the
+    same layout).
+    """
+    heads, chunks = _SNAPSHOTS.c, _SNAPSHOT_CHUNKS.c
+    board = (heads.namespace == write.namespace, heads.session == write.session)
+    values = {
+        "seq": write.seq,
+        "strokes": write.strokes,
+        "body": write.head,
+        "layout": write.layout,
+        "updated_at": time.time(),
+    }
+    if write.after is None:
+        statement = upsert(conn, SnapshotRow).values(
+            namespace=write.namespace, session=write.session, **values
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["namespace", "session"],
+            set_={key: statement.excluded[key] for key in values},
+            where=heads.seq <= statement.excluded.seq,
+        )
+        if (await conn.execute(statement)).rowcount != 1:
+            return False
+        await conn.execute(
+            delete(SnapshotChunkRow).where(
+                chunks.namespace == write.namespace, chunks.session == write.session
+            )
+        )
+        if write.chunks:
+            await conn.execute(
+                insert(SnapshotChunkRow),
+                [
+                    {"namespace": write.namespace, "session": write.session, "chunk": key, "body": body}
+                    for key, body in write.chunks.items()
+                ],
+            )
+        return True
+    moved = await conn.execute(
+        update(SnapshotRow)
+        .where(*board, heads.seq == write.after, heads.layout == write.layout)
+        .values(**values)
     )
-    await conn.execute(statement)
+    if moved.rowcount != 1:
+        return False
+    here = (chunks.namespace == write.namespace, chunks.session == write.session)
+    if write.dropped:
+        await conn.execute(delete(SnapshotChunkRow).where(*here, chunks.chunk.in_(write.dropped)))
+    if write.chunks:
+        statement = upsert(conn, SnapshotChunkRow)
+        statement = statement.on_conflict_do_update(
+            index_elements=["namespace", "session", "chunk"], set_={"body": statement.excluded.body}
+        )
+        await conn.execute(
+            statement,
+            [
+                {"namespace": write.namespace, "session": write.session, "chunk": key, "body": body}
+                for key, body in write.chunks.items()
+            ],
+        )
+    return True

@@ -25,6 +25,10 @@ PERSISTED_SEQ = Gauge(
 SNAPSHOTS_WRITTEN = Counter(
     "drawnet_drawing_snapshots_written_total", "Materialized board snapshots written by the persister"
 )
+SNAPSHOT_BYTES_WRITTEN = Counter(
+    "drawnet_drawing_snapshot_bytes_written_total",
+    "Bytes of snapshot heads and chunks the persister wrote (only chunks whose strokes changed)",
+)
 LOGIN_FAILURES = Counter("drawnet_drawing_login_failures_total", "Logins refused (wrong password or user)")
 RATE_LIMITED = Counter(
     "drawnet_drawing_rate_limited_total", "Requests refused by a rate limit", labelnames=("limit",)

@@ -28,7 +28,8 @@ class OpRow(SQLModel, table=True):
 
 
 class SnapshotRow(SQLModel, table=True):
-    """A board materialized at `seq` by the persister, so nobody replays a long history."""
+    """A board materialized at `seq`, so nobody replays a long history: this head, and its strokes in
+    `SnapshotChunkRow`s (see `snapshots.py`)."""
 
     __tablename__ = "snapshots"
 
@@ -38,8 +39,24 @@ class SnapshotRow(SQLModel, table=True):
     strokes: int
     """How many strokes the board holds at `seq`."""
     body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    """The board's state (`BoardState`: strokes in order and undo history) as the protocol encodes it."""
+    """The board's undo history and the keys of its chunks, in order (JSON, `snapshots._Head`)."""
+    layout: int = Field(sa_column=Column(BigInteger, nullable=False))
+    """Which chunking of the strokes this is: made anew by every whole write, kept by writes of changed
+    chunks, which apply only to the layout they were made for."""
     updated_at: float
+
+
+class SnapshotChunkRow(SQLModel, table=True):
+    """A run of consecutive strokes of a snapshot: written again only when one of its strokes changes."""
+
+    __tablename__ = "snapshot_chunks"
+
+    namespace: str = Field(max_length=63, primary_key=True)
+    session: str = Field(max_length=63, primary_key=True)
+    chunk: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    """The seq of the stroke that opened it: chunks in key order are the strokes in board order."""
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    """Its strokes (`StrokeEntry`s), each as the protocol encodes it, joined by commas."""
 
 
 class SessionRow(SQLModel, table=True):

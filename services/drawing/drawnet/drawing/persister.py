@@ -24,8 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from drawnet.drawing import metrics
-from drawnet.drawing.db import insert_ops, save_snapshot
-from drawnet.drawing.models import SnapshotRow
+from drawnet.drawing.db import SnapshotWrite, insert_ops, save_snapshot
 from drawnet.drawing.oplog import LoggedOp, from_message
 from drawnet.drawing.pull import Puller
 from drawnet.drawing.snapshots import BoardCache
@@ -200,7 +199,7 @@ class Persister:
         writing, self._writing = self._writing, None
         return writing is None or await writing
 
-    async def _absorb(self, rows: list[LoggedOp]) -> list[SnapshotRow] | None:
+    async def _absorb(self, rows: list[LoggedOp]) -> list[SnapshotWrite] | None:
         """Apply rows to their boards (loading boards from SQL as needed): the snapshots now due; None when
         asked to stop while the database refuses."""
         while not self._stopping.is_set():
@@ -213,7 +212,7 @@ class Persister:
                 await asyncio.sleep(self._retry_seconds)
         return None
 
-    async def _write(self, rows: list[LoggedOp], snapshots: list[SnapshotRow], last: Msg | None) -> bool:
+    async def _write(self, rows: list[LoggedOp], snapshots: list[SnapshotWrite], last: Msg | None) -> bool:
         """Store a batch and acknowledge it: True once done, False when asked to stop before."""
         if not await self._store(rows, snapshots):
             return False
@@ -227,7 +226,7 @@ class Persister:
             await self._update_lag()
         return True
 
-    async def _store(self, rows: list[LoggedOp], snapshots: list[SnapshotRow]) -> bool:
+    async def _store(self, rows: list[LoggedOp], snapshots: list[SnapshotWrite]) -> bool:
         """Write rows and snapshots until the database takes them (True), or until asked to stop (False)."""
         values = [row.row() for row in rows]
         while not self._stopping.is_set():
@@ -235,15 +234,19 @@ class Persister:
             try:
                 async with self._engine.begin() as conn:
                     await insert_ops(conn, values)
+                    taken: list[SnapshotWrite] = []
+                    moot: list[SnapshotWrite] = []
                     for snapshot in snapshots:
-                        await save_snapshot(conn, snapshot)
+                        (taken if await save_snapshot(conn, snapshot) else moot).append(snapshot)
             except (SQLAlchemyError, OSError) as error:
                 metrics.PERSIST_ERRORS.inc()
                 log.warning("database refused %d ops (retrying): %s", len(rows), error)
                 await self._update_lag()  # the lag is what an outage shows first
                 await asyncio.sleep(self._retry_seconds)
             else:
-                metrics.SNAPSHOTS_WRITTEN.inc(len(snapshots))
+                self._boards.moot(moot)
+                metrics.SNAPSHOTS_WRITTEN.inc(len(taken))
+                metrics.SNAPSHOT_BYTES_WRITTEN.inc(sum(snapshot.size for snapshot in taken))
                 metrics.PERSIST_BATCH_SECONDS.observe(time.perf_counter() - started)
                 return True
         return False

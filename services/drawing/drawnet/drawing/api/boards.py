@@ -86,9 +86,8 @@ async def _load(ctx: Context, session: str) -> snapshots.StoredBoard:
     (a board the persister has not snapshotted yet, or a snapshot PostgreSQL dropped in a crash)."""
     stored = await snapshots.load_board(ctx.engine, ctx.settings.namespace, session)
     if stored.tail >= ctx.settings.snapshot_every_ops:
-        await snapshots.save(
-            ctx.engine, snapshots.snapshot_row(ctx.settings.namespace, session, stored.board)
-        )
+        write, _ = snapshots.whole_snapshot(ctx.settings.namespace, session, stored.board)
+        await snapshots.save(ctx.engine, write)
     return stored
 
 
@@ -113,11 +112,11 @@ async def get_snapshot(ctx: Context, caller: Caller, session: SessionPath) -> Re
     access = await _readable(ctx, caller, session)
     namespace = ctx.settings.namespace
     recent = await db.recent_op_ids(ctx.engine, namespace, access.name, ctx.settings.recent_op_ids)
-    stored = await db.load_snapshot(ctx.engine, namespace, access.name)
+    stored = await snapshots.read(ctx.engine, namespace, access.name)
     if stored is not None and not await db.ops_after(ctx.engine, namespace, access.name, stored.seq, 1):
         # The stored snapshot is the board: send its bytes as they are, with our two fields added.
         extra = _encoder.encode({"session": access.name, "recent": recent})
-        body = stored.body[:-1] + b"," + extra[1:]
+        body = stored.state_json()[:-1] + b"," + extra[1:]
         headers = {"X-Drawnet-Snapshot-Seq": str(stored.seq), "X-Drawnet-Tail-Ops": "0"}
         return cast("Response[Snapshot]", Response(body, media_type=MediaType.JSON, headers=headers))
     board = await _load(ctx, access.name)

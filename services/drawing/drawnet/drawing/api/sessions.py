@@ -218,7 +218,8 @@ async def archive_session(ctx: Context, caller: Caller, session: SessionPath) ->
         raise ForbiddenError("only the platform (its service token) archives sessions")
     name = checked_name(session)
     stored = await snapshots.load_board(ctx.engine, ctx.settings.namespace, name)
-    await snapshots.save(ctx.engine, snapshots.snapshot_row(ctx.settings.namespace, name, stored.board))
+    write, _ = snapshots.whole_snapshot(ctx.settings.namespace, name, stored.board)
+    await snapshots.save(ctx.engine, write)
     await sessions.mark_archived(ctx.engine, ctx.settings.namespace, name)
     return Archived(session=name, archived=True, seq=stored.board.seq, strokes=len(stored.board))
 
