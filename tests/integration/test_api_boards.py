@@ -251,10 +251,11 @@ class TestExports:
         assert f'filename="art-{drawn["seq"]}.svg"' in response.headers["content-disposition"]
         svg = response.text
         assert svg.startswith("<svg")
-        assert f'stroke="#ff0000" stroke-width="{quantize(width_at(10, 0.5)):g}"' in svg
-        assert 'stroke="#0000ff" stroke-width="10" opacity="0.5"' in svg
+        # Lengths in hundredths of a board unit (render.UNITS), which the viewBox scales back.
+        assert f'stroke="#ff0000" stroke-width="{quantize(width_at(10, 0.5)) * 100:g}"' in svg
+        assert 'stroke="#0000ff" stroke-width="1000" opacity="0.5"' in svg
         assert "#00ff00" not in svg
-        assert f'r="{width_at(8, 1.0) / 2:g}" fill="#000000"' in svg
+        assert f'r="{width_at(8, 1.0) / 2 * 100:g}" fill="#000000"' in svg
         assert 'stroke-linecap="round"' in svg
 
     async def test_png_paints_what_the_browser_paints(
@@ -262,7 +263,7 @@ class TestExports:
     ) -> None:
         await stored_up_to(http, "art", drawn["seq"])
         svg_box = (await http.get("/api/v1/sessions/art/export.svg")).text.split('viewBox="')[1].split('"')[0]
-        x0, y0, width, height = (float(v) for v in svg_box.split())
+        x0, y0, width, height = (float(v) / 100 for v in svg_box.split())
         response = await http.get("/api/v1/sessions/art/export.png")
         assert response.headers["content-type"] == "image/png"
         image = pixels(response.content)

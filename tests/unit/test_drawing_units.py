@@ -50,8 +50,14 @@ class TestStrokesAreDrawnAsTheBrowserDrawsThem:
 
     def test_the_svg_writes_each_path_with_its_width_colour_and_opacity(self) -> None:
         svg = render.svg([stroke([(0, 0, 0.5), (10, 0, 0.5)], opacity=0.25)], background=None)
-        assert '<path d="M0 0L10 0" stroke="#123456" stroke-width="4" opacity="0.25"/>' in svg
+        # In hundredths of a board unit (render.UNITS), which the viewBox scales back.
+        assert '<path d="M0 0L1000 0" stroke="#123456" stroke-width="400" opacity="0.25"/>' in svg
         assert "<rect" not in svg
+
+    def test_the_svg_is_as_big_as_the_board_in_hundredths_of_its_units(self) -> None:
+        svg = render.svg([stroke([(0.125, 0, 0.5), (100, 50.5, 0.5)], width=8)], background=None)
+        assert 'viewBox="-1300 -1300 12600 7700" width="126" height="77"' in svg
+        assert 'd="M12 0L10000 5050"' in svg
 
     def test_the_export_covers_every_stroke_with_its_width_and_a_margin(self) -> None:
         box = render.bounds([stroke([(0, 0, 0.5), (100, 50, 0.5)], width=8)])
