@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import msgspec
@@ -58,6 +59,62 @@ class TestStrokesAreDrawnAsTheBrowserDrawsThem:
         svg = render.svg([stroke([(0.125, 0, 0.5), (100, 50.5, 0.5)], width=8)], background=None)
         assert 'viewBox="-1300 -1300 12600 7700" width="126" height="77"' in svg
         assert 'd="M12 0L10000 5050"' in svg
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        st.lists(
+            st.tuples(
+                st.lists(
+                    st.tuples(
+                        st.integers(-500, 500).map(float),
+                        st.integers(-500, 500).map(lambda v: v / 4),
+                        st.sampled_from([0.0, 0.25, 0.5, 0.6, 1.0]),
+                    ),
+                    min_size=1,
+                    max_size=8,
+                ),
+                st.sampled_from([1.0, 2.5, 4.0, 9.0]),
+            ),
+            min_size=1,
+            max_size=6,
+        )
+    )
+    def test_the_whole_board_at_once_gives_the_paths_stroke_by_stroke_gives(
+        self, drawn: list[tuple[list[tuple[float, float, float]], float]]
+    ) -> None:
+        strokes = [stroke(pts, width=width) for pts, width in drawn]
+        paths = render._paths(strokes)
+        coords = paths.coords.tolist()
+        flat: list[float] = []
+        found = []
+        for index, width, start, begin, stop, end, dot in zip(
+            paths.stroke.tolist(),
+            paths.width.tolist(),
+            paths.start.tolist(),
+            paths.begin.tolist(),
+            paths.stop.tolist(),
+            paths.end.tolist(),
+            paths.dot.tolist(),
+            strict=True,
+        ):
+            quads = [tuple(coords[4 * i : 4 * i + 4]) for i in range(begin, stop)]
+            last = (coords[end], coords[end + 1]) if end >= 0 else None
+            first = (coords[start], coords[start + 1])
+            found.append((index, width, first, quads, last, dot))
+            flat.extend([*first, *(v for quad in quads for v in quad), *(last or ())])
+        expected = [
+            (index, seg.width, seg.start, list(seg.quads), seg.end, seg.dot)
+            for index, each in enumerate(strokes)
+            for seg in render.segments(each)
+        ]
+        assert found == expected
+        assert paths.gather(paths.coords) == flat
+        reach = [(x, y, width * 1.25 / 2) for pts, width in drawn for x, y, _ in pts]
+        left = math.floor(min(x - r for x, y, r in reach) - render.MARGIN)
+        top = math.floor(min(y - r for x, y, r in reach) - render.MARGIN)
+        right = math.ceil(max(x + r for x, y, r in reach) + render.MARGIN)
+        bottom = math.ceil(max(y + r for x, y, r in reach) + render.MARGIN)
+        assert paths.bounds == render.Bounds(left, top, right - left, bottom - top)
 
     def test_the_export_covers_every_stroke_with_its_width_and_a_margin(self) -> None:
         box = render.bounds([stroke([(0, 0, 0.5), (100, 50, 0.5)], width=8)])

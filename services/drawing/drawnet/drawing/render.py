@@ -92,18 +92,7 @@ class Bounds:
 
 def bounds(strokes: Sequence[AddStroke]) -> Bounds:
     """What the export shows: every stroke, with its width and a margin; an empty board is a small tile."""
-    if not strokes:
-        return Bounds(0.0, 0.0, 64.0, 64.0)
-    left = top = math.inf
-    right = bottom = -math.inf
-    for stroke in strokes:
-        reach = width_at(stroke.width, 1.0) / 2
-        xs = [p[0] for p in stroke.pts]
-        ys = [p[1] for p in stroke.pts]
-        left, right = min(left, min(xs) - reach), max(right, max(xs) + reach)
-        top, bottom = min(top, min(ys) - reach), max(bottom, max(ys) + reach)
-    left, top = math.floor(left - MARGIN), math.floor(top - MARGIN)
-    return Bounds(left, top, math.ceil(right + MARGIN) - left, math.ceil(bottom + MARGIN) - top)
+    return _paths(strokes).bounds
 
 
 # ------------------------------------------------------------------------------------------- SVG
@@ -126,7 +115,8 @@ def _u(value: float) -> str:
 
 
 def svg(strokes: Sequence[AddStroke], *, background: str | None = BACKGROUND) -> str:
-    box = bounds(strokes)
+    paths = _paths(strokes)
+    box = paths.bounds
     size = f'width="{_n(box.width)}" height="{_n(box.height)}"'
     view = f"{_u(box.x)} {_u(box.y)} {_u(box.width)} {_u(box.height)}"
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{view}" {size}>']
@@ -136,7 +126,8 @@ def svg(strokes: Sequence[AddStroke], *, background: str | None = BACKGROUND) ->
             f'fill="{background}"/>'
         )
     out.append('<g fill="none" stroke-linecap="round" stroke-linejoin="round">')
-    out.extend(_svg_shapes(strokes))
+    if strokes:
+        out.append(_svg_shapes(strokes, paths))
     out.append("</g></svg>")
     return "\n".join(out)
 
@@ -149,14 +140,48 @@ def _path_format(quads: int, *, end: bool) -> str:
     return _MOVE + _QUAD * quads + (_LINE if end else "")
 
 
-def _svg_shapes(strokes: Sequence[AddStroke]) -> Iterator[str]:
-    """`segments()` for the whole board at once, with numpy: the <path>s and <circle>s, in stroke order.
+@dataclass(frozen=True)
+class _Paths:
+    """`segments()` of every stroke of a board at once, as arrays: one row per path, in drawing order.
 
-    The per-point work (widths, midpoints, where the width changes, rounding) is done on arrays of every
-    point; Python is left with one `%` per path, whose format is cached by the number of its curves.
+    Path p of stroke `stroke[p]` starts at `coords[start[p]:start[p] + 2]`, has the curves of the points
+    `begin[p]:stop[p]` (coords[4 * i:4 * i + 4]: control point, then end point) and, when `end[p]` >= 0, a
+    final line to coords[end[p]:end[p] + 2]; a dot has neither, and `width` is its diameter.
     """
+
+    bounds: Bounds
+    coords: npt.NDArray[np.float64]
+    """x, y, and the midpoint of it and the next point, of every point of every stroke, flat."""
+    stroke: npt.NDArray[np.int64]
+    width: npt.NDArray[np.float64]
+    start: npt.NDArray[np.int64]
+    begin: npt.NDArray[np.int64]
+    stop: npt.NDArray[np.int64]
+    end: npt.NDArray[np.int64]
+    dot: npt.NDArray[np.bool_]
+
+    def gather(self, coords: npt.NDArray[np.generic]) -> list[float] | list[int]:
+        """The coordinates every path names, path after path: start, curves, end (see the class)."""
+        count = len(self.start)
+        starts = np.column_stack((self.start, 4 * self.begin, np.maximum(self.end, 0))).ravel()
+        lengths = np.column_stack(
+            (np.full(count, 2), 4 * (self.stop - self.begin), np.where(self.end >= 0, 2, 0))
+        ).ravel()
+        offsets = np.cumsum(lengths) - lengths
+        at = np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
+        values: list[float] | list[int] = coords[at].tolist()
+        return values
+
+
+def _paths(strokes: Sequence[AddStroke]) -> _Paths:
+    """The per-point work of `segments()` (widths, midpoints, where the width changes) on arrays of every
+    point; a test checks that both give the same paths."""
     if not strokes:
-        return
+        nothing = np.zeros(0, np.int64)
+        empty = Bounds(0.0, 0.0, 64.0, 64.0)
+        return _Paths(
+            empty, np.zeros(0), nothing, np.zeros(0), nothing, nothing, nothing, nothing, nothing > 0
+        )
     counts = np.fromiter((len(stroke.pts) for stroke in strokes), np.int64, len(strokes))
     total = int(counts.sum())
     flat = np.fromiter(
@@ -166,46 +191,71 @@ def _svg_shapes(strokes: Sequence[AddStroke]) -> Iterator[str]:
     ).reshape(total, 3)
     x, y, pressure = flat[:, 0], flat[:, 1], flat[:, 2]
     firsts = np.cumsum(counts) - counts
-    pen = np.repeat(np.fromiter((s.width for s in strokes), np.float64, len(strokes)), counts)
+    lasts = firsts + counts - 1
+    of_point = np.repeat(np.arange(len(strokes)), counts)
+    pen = np.fromiter((s.width for s in strokes), np.float64, len(strokes))[of_point]
     widths = np.maximum(WIDTH_STEP, np.floor(pen * (3.0 + 2.0 * pressure) + 0.5) * WIDTH_STEP)
     # Point i's curve: control point i, ending at the midpoint of i and i + 1 (the last point has none).
     mid_x, mid_y = np.empty(total), np.empty(total)
     mid_x[:-1], mid_y[:-1] = (x[:-1] + x[1:]) / 2, (y[:-1] + y[1:]) / 2
     mid_x[-1], mid_y[-1] = x[-1], y[-1]
-    quads = np.rint(np.column_stack((x, y, mid_x, mid_y)) * UNITS).astype(np.int64).ravel().tolist()
-    # A new path starts at an inner point whose width differs from the point before it.
-    inner = np.ones(total, bool)
-    inner[firsts] = False
-    inner[firsts + counts - 1] = False
+    # A path opens at each stroke's first point, and at each inner point whose width differs from the
+    # point before it (the new path starts at that point's midpoint).
+    first = np.zeros(total, bool)
+    first[firsts] = True
+    inner = ~first
+    inner[lasts] = False
     changed = np.zeros(total, bool)
     changed[1:] = widths[1:] != widths[:-1]
-    cuts = np.flatnonzero(inner & changed).tolist()
-    cut_at = np.searchsorted(cuts, firsts).tolist()
-    width_list = widths.tolist()
-    sizes = {w: _u(w) for w in set(width_list)}
-    for stroke, first, count, cut in zip(strokes, firsts.tolist(), counts.tolist(), cut_at, strict=True):
-        alpha = f' opacity="{_n(stroke.opacity)}"' if stroke.opacity < 1 else ""
-        style = f'" stroke="{stroke.color}" stroke-width="'
-        if count == 1:
-            cx, cy, pressure_at = stroke.pts[0]
-            yield (
-                f'<circle cx="{_u(cx)}" cy="{_u(cy)}" r="{_u(width_at(stroke.width, pressure_at) / 2)}" '
-                f'fill="{stroke.color}"{alpha}/>'
+    opens = np.flatnonzero(first | (inner & changed))
+    stroke = of_point[opens]
+    dot = counts[stroke] == 1
+    cut = ~first[opens]
+    more = np.zeros(len(opens), bool)  # another path of the same stroke follows
+    more[:-1] = stroke[1:] == stroke[:-1]
+    following = np.append(opens[1:], 0)
+    begin = opens + 1
+    stop = np.where(dot, begin, np.where(more, following + 1, lasts[stroke]))
+    end = np.where(dot | more, -1, 4 * lasts[stroke])
+    width = np.where(dot, pen[opens] * (0.75 + 0.5 * pressure[opens]), widths[opens])
+    reach = pen * 1.25 / 2  # width_at(pen, 1.0) / 2
+    left, top = math.floor(float((x - reach).min()) - MARGIN), math.floor(float((y - reach).min()) - MARGIN)
+    right, bottom = math.ceil(float((x + reach).max()) + MARGIN), math.ceil(float((y + reach).max()) + MARGIN)
+    box = Bounds(left, top, right - left, bottom - top)
+    coords = np.column_stack((x, y, mid_x, mid_y)).ravel()
+    return _Paths(box, coords, stroke, width, 4 * opens + np.where(cut, 2, 0), begin, stop, end, dot)
+
+
+def _svg_shapes(strokes: Sequence[AddStroke], paths: _Paths) -> str:
+    """The <path>s and <circle>s of every stroke, in drawing order: one `%` for the whole board, of the
+    paths' formats (cached by their number of curves) with their attributes in them."""
+    values = paths.gather(np.rint(paths.coords * UNITS).astype(np.int64))
+    colors = [stroke.color for stroke in strokes]
+    alphas = [f' opacity="{_n(stroke.opacity)}"' if stroke.opacity < 1 else "" for stroke in strokes]
+    sizes: dict[float, str] = {}
+    formats = []
+    for index, width, curves, end, dot in zip(
+        paths.stroke.tolist(),
+        paths.width.tolist(),
+        (paths.stop - paths.begin).tolist(),
+        (paths.end >= 0).tolist(),
+        paths.dot.tolist(),
+        strict=True,
+    ):
+        if dot:
+            formats.append(
+                f'<circle cx="%d" cy="%d" r="{_u(width / 2)}" fill="{colors[index]}"{alphas[index]}/>'
             )
             continue
-        last = first + count - 1
-        start = quads[4 * first : 4 * first + 2]
-        begin, width = first + 1, width_list[first]
-        c = cut
-        while c < len(cuts) and cuts[c] < last:
-            at = cuts[c]
-            d = _path_format(at + 1 - begin, end=False) % (*start, *quads[4 * begin : 4 * at + 4])
-            yield f'<path d="{d}{style}{sizes[width]}"{alpha}/>'
-            start, begin, width = quads[4 * at + 2 : 4 * at + 4], at + 1, width_list[at]
-            c += 1
-        values = (*start, *quads[4 * begin : 4 * last], *quads[4 * last : 4 * last + 2])
-        d = _path_format(last - begin, end=True) % values
-        yield f'<path d="{d}{style}{sizes[width]}"{alpha}/>'
+        size = sizes.get(width)
+        if size is None:
+            size = sizes[width] = _u(width)
+        formats.append(
+            f'<path d="{_path_format(curves, end=end)}" stroke="{colors[index]}" '
+            f'stroke-width="{size}"{alphas[index]}/>'
+        )
+    # Colours are "#" and six hex digits (protocol.Color): no "%" in a format but the coordinates'.
+    return "\n".join(formats) % tuple(values)
 
 
 # ------------------------------------------------------------------------------------------- PNG
@@ -230,7 +280,8 @@ def png_scale(box: Bounds, scale: float, max_pixels: int) -> float:
 def png(
     strokes: Sequence[AddStroke], *, scale: float = 1.0, max_pixels: int, background: str | None = BACKGROUND
 ) -> bytes:
-    box = bounds(strokes)
+    paths = _paths(strokes)
+    box = paths.bounds
     scale = png_scale(box, scale, max_pixels)
     width, height = max(1, math.floor(box.width * scale)), max(1, math.floor(box.height * scale))
     surface = skia.Surface(width, height)
@@ -238,42 +289,75 @@ def png(
     canvas.clear(_color(background) if background else skia.ColorTRANSPARENT)
     canvas.scale(scale, scale)
     canvas.translate(-box.x, -box.y)
+    _draw(canvas, strokes, paths)
+    pixels = surface.makeImageSnapshot().toarray(colorType=skia.kRGBA_8888_ColorType)
+    return encode_png(pixels)
+
+
+def _trace(path: skia.Path, values: Sequence[float], at: int, curves: int, *, end: bool) -> int:
+    """Add a path of `_Paths` whose coordinates start at values[at]: where the next one starts."""
+    path.moveTo(values[at], values[at + 1])
+    at += 2
+    for _ in range(curves):
+        path.quadTo(values[at], values[at + 1], values[at + 2], values[at + 3])
+        at += 4
+    if end:
+        path.lineTo(values[at], values[at + 1])
+        at += 2
+    return at
+
+
+def _draw(canvas: skia.Canvas, strokes: Sequence[AddStroke], paths: _Paths) -> None:
+    """Stroke every path of the board, stroke after stroke (see `segments()`)."""
     line = skia.Paint(AntiAlias=True, Style=skia.Paint.kStroke_Style)
     line.setStrokeCap(skia.Paint.kRound_Cap)
     line.setStrokeJoin(skia.Paint.kRound_Join)
     fill = skia.Paint(AntiAlias=True, Style=skia.Paint.kFill_Style)
-    for stroke in strokes:
-        color = _color(stroke.color, stroke.opacity)
-        line.setColor(color)
-        fill.setColor(color)
-        # The browser strokes each path on its own: with opacity, where two paths of a stroke overlap the
-        # alpha adds up, so they are drawn one by one here too. An opaque stroke looks the same drawn as
-        # one path per width, which takes a fraction of the calls.
-        opaque = stroke.opacity >= 1
-        by_width: dict[float, skia.Path] = {}
-        for seg in segments(stroke):
-            if seg.dot:
-                canvas.drawCircle(seg.start[0], seg.start[1], seg.width / 2, fill)
-                continue
-            if opaque:
-                path = by_width.get(seg.width)
-                if path is None:
-                    path = by_width[seg.width] = skia.Path()
-            else:
-                path = skia.Path()
-            path.moveTo(*seg.start)
-            for cx, cy, x, y in seg.quads:
-                path.quadTo(cx, cy, x, y)
-            if seg.end is not None:
-                path.lineTo(*seg.end)
-            if not opaque:
-                line.setStrokeWidth(seg.width)
-                canvas.drawPath(path, line)
+    values = paths.gather(paths.coords)
+    at = 0
+    drawing = -1
+    by_width: dict[float, skia.Path] = {}
+    opaque = True
+
+    def finish() -> None:
         for path_width, path in by_width.items():
             line.setStrokeWidth(path_width)
             canvas.drawPath(path, line)
-    pixels = surface.makeImageSnapshot().toarray(colorType=skia.kRGBA_8888_ColorType)
-    return encode_png(pixels)
+        by_width.clear()
+
+    for index, path_width, curves, end, dot in zip(
+        paths.stroke.tolist(),
+        paths.width.tolist(),
+        (paths.stop - paths.begin).tolist(),
+        (paths.end >= 0).tolist(),
+        paths.dot.tolist(),
+        strict=True,
+    ):
+        if index != drawing:
+            finish()
+            drawing, stroke = index, strokes[index]
+            color = _color(stroke.color, stroke.opacity)
+            line.setColor(color)
+            fill.setColor(color)
+            # The browser strokes each path on its own: with opacity, where two paths of a stroke overlap
+            # the alpha adds up, so they are drawn one by one here too. An opaque stroke looks the same
+            # drawn as one path per width, which takes a fraction of the calls.
+            opaque = stroke.opacity >= 1
+        if dot:
+            canvas.drawCircle(values[at], values[at + 1], path_width / 2, fill)
+            at += 2
+            continue
+        if opaque:
+            path = by_width.get(path_width)
+            if path is None:
+                path = by_width[path_width] = skia.Path()
+        else:
+            path = skia.Path()
+        at = _trace(path, values, at, curves, end=end)
+        if not opaque:
+            line.setStrokeWidth(path_width)
+            canvas.drawPath(path, line)
+    finish()
 
 
 def encode_png(rgba: npt.NDArray[np.uint8]) -> bytes:
