@@ -12,13 +12,13 @@ import functools
 import itertools
 import math
 import struct
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import skia
+from isal import isal_zlib
 
 from drawnet.protocol import AddStroke
 
@@ -27,7 +27,8 @@ WIDTH_STEP = 0.25
 MARGIN = 8.0
 """Board units of empty space around the drawing in an export."""
 PNG_DEFLATE_LEVEL = 1
-"""zlib level of PNG exports: speed over a few per cent of size."""
+"""ISA-L's deflate level (0 to 3) of PNG exports: a 13-megapixel board in 0.09 s, where zlib's level 1
+took 0.5 s for a 5 % larger file."""
 BACKGROUND = "#fbfbfa"
 """The board's colour in the web app (main.css, `.board`)."""
 
@@ -361,16 +362,17 @@ def _draw(canvas: skia.Canvas, strokes: Sequence[AddStroke], paths: _Paths) -> N
 
 
 def encode_png(rgba: npt.NDArray[np.uint8]) -> bytes:
-    """A PNG of RGBA pixels, without row filters and with fast deflate: large exports are mostly flat
-    background, which compresses well anyway, and this is three times faster than Skia's encoder."""
+    """A PNG of RGBA pixels, without row filters and with fast deflate (ISA-L, zlib's format): large
+    exports are mostly flat background, which compresses well anyway; many times faster than Skia's
+    encoder."""
     height, width, _ = rgba.shape
     rows = np.empty((height, width * 4 + 1), np.uint8)
     rows[:, 0] = 0  # filter type None
     rows[:, 1:] = rgba.reshape(height, width * 4)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", isal_zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # 8-bit RGBA, no interlace
-    idat = zlib.compress(rows.tobytes(), level=PNG_DEFLATE_LEVEL)
+    idat = isal_zlib.compress(rows.tobytes(), level=PNG_DEFLATE_LEVEL)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
