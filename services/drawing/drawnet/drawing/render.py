@@ -161,6 +161,17 @@ class _Paths:
     end: npt.NDArray[np.int64]
     dot: npt.NDArray[np.bool_]
 
+    def rows(self) -> Iterator[tuple[int, float, int, bool, bool]]:
+        """Each path's stroke, width, number of curves, whether it ends in a line, whether it is a dot."""
+        return zip(
+            self.stroke.tolist(),
+            self.width.tolist(),
+            (self.stop - self.begin).tolist(),
+            (self.end >= 0).tolist(),
+            self.dot.tolist(),
+            strict=True,
+        )
+
     def gather(self, coords: npt.NDArray[np.generic]) -> list[float] | list[int]:
         """The coordinates every path names, path after path: start, curves, end (see the class)."""
         count = len(self.start)
@@ -235,14 +246,7 @@ def _svg_shapes(strokes: Sequence[AddStroke], paths: _Paths) -> str:
     alphas = [f' opacity="{_n(stroke.opacity)}"' if stroke.opacity < 1 else "" for stroke in strokes]
     sizes: dict[float, str] = {}
     formats = []
-    for index, width, curves, end, dot in zip(
-        paths.stroke.tolist(),
-        paths.width.tolist(),
-        (paths.stop - paths.begin).tolist(),
-        (paths.end >= 0).tolist(),
-        paths.dot.tolist(),
-        strict=True,
-    ):
+    for index, width, curves, end, dot in paths.rows():
         if dot:
             formats.append(
                 f'<circle cx="%d" cy="%d" r="{_u(width / 2)}" fill="{colors[index]}"{alphas[index]}/>'
@@ -326,14 +330,7 @@ def _draw(canvas: skia.Canvas, strokes: Sequence[AddStroke], paths: _Paths) -> N
             canvas.drawPath(path, line)
         by_width.clear()
 
-    for index, path_width, curves, end, dot in zip(
-        paths.stroke.tolist(),
-        paths.width.tolist(),
-        (paths.stop - paths.begin).tolist(),
-        (paths.end >= 0).tolist(),
-        paths.dot.tolist(),
-        strict=True,
-    ):
+    for index, path_width, curves, end, dot in paths.rows():
         if index != drawing:
             finish()
             drawing, stroke = index, strokes[index]
