@@ -2,8 +2,10 @@
 
 The browser strokes each stroke as a few paths: quadratic curves through the midpoints of its points,
 round caps and joins, a new path wherever the pressure changes the (quantized) width, each path stroked
-with the stroke's opacity on its own; a one-point stroke is a dot. `segments()` computes those paths once;
-SVG writes them as <path>s, PNG draws them with Skia (the 2D library Chromium's canvas uses).
+with the stroke's opacity on its own; a one-point stroke is a dot. `segments()` says what those paths are,
+one stroke at a time (the reference the web app's tests compare with); `_paths()` computes the same paths
+for a whole board at once with numpy, and is what the exports use: SVG writes them as <path>s, PNG draws
+them with Skia (the 2D library Chromium's canvas uses).
 """
 
 from __future__ import annotations
