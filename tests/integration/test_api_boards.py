@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,11 +17,13 @@ import numpy as np
 import pytest
 import skia
 
+from drawnet.drawing import render
 from drawnet.drawing.render import quantize, width_at
 from drawnet.embedded.components import DrawingService, NatsServer, RoomServer
 from drawnet.protocol import OPS_STREAM, Ack, AddStroke, Erase, Op, OpRecord, encode, ops_subject
 from drawnet.testkit import RoomClient, eventually_async
 from drawnet.testkit.client import line
+from drawnet.testkit.metrics import metric
 from drawnet.testkit.postgres import PostgresServer
 
 pytestmark = pytest.mark.integration
@@ -294,6 +297,31 @@ class TestExports:
         )
         assert two.shape[0] == 2 * one.shape[0]
         assert two[0, 0, 3] == 0
+
+    async def test_a_large_board_is_drawn_by_the_export_workers_as_it_is_drawn_whole(
+        self, stack: Stack, http: httpx.AsyncClient
+    ) -> None:
+        strokes = [
+            stroke(
+                f"w{i}",
+                color=f"#{(i * 2654435761) % 0x1000000:06x}",
+                width=(3.0, 9.0)[i % 2],
+                opacity=(1.0, 0.5)[i % 3 == 0],
+                pts=[(5.0 * j + i % 7, 3.0 * i + 40 * math.sin(j / 9), (j % 10) / 10) for j in range(100)],
+            )
+            for i in range(render.PARALLEL_POINTS // 100 + 10)
+        ]
+        seqs = await publish(stack.nats.url, "large", list(strokes))
+        await stored_up_to(http, "large", seqs[-1])
+        before = metric((await http.get("/metrics")).text, "drawnet_drawing_png_bands_total")
+
+        response = await http.get("/api/v1/sessions/large/export.png")
+
+        assert response.status_code == 200
+        after = metric((await http.get("/metrics")).text, "drawnet_drawing_png_bands_total")
+        assert after - before == 2  # DRAWNET_DRAWING_EXPORT_WORKERS: 2 by default
+        whole = render.png(strokes, max_pixels=4096 * 4096)
+        assert np.array_equal(pixels(response.content), pixels(whole))
 
     async def test_a_bad_export_option_is_refused_with_the_field(self, http: httpx.AsyncClient) -> None:
         response = await http.get("/api/v1/sessions/art/export.png", params={"background": "red"})

@@ -33,6 +33,7 @@ from drawnet.protocol import (
 )
 from drawnet.testkit import RoomClient, eventually_async
 from drawnet.testkit.client import line
+from drawnet.testkit.metrics import metric
 from drawnet.testkit.tokens import TEST_SIGNING_KEYS, Signer
 from tests.conftest import Join
 
@@ -367,11 +368,3 @@ async def test_metrics_count_what_happened(room_server: RoomServer, join: Join) 
 
 async def _true(value: bool) -> bool:
     return value
-
-
-def metric(text: str, series: str) -> float:
-    """The value of one series in a Prometheus text exposition."""
-    for line_ in text.splitlines():
-        if line_.startswith(series + " "):
-            return float(line_.rsplit(" ", 1)[1])
-    raise AssertionError(f"{series} is not exported")

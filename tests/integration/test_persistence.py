@@ -26,6 +26,7 @@ from drawnet.embedded.processes import Supervised
 from drawnet.protocol import OPS_STREAM, AddStroke, Erase, Op, OpRecord, encode, ops_subject
 from drawnet.testkit import eventually_async
 from drawnet.testkit.client import line
+from drawnet.testkit.metrics import metric
 from drawnet.testkit.postgres import PostgresServer, PostgresUnavailableError
 from tests.conftest import missing_dependency
 
@@ -76,13 +77,6 @@ async def all_stored(http: httpx.AsyncClient, session: str, count: int) -> list[
         return ops if len(ops) >= count else []
 
     return await eventually_async(enough, timeout=30, what=f"{count} ops of {session} in SQL")
-
-
-def metric(text: str, name: str) -> float:
-    for row in text.splitlines():
-        if row.startswith(name + " "):
-            return float(row.split()[1])
-    raise AssertionError(f"no metric {name}")
 
 
 async def lose_snapshots(database_url: str) -> None:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import math
+import multiprocessing
+import random
+import zlib
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
 import pytest
+import skia
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -23,7 +31,7 @@ from drawnet.protocol.messages import ClearBoard, Erase, Redo, StrokeEntry, Undo
 
 def stroke(pts: list[tuple[float, float, float]], **style: object) -> AddStroke:
     fields: dict[str, object] = {"tool": "pen", "color": "#123456", "width": 4.0, "opacity": 1.0}
-    return AddStroke(id="s", pts=pts, **{**fields, **style})  # type: ignore[arg-type]
+    return AddStroke(pts=pts, **{"id": "s", **fields, **style})  # type: ignore[arg-type]
 
 
 class TestStrokesAreDrawnAsTheBrowserDrawsThem:
@@ -124,6 +132,87 @@ class TestStrokesAreDrawnAsTheBrowserDrawsThem:
         box = render.Bounds(0, 0, 4000, 3000)
         assert render.png_scale(box, 1.0, 12_000_000) == 1.0
         assert render.png_scale(box, 2.0, 12_000_000) == pytest.approx(1.0)
+
+
+def scribbles(count: int, seed: int) -> list[AddStroke]:
+    """Strokes across a 600 x 400 board: pressure that changes along them, some half transparent, a dot."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        x, y, heading = rng.uniform(0, 600), rng.uniform(0, 400), rng.uniform(0, 2 * math.pi)
+        pts = []
+        for j in range(rng.choice((1, 12, 40))):
+            heading += rng.uniform(-0.5, 0.5)
+            x, y = x + 6 * math.cos(heading), y + 6 * math.sin(heading)
+            pts.append((round(x, 2), round(y, 2), round(0.5 + 0.5 * math.sin(j / 3), 3)))
+        color = f"#{rng.randrange(0x1000000):06x}"
+        width, opacity = rng.choice((2.0, 5.0, 12.0)), rng.choice((1.0, 0.4))
+        out.append(stroke(pts, id=f"s{i}", color=color, width=width, opacity=opacity))
+    return out
+
+
+def decoded(png: bytes) -> npt.NDArray[np.uint8]:
+    image = skia.Image.MakeFromEncoded(skia.Data.MakeWithCopy(png))
+    assert image is not None, "not a PNG Skia can read"
+    rgba: npt.NDArray[np.uint8] = image.convert(colorType=skia.kRGBA_8888_ColorType).toarray()
+    return rgba
+
+
+@pytest.fixture(scope="module")
+def export_workers() -> Iterator[ProcessPoolExecutor]:
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool
+
+
+class TestPngInBands:
+    """Large PNG exports are drawn in horizontal bands by worker processes; the image must not show it."""
+
+    @pytest.mark.parametrize("bands", [2, 3, 5])
+    @pytest.mark.parametrize(("scale", "background"), [(1.0, render.BACKGROUND), (1.7, None)])
+    def test_a_board_drawn_in_bands_has_the_pixels_of_the_board_drawn_whole(
+        self,
+        export_workers: ProcessPoolExecutor,
+        monkeypatch: pytest.MonkeyPatch,
+        bands: int,
+        scale: float,
+        background: str | None,
+    ) -> None:
+        strokes = scribbles(120, seed=bands)
+        whole = render.png(strokes, scale=scale, max_pixels=10**8, background=background)
+        monkeypatch.setattr(render, "PARALLEL_POINTS", 1)
+        drawn: list[int] = []
+        banded = render.png(
+            strokes,
+            scale=scale,
+            max_pixels=10**8,
+            background=background,
+            workers=export_workers,
+            bands=bands,
+            on_bands=drawn.append,
+        )
+        assert drawn == [bands]
+        assert banded != whole  # other deflate streams ...
+        assert np.array_equal(decoded(banded), decoded(whole))  # ... of the same pixels
+        assert zlib.decompress(banded[banded.index(b"IDAT") + 4 : -16])  # and a valid zlib stream
+
+    def test_a_small_board_is_drawn_here_without_the_workers(
+        self, export_workers: ProcessPoolExecutor
+    ) -> None:
+        drawn: list[int] = []
+        strokes = scribbles(5, seed=1)
+        png = render.png(strokes, max_pixels=10**8, workers=export_workers, bands=2, on_bands=drawn.append)
+        assert drawn == []
+        assert np.array_equal(decoded(png), decoded(render.png(strokes, max_pixels=10**8)))
+
+    def test_an_empty_board_is_a_small_tile_of_the_board_colour(self) -> None:
+        image = decoded(render.png([], max_pixels=10**8))
+        assert image.shape == (64, 64, 4)
+        assert (image == (0xFB, 0xFB, 0xFA, 255)).all()
+
+    @given(st.binary(max_size=300), st.binary(max_size=70_000))
+    def test_the_bands_checksums_combine_into_the_images(self, first: bytes, second: bytes) -> None:
+        combined = render.adler32_combine(zlib.adler32(first), zlib.adler32(second), len(second))
+        assert combined == zlib.adler32(first + second)
 
 
 class TestRateLimit:

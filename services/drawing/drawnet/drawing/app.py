@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
 from litestar import Litestar, MediaType, Request, Response, Router, get
@@ -82,6 +84,19 @@ def _session_backend(settings: DrawingSettings, engine: AsyncEngine) -> Iterator
         yield kube_sessions.KubernetesBackend(engine, api, open_sessions=settings.open_boards)
 
 
+@contextlib.contextmanager
+def _export_workers(count: int) -> Iterator[Executor | None]:
+    if not count:
+        yield None
+        return
+    # Spawned, not forked: this process has threads and an event loop.
+    pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
 @contextlib.asynccontextmanager
 async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: DrawingSettings = app.state.settings
@@ -108,6 +123,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     task = asyncio.create_task(persister.run(), name="persister") if settings.persist else None
     stack = contextlib.ExitStack()
     backend = stack.enter_context(_session_backend(settings, engine))
+    exports = stack.enter_context(_export_workers(settings.export_workers))
     app.state.ctx = Context(
         settings=settings,
         engine=engine,
@@ -118,6 +134,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         signing=SigningKeys.from_settings(settings),
         login_limit=RateLimit("login_attempts_per_minute", settings.login_attempts_per_minute),
         register_limit=RateLimit("register_per_minute", settings.register_per_minute),
+        exports=exports,
         extra={"persister_task": task},
     )
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 from litestar import Request
@@ -48,6 +49,8 @@ class Context:
     signing: SigningKeys
     login_limit: RateLimit
     register_limit: RateLimit
+    exports: Executor | None = None
+    """The processes that draw large PNG exports (`export_workers`), or none."""
     extra: dict[str, object] = field(default_factory=dict)
 
 

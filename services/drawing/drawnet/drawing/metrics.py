@@ -39,3 +39,13 @@ POISON_MESSAGES = Counter(
 PERSISTER_RESTARTS = Counter(
     "drawnet_drawing_persister_restarts_total", "Times the persister failed unexpectedly and started again"
 )
+EXPORT_SECONDS = Histogram(
+    "drawnet_drawing_export_duration_seconds",
+    "Time to draw an SVG or PNG export, once its board is loaded",
+    labelnames=("format",),
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+PNG_BANDS = Counter(
+    "drawnet_drawing_png_bands_total",
+    "Bands of large PNG exports drawn by the export workers (DRAWNET_DRAWING_EXPORT_WORKERS)",
+)

@@ -10,12 +10,13 @@ them with Skia (the 2D library Chromium's canvas uses).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import math
 import struct
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor
 
 import numpy as np
 import numpy.typing as npt
@@ -48,7 +49,7 @@ def quantize(width: float) -> float:
     return max(WIDTH_STEP, math.floor(width / WIDTH_STEP + 0.5) * WIDTH_STEP)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Segment:
     """One path the browser strokes: start, quadratic curves, an optional final line; or a dot."""
 
@@ -85,7 +86,7 @@ def segments(stroke: AddStroke) -> Iterator[Segment]:
     yield Segment(color, opacity, width, start, quads, (last[0], last[1]))
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Bounds:
     x: float
     y: float
@@ -143,7 +144,7 @@ def _path_format(quads: int, *, end: bool) -> str:
     return _MOVE + _QUAD * quads + (_LINE if end else "")
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class _Paths:
     """`segments()` of every stroke of a board at once, as arrays: one row per path, in drawing order.
 
@@ -162,6 +163,25 @@ class _Paths:
     stop: npt.NDArray[np.int64]
     end: npt.NDArray[np.int64]
     dot: npt.NDArray[np.bool_]
+    low: npt.NDArray[np.float64]
+    """Per stroke: its points' least y."""
+    high: npt.NDArray[np.float64]
+    """Per stroke: its points' greatest y."""
+    reach: npt.NDArray[np.float64]
+    """Per stroke: how far its ink reaches beyond its points (half its widest width)."""
+
+    def select(self, keep: npt.NDArray[np.bool_]) -> _Paths:
+        """Only the paths where `keep` is true (same coordinates, same strokes)."""
+        return dataclasses.replace(
+            self,
+            stroke=self.stroke[keep],
+            width=self.width[keep],
+            start=self.start[keep],
+            begin=self.begin[keep],
+            stop=self.stop[keep],
+            end=self.end[keep],
+            dot=self.dot[keep],
+        )
 
     def rows(self) -> Iterator[tuple[int, float, int, bool, bool]]:
         """Each path's stroke, width, number of curves, whether it ends in a line, whether it is a dot."""
@@ -176,15 +196,19 @@ class _Paths:
 
     def gather(self, coords: npt.NDArray[np.generic]) -> list[float] | list[int]:
         """The coordinates every path names, path after path: start, curves, end (see the class)."""
+        values: list[float] | list[int] = coords[self.indices()].tolist()
+        return values
+
+    def indices(self) -> npt.NDArray[np.int64]:
+        """Where in `coords` the values `gather()` gives are."""
         count = len(self.start)
         starts = np.column_stack((self.start, 4 * self.begin, np.maximum(self.end, 0))).ravel()
         lengths = np.column_stack(
             (np.full(count, 2), 4 * (self.stop - self.begin), np.where(self.end >= 0, 2, 0))
         ).ravel()
         offsets = np.cumsum(lengths) - lengths
-        at = np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
-        values: list[float] | list[int] = coords[at].tolist()
-        return values
+        at: npt.NDArray[np.int64] = np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
+        return at
 
 
 def _paths(strokes: Sequence[AddStroke]) -> _Paths:
@@ -193,8 +217,9 @@ def _paths(strokes: Sequence[AddStroke]) -> _Paths:
     if not strokes:
         nothing = np.zeros(0, np.int64)
         empty = Bounds(0.0, 0.0, 64.0, 64.0)
+        none = np.zeros(0)
         return _Paths(
-            empty, np.zeros(0), nothing, np.zeros(0), nothing, nothing, nothing, nothing, nothing > 0
+            empty, none, nothing, none, nothing, nothing, nothing, nothing, nothing > 0, none, none, none
         )
     counts = np.fromiter((len(stroke.pts) for stroke in strokes), np.int64, len(strokes))
     total = int(counts.sum())
@@ -237,7 +262,21 @@ def _paths(strokes: Sequence[AddStroke]) -> _Paths:
     right, bottom = math.ceil(float((x + reach).max()) + MARGIN), math.ceil(float((y + reach).max()) + MARGIN)
     box = Bounds(left, top, right - left, bottom - top)
     coords = np.column_stack((x, y, mid_x, mid_y)).ravel()
-    return _Paths(box, coords, stroke, width, 4 * opens + np.where(cut, 2, 0), begin, stop, end, dot)
+    pens = pen[firsts]
+    return _Paths(
+        box,
+        coords,
+        stroke,
+        width,
+        4 * opens + np.where(cut, 2, 0),
+        begin,
+        stop,
+        end,
+        dot,
+        low=np.minimum.reduceat(y, firsts),
+        high=np.maximum.reduceat(y, firsts),
+        reach=pens * 1.25 / 2,
+    )
 
 
 def _svg_shapes(strokes: Sequence[AddStroke], paths: _Paths) -> str:
@@ -284,21 +323,161 @@ def png_scale(box: Bounds, scale: float, max_pixels: int) -> float:
     return scale * math.sqrt(max_pixels / pixels)
 
 
+PARALLEL_POINTS = 20_000
+"""A board of at least this many points is drawn in bands, one per export worker (when there are any):
+below it, shipping the paths to the workers costs more than drawing them here."""
+FRINGE = 2.0
+"""Pixels beyond a stroke's reach that anti-aliasing may touch: a band draws every stroke within them."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Image:
+    width: int
+    height: int
+    scale: float
+    """Pixels per board unit."""
+    origin: tuple[float, float]
+    """The board point at the image's top left corner."""
+    background: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Band:
+    """What one worker draws: the image's rows `top:top + height`, and the paths that reach them (rows of
+    `_Paths`, with their coordinates gathered) in the board's drawing order."""
+
+    image: _Image
+    top: int
+    height: int
+    last: bool
+    """The band at the bottom of the image: its deflate stream ends the image's."""
+    stroke: npt.NDArray[np.int64]
+    color: npt.NDArray[np.uint32]
+    opaque: npt.NDArray[np.bool_]
+    size: npt.NDArray[np.float64]
+    curves: npt.NDArray[np.int64]
+    end: npt.NDArray[np.bool_]
+    dot: npt.NDArray[np.bool_]
+    values: npt.NDArray[np.float64]
+
+
 def png(
-    strokes: Sequence[AddStroke], *, scale: float = 1.0, max_pixels: int, background: str | None = BACKGROUND
+    strokes: Sequence[AddStroke],
+    *,
+    scale: float = 1.0,
+    max_pixels: int,
+    background: str | None = BACKGROUND,
+    workers: Executor | None = None,
+    bands: int = 1,
+    on_bands: Callable[[int], object] | None = None,
 ) -> bytes:
+    """The board as a PNG. With `workers` (processes: Skia holds the GIL while it draws), a board of at
+    least `PARALLEL_POINTS` points is cut into `bands` horizontal bands drawn and deflated side by side
+    (then `on_bands(bands)`); the pixels are the same as drawn in one piece."""
     paths = _paths(strokes)
     box = paths.bounds
     scale = png_scale(box, scale, max_pixels)
     width, height = max(1, math.floor(box.width * scale)), max(1, math.floor(box.height * scale))
-    surface = skia.Surface(width, height)
+    image = _Image(width, height, scale, (box.x, box.y), _color(background) if background else None)
+    if workers is None or len(paths.coords) < 4 * PARALLEL_POINTS:
+        bands = 1
+    colors = np.fromiter((_color(s.color, s.opacity) for s in strokes), np.uint32, len(strokes))
+    opaque = np.fromiter((s.opacity >= 1 for s in strokes), np.bool_, len(strokes))
+    jobs = (_band(paths, colors, opaque, image, top, bottom) for top, bottom in _cuts(paths, image, bands))
+    if workers is not None and bands > 1:
+        done = [future.result() for future in [workers.submit(_render, job) for job in jobs]]
+        if on_bands is not None:
+            on_bands(len(done))
+    else:
+        done = [_render(job) for job in jobs]
+    checksum = done[0][1]
+    for _, adler, length in done[1:]:
+        checksum = adler32_combine(checksum, adler, length)
+    # zlib's header (deflate, 32 KiB window, "fastest"), the bands' deflate streams, then the checksum.
+    idat = b"\x78\x01" + b"".join(data for data, _, _ in done) + struct.pack(">I", checksum)
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # 8-bit RGBA, no interlace
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+
+
+def _cuts(paths: _Paths, image: _Image, bands: int) -> list[tuple[int, int]]:
+    """Rows where bands begin and end: as many points above each cut as below, so the bands take about
+    as long to draw."""
+    if bands <= 1:
+        return [(0, image.height)]
+    ys = (paths.coords[1::4] - image.origin[1]) * image.scale
+    rows = np.quantile(ys, np.arange(1, bands) / bands).round().astype(np.int64).clip(0, image.height)
+    edges = sorted({0, *rows.tolist(), image.height})
+    return list(itertools.pairwise(edges))
+
+
+def _band(
+    paths: _Paths,
+    colors: npt.NDArray[np.uint32],
+    opaque: npt.NDArray[np.bool_],
+    image: _Image,
+    top: int,
+    bottom: int,
+) -> _Band:
+    selected = paths
+    if top > 0 or bottom < image.height:
+        # The paths of the strokes that reach into the image's rows top:bottom.
+        origin, scale = image.origin[1], image.scale
+        above, below = origin + (top - FRINGE) / scale, origin + (bottom + FRINGE) / scale
+        reaches = (paths.high + paths.reach >= above) & (paths.low - paths.reach <= below)
+        selected = paths.select(reaches[paths.stroke])
+    return _Band(
+        image=image,
+        top=top,
+        height=bottom - top,
+        last=bottom == image.height,
+        stroke=selected.stroke,
+        color=colors[selected.stroke],
+        opaque=opaque[selected.stroke],
+        size=selected.width,
+        curves=selected.stop - selected.begin,
+        end=selected.end >= 0,
+        dot=selected.dot,
+        values=selected.coords[selected.indices()],
+    )
+
+
+def _render(band: _Band) -> tuple[bytes, int, int]:
+    """Draw a band and deflate its PNG rows: the raw deflate stream (ending the image's if the band is
+    the last, else flushed to a byte boundary so the next band's stream can follow it), and the rows'
+    Adler-32 and length."""
+    # On a surface of the whole image, each path where it would be in one piece, and not clipped: Skia's
+    # anti-aliasing depends on both, and this way every pixel of the band comes out as it does when the
+    # image is drawn whole. Memory that nothing draws on is never touched.
+    image, top, height = band.image, band.top, band.height
+    surface = skia.Surface(image.width, image.height)
     canvas = surface.getCanvas()
-    canvas.clear(_color(background) if background else skia.ColorTRANSPARENT)
-    canvas.scale(scale, scale)
-    canvas.translate(-box.x, -box.y)
-    _draw(canvas, strokes, paths)
-    pixels = surface.makeImageSnapshot().toarray(colorType=skia.kRGBA_8888_ColorType)
-    return encode_png(pixels)
+    canvas.save()
+    canvas.clipRect(skia.Rect(0, top, image.width, top + height))
+    canvas.clear(image.background if image.background is not None else skia.ColorTRANSPARENT)
+    canvas.restore()
+    canvas.scale(image.scale, image.scale)
+    canvas.translate(-image.origin[0], -image.origin[1])
+    _draw(canvas, band)
+    rgba = np.empty((height, image.width, 4), np.uint8)
+    info = skia.ImageInfo.Make(image.width, height, skia.kRGBA_8888_ColorType, skia.kUnpremul_AlphaType)
+    surface.readPixels(skia.Pixmap(info, rgba, image.width * 4), 0, top)
+    rows = bytearray(height * (image.width * 4 + 1))  # zeros: each row's filter type, None
+    view = np.frombuffer(rows, np.uint8).reshape(height, image.width * 4 + 1)
+    view[:, 1:] = rgba.reshape(height, image.width * 4)
+    raw = memoryview(rows)
+    deflate = isal_zlib.compressobj(PNG_DEFLATE_LEVEL, isal_zlib.DEFLATED, -15)
+    data = deflate.compress(raw) + deflate.flush(isal_zlib.Z_FINISH if band.last else isal_zlib.Z_SYNC_FLUSH)
+    return data, isal_zlib.adler32(raw), len(raw)
+
+
+def adler32_combine(first: int, second: int, second_length: int) -> int:
+    """The Adler-32 of two byte strings end to end, from theirs (zlib's adler32_combine, which Python's
+    zlib does not expose): how the bands' checksums become the image's."""
+    base = 65521
+    rem = second_length % base
+    low = (first & 0xFFFF) + (second & 0xFFFF) + base - 1
+    high = (rem * (first & 0xFFFF)) % base + (first >> 16) + (second >> 16) + base - rem
+    return (low % base) | ((high % base) << 16)
 
 
 def _trace(path: skia.Path, values: Sequence[float], at: int, curves: int, *, end: bool) -> int:
@@ -314,13 +493,13 @@ def _trace(path: skia.Path, values: Sequence[float], at: int, curves: int, *, en
     return at
 
 
-def _draw(canvas: skia.Canvas, strokes: Sequence[AddStroke], paths: _Paths) -> None:
-    """Stroke every path of the board, stroke after stroke (see `segments()`)."""
+def _draw(canvas: skia.Canvas, band: _Band) -> None:
+    """Stroke every path of the band, stroke after stroke (see `segments()`)."""
     line = skia.Paint(AntiAlias=True, Style=skia.Paint.kStroke_Style)
     line.setStrokeCap(skia.Paint.kRound_Cap)
     line.setStrokeJoin(skia.Paint.kRound_Join)
     fill = skia.Paint(AntiAlias=True, Style=skia.Paint.kFill_Style)
-    values = paths.gather(paths.coords)
+    values = band.values.tolist()
     at = 0
     drawing = -1
     by_width: dict[float, skia.Path] = {}
@@ -332,17 +511,25 @@ def _draw(canvas: skia.Canvas, strokes: Sequence[AddStroke], paths: _Paths) -> N
             canvas.drawPath(path, line)
         by_width.clear()
 
-    for index, path_width, curves, end, dot in paths.rows():
+    rows = zip(
+        band.stroke.tolist(),
+        band.color.tolist(),
+        band.opaque.tolist(),
+        band.size.tolist(),
+        band.curves.tolist(),
+        band.end.tolist(),
+        band.dot.tolist(),
+        strict=True,
+    )
+    for index, color, stroke_opaque, path_width, curves, end, dot in rows:
         if index != drawing:
             finish()
-            drawing, stroke = index, strokes[index]
-            color = _color(stroke.color, stroke.opacity)
+            drawing, opaque = index, stroke_opaque
             line.setColor(color)
             fill.setColor(color)
             # The browser strokes each path on its own: with opacity, where two paths of a stroke overlap
             # the alpha adds up, so they are drawn one by one here too. An opaque stroke looks the same
             # drawn as one path per width, which takes a fraction of the calls.
-            opaque = stroke.opacity >= 1
         if dot:
             canvas.drawCircle(values[at], values[at + 1], path_width / 2, fill)
             at += 2
@@ -360,18 +547,5 @@ def _draw(canvas: skia.Canvas, strokes: Sequence[AddStroke], paths: _Paths) -> N
     finish()
 
 
-def encode_png(rgba: npt.NDArray[np.uint8]) -> bytes:
-    """A PNG of RGBA pixels, without row filters and with fast deflate (ISA-L, zlib's format): large
-    exports are mostly flat background, which compresses well anyway; many times faster than Skia's
-    encoder."""
-    height, width, _ = rgba.shape
-    rows = np.empty((height, width * 4 + 1), np.uint8)
-    rows[:, 0] = 0  # filter type None
-    rows[:, 1:] = rgba.reshape(height, width * 4)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", isal_zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # 8-bit RGBA, no interlace
-    idat = isal_zlib.compress(rows.tobytes(), level=PNG_DEFLATE_LEVEL)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", isal_zlib.crc32(kind + data))

@@ -89,6 +89,10 @@ class DrawingSettings(BaseSettings):
     """Accounts one client address may create per minute."""
     max_export_pixels: Annotated[int, Field(ge=1_024)] = 4096 * 4096
     """Largest PNG export (width x height); a bigger board is scaled down to fit."""
+    export_workers: Annotated[int, Field(ge=0, le=64)] = 2
+    """Processes that draw a large board's PNG export in bands side by side (Skia holds the GIL while it
+    draws, so threads would not help); started at the first such export. 0: draw it in the request's
+    thread."""
     board_wait_seconds: Annotated[float, Field(ge=0, le=60)] = 5.0
     """How long a read of the board `?seq=N` (a board or an export at least at seq N: what the reader
     sees) waits for the persister to store seq N; then 503 with Retry-After."""

@@ -12,7 +12,7 @@ from litestar.datastructures import ResponseHeader, State
 from litestar.params import Parameter
 from nats.errors import Error as NatsError
 
-from drawnet.drawing import db, render, snapshots
+from drawnet.drawing import db, metrics, render, snapshots
 from drawnet.drawing.access import READERS, WRITERS, Caller, SessionAccess, require
 from drawnet.drawing.api.pages import page, page_size
 from drawnet.drawing.api.sessions import SessionPath, access_to
@@ -183,7 +183,8 @@ async def export_svg(
     seq: AtLeast = None,
 ) -> Response[str]:
     stored = await _board(ctx, caller, session, seq)
-    body = await asyncio.to_thread(render.svg, stored.board.strokes, background=_background(background))
+    with metrics.EXPORT_SECONDS.labels("svg").time():
+        body = await asyncio.to_thread(render.svg, stored.board.strokes, background=_background(background))
     return Response(body, media_type="image/svg+xml", headers=_download(session, stored.board.seq, "svg"))
 
 
@@ -204,13 +205,17 @@ async def export_png(
     seq: AtLeast = None,
 ) -> Response[bytes]:
     stored = await _board(ctx, caller, session, seq)
-    body = await asyncio.to_thread(
-        render.png,
-        stored.board.strokes,
-        scale=scale,
-        max_pixels=ctx.settings.max_export_pixels,
-        background=_background(background),
-    )
+    with metrics.EXPORT_SECONDS.labels("png").time():
+        body = await asyncio.to_thread(
+            render.png,
+            stored.board.strokes,
+            scale=scale,
+            max_pixels=ctx.settings.max_export_pixels,
+            background=_background(background),
+            workers=ctx.exports,
+            bands=ctx.settings.export_workers,
+            on_bands=metrics.PNG_BANDS.inc,
+        )
     return Response(body, media_type="image/png", headers=_download(session, stored.board.seq, "png"))
 
 
