@@ -358,7 +358,7 @@ class _Band:
     curves: npt.NDArray[np.int64]
     end: npt.NDArray[np.bool_]
     dot: npt.NDArray[np.bool_]
-    values: npt.NDArray[np.float64]
+    values: npt.NDArray[np.float32]
 
 
 def png(
@@ -437,7 +437,8 @@ def _band(
         curves=selected.stop - selected.begin,
         end=selected.end >= 0,
         dot=selected.dot,
-        values=selected.coords[selected.indices()],
+        # Skia's coordinates are 32-bit floats: the same points, in half the bytes to send.
+        values=selected.coords[selected.indices()].astype(np.float32),
     )
 
 
@@ -459,7 +460,9 @@ def _render(band: _Band) -> tuple[bytes, int, int]:
     canvas.translate(-image.origin[0], -image.origin[1])
     _draw(canvas, band)
     rgba = np.empty((height, image.width, 4), np.uint8)
-    info = skia.ImageInfo.Make(image.width, height, skia.kRGBA_8888_ColorType, skia.kUnpremul_AlphaType)
+    # On an opaque background premultiplied alpha is the same and needs no conversion.
+    alpha = skia.kUnpremul_AlphaType if image.background is None else skia.kPremul_AlphaType
+    info = skia.ImageInfo.Make(image.width, height, skia.kRGBA_8888_ColorType, alpha)
     surface.readPixels(skia.Pixmap(info, rgba, image.width * 4), 0, top)
     rows = bytearray(height * (image.width * 4 + 1))  # zeros: each row's filter type, None
     view = np.frombuffer(rows, np.uint8).reshape(height, image.width * 4 + 1)
