@@ -393,10 +393,13 @@ def png(
     checksum = done[0][1]
     for _, adler, length in done[1:]:
         checksum = adler32_combine(checksum, adler, length)
-    # zlib's header (deflate, 32 KiB window, "fastest"), the bands' deflate streams, then the checksum.
-    idat = b"\x78\x01" + b"".join(data for data, _, _ in done) + struct.pack(">I", checksum)
+    # zlib's header (deflate, 32 KiB window, "fastest"), the bands' deflate streams, then the checksum:
+    # the image data, in pieces joined once, into the PNG.
+    idat = [b"\x78\x01", *(data for data, _, _ in done), struct.pack(">I", checksum)]
     header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # 8-bit RGBA, no interlace
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+    return b"".join(
+        [b"\x89PNG\r\n\x1a\n", *_chunk(b"IHDR", [header]), *_chunk(b"IDAT", idat), *_chunk(b"IEND", [])]
+    )
 
 
 def _cuts(paths: _Paths, image: _Image, bands: int) -> list[tuple[int, int]]:
@@ -550,5 +553,9 @@ def _draw(canvas: skia.Canvas, band: _Band) -> None:
     finish()
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", isal_zlib.crc32(kind + data))
+def _chunk(kind: bytes, data: list[bytes]) -> list[bytes]:
+    """A PNG chunk of `kind` holding `data` joined, in pieces."""
+    crc = isal_zlib.crc32(kind)
+    for piece in data:
+        crc = isal_zlib.crc32(piece, crc)
+    return [struct.pack(">I", sum(map(len, data))), kind, *data, struct.pack(">I", crc)]
