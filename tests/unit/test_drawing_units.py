@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import random
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import msgspec
@@ -25,6 +27,7 @@ from drawnet.drawing.errors import RateLimitedError
 from drawnet.drawing.ratelimit import RateLimit
 from drawnet.drawing.settings import DrawingSettings
 from drawnet.drawing.web import StaticFiles, index_page, page_config
+from drawnet.drawing.workers import ExportWorkers
 from drawnet.protocol import AddStroke, Board, BoardState, Committed, Op, encode
 from drawnet.protocol.messages import ClearBoard, Erase, Redo, StrokeEntry, Undo
 
@@ -208,6 +211,20 @@ class TestPngInBands:
         image = decoded(render.png([], max_pixels=10**8))
         assert image.shape == (64, 64, 4)
         assert (image == (0xFB, 0xFB, 0xFA, 255)).all()
+
+    def test_after_a_worker_dies_the_next_export_gets_new_workers(self) -> None:
+        workers = ExportWorkers(1)
+        try:
+            with pytest.raises(BrokenProcessPool):
+                workers.submit(os._exit, 1).result(timeout=60)
+            strokes = scribbles(60, seed=7)
+            whole = render.png(strokes, max_pixels=10**8)
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(render, "PARALLEL_POINTS", 1)
+                banded = render.png(strokes, max_pixels=10**8, workers=workers, bands=2)
+            assert np.array_equal(decoded(banded), decoded(whole))
+        finally:
+            workers.shutdown()
 
     @given(st.binary(max_size=300), st.binary(max_size=70_000))
     def test_the_bands_checksums_combine_into_the_images(self, first: bytes, second: bytes) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from typing import Any
 
 from litestar import Litestar, MediaType, Request, Response, Router, get
@@ -40,6 +39,7 @@ from drawnet.drawing.ratelimit import RateLimit
 from drawnet.drawing.sessions import EmbeddedBackend, SessionBackend
 from drawnet.drawing.settings import DrawingSettings
 from drawnet.drawing.snapshots import BoardCache
+from drawnet.drawing.workers import ExportWorkers
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,7 @@ def _export_workers(count: int) -> Iterator[Executor | None]:
     if not count:
         yield None
         return
-    # Spawned, not forked: this process has threads and an event loop.
-    pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
+    pool = ExportWorkers(count)
     try:
         yield pool
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures.process import BrokenProcessPool
 from typing import Annotated, cast
 
 import msgspec
@@ -205,17 +206,23 @@ async def export_png(
     seq: AtLeast = None,
 ) -> Response[bytes]:
     stored = await _board(ctx, caller, session, seq)
-    with metrics.EXPORT_SECONDS.labels("png").time():
-        body = await asyncio.to_thread(
-            render.png,
-            stored.board.strokes,
-            scale=scale,
-            max_pixels=ctx.settings.max_export_pixels,
-            background=_background(background),
-            workers=ctx.exports,
-            bands=ctx.settings.export_workers,
-            on_bands=metrics.PNG_BANDS.inc,
-        )
+    try:
+        with metrics.EXPORT_SECONDS.labels("png").time():
+            body = await asyncio.to_thread(
+                render.png,
+                stored.board.strokes,
+                scale=scale,
+                max_pixels=ctx.settings.max_export_pixels,
+                background=_background(background),
+                workers=ctx.exports,
+                bands=ctx.settings.export_workers,
+                on_bands=metrics.PNG_BANDS.inc,
+            )
+    except BrokenProcessPool as died:
+        # The next export gets new workers (drawing.workers).
+        raise UnavailableError(
+            "an export worker stopped while drawing this board; try again", headers={"Retry-After": "1"}
+        ) from died
     return Response(body, media_type="image/png", headers=_download(session, stored.board.seq, "png"))
 
 
