@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -242,6 +243,9 @@ def service_account_kubeconfig(
     return path
 
 
+_FORBIDDEN = re.compile(r"Forbidden|(?<![\w-])403(?![\w-])")
+
+
 class RawKube(Kube):
     """Plain-JSON requests to the API server, blocking (tests and benches check dicts, not models)."""
 
@@ -320,6 +324,13 @@ class OperatorProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    def permission_errors(self) -> list[str]:
+        """The log lines where the API server refused the operator something (HTTP 403 / Forbidden).
+
+        A 403 counts only as a whole number: test namespaces are random hex and may contain `403`.
+        """
+        return [line for line in self.log().splitlines() if _FORBIDDEN.search(line)]
 
     def metrics(self) -> dict[str, float]:
         """Every sample of its /metrics, keyed `name{label="value",...}` (labels sorted), or bare `name`."""
