@@ -167,6 +167,59 @@ def export_workers() -> Iterator[ProcessPoolExecutor]:
         yield pool
 
 
+class _Recorder:
+    """A canvas that keeps what is drawn on it: ("path", color, width, path) and ("dot", color, x, y, r)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[object, ...]] = []
+
+    def drawPath(self, path: skia.Path, paint: skia.Paint) -> None:  # noqa: N802 (Skia's name)
+        self.calls.append(("path", paint.getColor(), paint.getStrokeWidth(), skia.Path(path)))
+
+    def drawCircle(self, x: float, y: float, radius: float, paint: skia.Paint) -> None:  # noqa: N802
+        self.calls.append(("dot", paint.getColor(), x, y, radius))
+
+
+def _expected_calls(strokes: list[AddStroke]) -> list[tuple[object, ...]]:
+    """What the PNG export must draw, from `segments()`, verb by verb: each path of a translucent stroke
+    on its own, an opaque stroke's paths one SkPath per width (in the order the widths first appear)."""
+    f32 = np.float32
+    calls: list[tuple[object, ...]] = []
+    for each in strokes:
+        color = render._color(each.color, each.opacity)
+        by_width: dict[float, skia.Path] = {}
+        for seg in render.segments(each):
+            if seg.dot:
+                calls.append(("dot", color, f32(seg.start[0]), f32(seg.start[1]), seg.width / 2))
+                continue
+            path = by_width.setdefault(seg.width, skia.Path()) if each.opacity >= 1 else skia.Path()
+            path.moveTo(*seg.start)
+            for quad in seg.quads:
+                path.quadTo(*quad)
+            if seg.end is not None:
+                path.lineTo(*seg.end)
+            if each.opacity < 1:
+                calls.append(("path", color, seg.width, path))
+        calls.extend(("path", color, width, path) for width, path in by_width.items())
+    return calls
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_png_draws_the_paths_of_segments_in_the_browsers_order(seed: int) -> None:
+    strokes = scribbles(80, seed=seed)
+    paths = render._paths(strokes)
+    box = paths.bounds
+    image = render._Image(math.floor(box.width), math.floor(box.height), 1.0, (box.x, box.y), None)
+    colors = np.array([render._color(s.color, s.opacity) for s in strokes], np.uint32)
+    opaque = np.array([s.opacity >= 1 for s in strokes])
+    canvas = _Recorder()
+    render._draw(canvas, render._band(paths, colors, opaque, image, 0, image.height))
+    expected = _expected_calls(strokes)
+    assert {call[0] for call in expected} == {"dot", "path"}
+    assert [call[:3] for call in canvas.calls] == [call[:3] for call in expected]
+    assert canvas.calls == expected  # SkPaths compare verb by verb, point by point
+
+
 class TestPngInBands:
     """Large PNG exports are drawn in horizontal bands by worker processes; the image must not show it."""
 

@@ -144,6 +144,13 @@ def _path_format(quads: int, *, end: bool) -> str:
     return _MOVE + _QUAD * quads + (_LINE if end else "")
 
 
+def _spans(starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """starts[0]:starts[0] + lengths[0], then starts[1]:... as one array of indices."""
+    offsets = np.cumsum(lengths) - lengths
+    at: npt.NDArray[np.int64] = np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
+    return at
+
+
 @dataclasses.dataclass(frozen=True)
 class _Paths:
     """`segments()` of every stroke of a board at once, as arrays: one row per path, in drawing order.
@@ -206,9 +213,7 @@ class _Paths:
         lengths = np.column_stack(
             (np.full(count, 2), 4 * (self.stop - self.begin), np.where(self.end >= 0, 2, 0))
         ).ravel()
-        offsets = np.cumsum(lengths) - lengths
-        at: npt.NDArray[np.int64] = np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
-        return at
+        return _spans(starts, lengths)
 
 
 def _paths(strokes: Sequence[AddStroke]) -> _Paths:
@@ -486,71 +491,124 @@ def adler32_combine(first: int, second: int, second_length: int) -> int:
     return (low % base) | ((high % base) << 16)
 
 
-def _trace(path: skia.Path, values: Sequence[float], at: int, curves: int, *, end: bool) -> int:
-    """Add a path of `_Paths` whose coordinates start at values[at]: where the next one starts."""
-    path.moveTo(values[at], values[at + 1])
-    at += 2
-    for _ in range(curves):
-        path.quadTo(values[at], values[at + 1], values[at + 2], values[at + 3])
-        at += 4
-    if end:
-        path.lineTo(values[at], values[at + 1])
-        at += 2
-    return at
+SKIA_PATH_VERSION = 5
+"""The version of SkPath's serialized form (`SkPath::writeToMemory`) that `_serialized()` writes: the
+first int32 (with fill type 0, winding, in bits 8-15), then the int32 counts of points, conic weights
+and verbs, the points as float32 pairs, the verbs as bytes (0 move, 1 line, 2 quad), zeros to a multiple
+of four bytes. `Path.readFromMemory` refuses anything else, and `_draw` fails loudly if it does."""
+_MOVE_VERB, _LINE_VERB, _QUAD_VERB = 0, 1, 2
+
+
+@dataclasses.dataclass(frozen=True)
+class _Serialized:
+    """A band's drawing, one item per `drawPath` (or dot), in drawing order: an opaque stroke's paths
+    of one width as one SkPath, each path of a translucent stroke as its own (see `_draw`)."""
+
+    data: npt.NDArray[np.uint8]
+    """The SkPaths back to back, serialized (`SKIA_PATH_VERSION`)."""
+    offset: npt.NDArray[np.int64]
+    """Where each item's SkPath starts in `data` (a dot's is -1)."""
+    color: npt.NDArray[np.uint32]
+    width: npt.NDArray[np.float64]
+    """The stroke width, or a dot's diameter."""
+    x: npt.NDArray[np.float32]
+    """A dot's centre (0 for a path)."""
+    y: npt.NDArray[np.float32]
+
+
+def _serialized(band: _Band) -> _Serialized:
+    """The SkPaths `_draw` strokes, built with numpy: one Python call per path instead of one per verb."""
+    count = len(band.stroke)
+    points = np.where(band.dot, 1, 1 + 2 * band.curves + band.end)
+    first_value = np.cumsum(2 * points) - 2 * points  # where each path's points start in band.values
+    # Each path's item is the first path of its stroke with its width when the stroke is opaque, else
+    # its own; items are drawn in the order of the paths that open them.
+    item = np.arange(count)
+    merged = np.flatnonzero(band.opaque & ~band.dot)
+    if len(merged):
+        widths = np.unique(band.size[merged], return_inverse=True)[1]
+        key = band.stroke[merged] * (int(widths.max()) + 1) + widths
+        _, firsts, which = np.unique(key, return_index=True, return_inverse=True)
+        item[merged] = merged[firsts][which]
+    order = np.argsort(item, kind="stable")
+    opens = np.ones(count, bool)
+    opens[1:] = item[order][1:] != item[order][:-1]
+    heads = order[opens]  # each item's first path
+    of_item = np.cumsum(opens) - 1  # item number of each path of `order`
+    items = len(heads)
+    is_dot = band.dot[heads]
+
+    # Sizes: a dot has no SkPath; a path's is its header, points and verbs (padded to four bytes).
+    paths = order[~band.dot[order]]
+    path_item = of_item[~band.dot[order]]
+    item_points = np.bincount(path_item, points[paths], items).astype(np.int64)
+    item_verbs = np.bincount(path_item, (1 + band.curves + band.end)[paths], items).astype(np.int64)
+    size = np.where(is_dot, 0, 16 + 8 * item_points + (item_verbs + 3) // 4 * 4)
+    offset = np.cumsum(size) - size
+    data = np.zeros(int(size.sum()), np.uint8)
+    words = data.view(np.int32)
+    serialized = np.flatnonzero(~is_dot)
+    header = offset[serialized] // 4
+    words[header] = SKIA_PATH_VERSION
+    words[header + 1] = item_points[serialized]
+    words[header + 3] = item_verbs[serialized]
+    # The points: each item's paths' values, one after another, after its header.
+    values = band.values[_spans(first_value[paths], 2 * points[paths])]
+    floats = data.view(np.float32)
+    item_values = 2 * item_points[serialized]
+    floats[_spans(header + 4, item_values)] = values
+    # The verbs: a move, a quad per curve, a line if it ends in one; after the item's points.
+    path_verbs = 1 + band.curves[paths] + band.end[paths]
+    verbs = np.full(int(path_verbs.sum()), _QUAD_VERB, np.uint8)
+    starts = np.cumsum(path_verbs) - path_verbs
+    verbs[starts] = _MOVE_VERB
+    ends = band.end[paths]
+    verbs[(starts + path_verbs - 1)[ends]] = _LINE_VERB
+    data[_spans(offset[serialized] + 16 + 8 * item_points[serialized], item_verbs[serialized])] = verbs
+    centre = first_value[heads]
+    return _Serialized(
+        data=data,
+        offset=np.where(is_dot, -1, offset),
+        color=band.color[heads],
+        width=band.size[heads],
+        x=np.where(is_dot, band.values[centre], 0).astype(np.float32),
+        y=np.where(is_dot, band.values[centre + 1], 0).astype(np.float32),
+    )
 
 
 def _draw(canvas: skia.Canvas, band: _Band) -> None:
-    """Stroke every path of the band, stroke after stroke (see `segments()`)."""
+    """Stroke every path of the band, stroke after stroke, as the browser does (see `segments()`).
+
+    The browser strokes each path on its own: with opacity, where two paths of a stroke overlap the
+    alpha adds up, so a translucent stroke's paths are drawn one by one here too. An opaque stroke looks
+    the same drawn as one path per width, which takes a fraction of the calls.
+    """
     line = skia.Paint(AntiAlias=True, Style=skia.Paint.kStroke_Style)
     line.setStrokeCap(skia.Paint.kRound_Cap)
     line.setStrokeJoin(skia.Paint.kRound_Join)
     fill = skia.Paint(AntiAlias=True, Style=skia.Paint.kFill_Style)
-    values = band.values.tolist()
-    at = 0
-    drawing = -1
-    by_width: dict[float, skia.Path] = {}
-    opaque = True
-
-    def finish() -> None:
-        for path_width, path in by_width.items():
-            line.setStrokeWidth(path_width)
-            canvas.drawPath(path, line)
-        by_width.clear()
-
+    drawing = _serialized(band)
+    data = drawing.data.data
     rows = zip(
-        band.stroke.tolist(),
-        band.color.tolist(),
-        band.opaque.tolist(),
-        band.size.tolist(),
-        band.curves.tolist(),
-        band.end.tolist(),
-        band.dot.tolist(),
+        drawing.offset.tolist(),
+        drawing.color.tolist(),
+        drawing.width.tolist(),
+        drawing.x.tolist(),
+        drawing.y.tolist(),
         strict=True,
     )
-    for index, color, stroke_opaque, path_width, curves, end, dot in rows:
-        if index != drawing:
-            finish()
-            drawing, opaque = index, stroke_opaque
-            line.setColor(color)
+    for offset, color, width, x, y in rows:
+        if offset < 0:
             fill.setColor(color)
-            # The browser strokes each path on its own: with opacity, where two paths of a stroke overlap
-            # the alpha adds up, so they are drawn one by one here too. An opaque stroke looks the same
-            # drawn as one path per width, which takes a fraction of the calls.
-        if dot:
-            canvas.drawCircle(values[at], values[at + 1], path_width / 2, fill)
-            at += 2
+            canvas.drawCircle(x, y, width / 2, fill)
             continue
-        if opaque:
-            path = by_width.get(path_width)
-            if path is None:
-                path = by_width[path_width] = skia.Path()
-        else:
-            path = skia.Path()
-        at = _trace(path, values, at, curves, end=end)
-        if not opaque:
-            line.setStrokeWidth(path_width)
-            canvas.drawPath(path, line)
-    finish()
+        path = skia.Path()
+        if not path.readFromMemory(data[offset:]):
+            msg = f"Skia {skia.__version__} does not read SkPath version {SKIA_PATH_VERSION}"
+            raise RuntimeError(msg)
+        line.setColor(color)
+        line.setStrokeWidth(width)
+        canvas.drawPath(path, line)
 
 
 def _chunk(kind: bytes, data: list[bytes]) -> list[bytes]:
