@@ -210,8 +210,8 @@ def test_a_png_draws_the_paths_of_segments_in_the_browsers_order(seed: int) -> N
     paths = render._paths(strokes)
     box = paths.bounds
     image = render._Image(math.floor(box.width), math.floor(box.height), 1.0, (box.x, box.y), None)
-    colors = np.array([render._color(s.color, s.opacity) for s in strokes], np.uint32)
-    opaque = np.array([s.opacity >= 1 for s in strokes])
+    opacity = np.array([s.opacity for s in strokes])
+    colors, opaque = render._colors(strokes, opacity), opacity >= 1
     canvas = _Recorder()
     render._draw(canvas, render._band(paths, colors, opaque, image, 0, image.height))
     expected = _expected_calls(strokes)

@@ -320,6 +320,16 @@ def _color(hex_color: str, opacity: float = 1.0) -> int:
     return color
 
 
+def _colors(strokes: Sequence[AddStroke], opacity: npt.NDArray[np.float64]) -> npt.NDArray[np.uint32]:
+    """`_color()` of every stroke at once: a board's colours are all different, more than its cache holds."""
+    rgb = np.frombuffer(bytes.fromhex("".join([s.color[1:] for s in strokes])), np.uint8)
+    rgb = rgb.reshape(-1, 3).astype(np.uint32)
+    alpha = np.rint(np.clip(opacity, 0.0, 1.0) * 255).astype(np.uint32)  # round(): halves to even
+    red, green, blue = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+    argb: npt.NDArray[np.uint32] = (alpha << 24 | red << 16 | green << 8 | blue).astype(np.uint32)
+    return argb
+
+
 def png_scale(box: Bounds, scale: float, max_pixels: int) -> float:
     """`scale`, reduced so that the image holds at most `max_pixels` pixels."""
     pixels = box.width * box.height * scale * scale
@@ -386,8 +396,8 @@ def png(
     image = _Image(width, height, scale, (box.x, box.y), _color(background) if background else None)
     if workers is None or len(paths.coords) < 4 * PARALLEL_POINTS:
         bands = 1
-    colors = np.fromiter((_color(s.color, s.opacity) for s in strokes), np.uint32, len(strokes))
-    opaque = np.fromiter((s.opacity >= 1 for s in strokes), np.bool_, len(strokes))
+    opacity = np.fromiter((s.opacity for s in strokes), np.float64, len(strokes))
+    colors, opaque = _colors(strokes, opacity), opacity >= 1
     jobs = (_band(paths, colors, opaque, image, top, bottom) for top, bottom in _cuts(paths, image, bands))
     if workers is not None and bands > 1:
         done = [future.result() for future in [workers.submit(_render, job) for job in jobs]]
