@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import multiprocessing
 import os
@@ -492,3 +493,34 @@ class TestSnapshotsInChunks:
         head = snapshots._Head.__struct_fields__
         assert head == ("chunks", *BoardState.__struct_fields__[2:])
         assert snapshots._RawHead.__struct_fields__ == head
+
+
+class TestCollectorPaused:
+    """A whole board is built with the garbage collector paused; what it leaves behind must cost no pass
+    over its objects, and must still be collected when it is garbage."""
+
+    def test_the_objects_built_go_past_the_young_generation_and_cycles_among_them_are_still_freed(
+        self,
+    ) -> None:
+        class Node:
+            partner: object = None
+
+        with snapshots._collector_paused():
+            points = [(float(i), float(i), 0.5) for i in range(50_000)]
+            first, second = Node(), Node()
+            first.partner, second.partner = second, first
+        assert gc.get_count()[0] < 50  # not the 50,000 tuples: the next allocations make no long pass
+        assert gc.is_tracked(points[0])
+        del first, second
+        assert gc.collect() >= 2  # a full collection finds the cycle: nothing stays frozen
+
+    def test_objects_frozen_on_purpose_stay_frozen(self) -> None:
+        gc.freeze()
+        try:
+            frozen = gc.get_freeze_count()
+            with snapshots._collector_paused():
+                kept = [(1.0, 2.0, 0.5) for _ in range(1_000)]
+            assert gc.get_freeze_count() == frozen
+            assert kept
+        finally:
+            gc.unfreeze()
