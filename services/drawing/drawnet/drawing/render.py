@@ -507,6 +507,7 @@ first int32 (with fill type 0, winding, in bits 8-15), then the int32 counts of 
 and verbs, the points as float32 pairs, the verbs as bytes (0 move, 1 line, 2 quad), zeros to a multiple
 of four bytes. `Path.readFromMemory` refuses anything else, and `_draw` fails loudly if it does."""
 _MOVE_VERB, _LINE_VERB, _QUAD_VERB = 0, 1, 2
+_HEADER_BYTES = 16
 
 
 @dataclasses.dataclass(frozen=True)
@@ -553,7 +554,7 @@ def _serialized(band: _Band) -> _Serialized:
     path_item = of_item[~band.dot[order]]
     item_points = np.bincount(path_item, points[paths], items).astype(np.int64)
     item_verbs = np.bincount(path_item, (1 + band.curves + band.end)[paths], items).astype(np.int64)
-    size = np.where(is_dot, 0, 16 + 8 * item_points + (item_verbs + 3) // 4 * 4)
+    size = np.where(is_dot, 0, _HEADER_BYTES + 8 * item_points + (item_verbs + 3) // 4 * 4)
     offset = np.cumsum(size) - size
     data = np.zeros(int(size.sum()), np.uint8)
     words = data.view(np.int32)
@@ -566,7 +567,7 @@ def _serialized(band: _Band) -> _Serialized:
     values = band.values[_spans(first_value[paths], 2 * points[paths])]
     floats = data.view(np.float32)
     item_values = 2 * item_points[serialized]
-    floats[_spans(header + 4, item_values)] = values
+    floats[_spans(header + _HEADER_BYTES // 4, item_values)] = values
     # The verbs: a move, a quad per curve, a line if it ends in one; after the item's points.
     path_verbs = 1 + band.curves[paths] + band.end[paths]
     verbs = np.full(int(path_verbs.sum()), _QUAD_VERB, np.uint8)
@@ -574,7 +575,8 @@ def _serialized(band: _Band) -> _Serialized:
     verbs[starts] = _MOVE_VERB
     ends = band.end[paths]
     verbs[(starts + path_verbs - 1)[ends]] = _LINE_VERB
-    data[_spans(offset[serialized] + 16 + 8 * item_points[serialized], item_verbs[serialized])] = verbs
+    after_points = offset[serialized] + _HEADER_BYTES + 8 * item_points[serialized]
+    data[_spans(after_points, item_verbs[serialized])] = verbs
     centre = first_value[heads]
     return _Serialized(
         data=data,
