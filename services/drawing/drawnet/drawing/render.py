@@ -609,18 +609,20 @@ def _draw(canvas: skia.Canvas, band: _Band) -> None:
         drawing.y.tolist(),
         strict=True,
     )
+    path = skia.Path()  # each item read into it in turn: readFromMemory replaces what it held
+    read, draw = path.readFromMemory, canvas.drawPath
+    set_color, set_width = line.setColor, line.setStrokeWidth
     for offset, color, width, x, y in rows:
         if offset < 0:
             fill.setColor(color)
             canvas.drawCircle(x, y, width / 2, fill)
             continue
-        path = skia.Path()
-        if not path.readFromMemory(data[offset:]):
+        if not read(data[offset:]):
             msg = f"Skia {skia.__version__} does not read SkPath version {SKIA_PATH_VERSION}"
             raise RuntimeError(msg)
-        line.setColor(color)
-        line.setStrokeWidth(width)
-        canvas.drawPath(path, line)
+        set_color(color)
+        set_width(width)
+        draw(path, line)
 
 
 def _chunk(kind: bytes, data: list[bytes]) -> list[bytes]:
