@@ -150,15 +150,6 @@ class Server:
         self._log_file.close()
 
 
-def free_port() -> int:
-    import socket  # noqa: PLC0415
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def machine_busy() -> tuple[float, float]:
     """CPU seconds spent busy by the whole machine so far, and the wall clock."""
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
@@ -478,6 +469,13 @@ class Bench:
             finally:
                 blaster.stop()
         return out
+
+
+def free_port() -> int:
+    """The platform's `free_port()` (never the same port twice), imported once --room-tree took effect."""
+    from drawnet.embedded.components import free_port as shared  # noqa: PLC0415
+
+    return shared()
 
 
 def tree_paths(tree: str) -> list[str]:

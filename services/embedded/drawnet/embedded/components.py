@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import socket
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from drawnet.embedded.processes import Supervised, python_module, venv_binary
 
+_HANDED_OUT: deque[int] = deque(maxlen=1024)
+"""The ports `free_port()` gave lately."""
+
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A port nothing is bound to now, and none that this process was given lately: each call closes its
+    socket before returning, so the kernel may offer the same port to the next call, and two servers told
+    to use it collide (an operator's liveness and metrics ports once did, failing a test in CI)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            port: int = sock.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.append(port)
+            return port
 
 
 @dataclass
