@@ -4,6 +4,7 @@ current, nothing lost while the database is down, and the schema made by migrati
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -15,6 +16,7 @@ import nats
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from nats.aio.msg import Msg
 from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
@@ -149,6 +151,41 @@ class TestExactlyOnce:
         ops = await all_stored(http, "twice", 2)
 
         assert [(op["seq"], op["op"]["id"]) for op in ops] == [(first[0], "s1"), (again[1], "s2")]
+
+    async def test_an_op_delivered_but_never_received_is_not_acknowledged_by_the_ops_after_it(
+        self, nats_server: NatsServer, http: httpx.AsyncClient
+    ) -> None:
+        """A delivery can be lost on its way (a dropped connection, a pull request of a run before): the
+        consumer counts it as delivered all the same, and with AckPolicy.ALL the ack of any later op would
+        acknowledge it unstored. Here another client takes one delivery and never acknowledges it."""
+        seqs = await publish(nats_server.url, "gap", [stroke(0)])
+        await all_stored(http, "gap", 1)
+        thief = await nats.connect(nats_server.url)
+        try:
+            stolen: asyncio.Queue[Msg] = asyncio.Queue()
+            inbox = thief.new_inbox()
+            await thief.subscribe(inbox, cb=stolen.put)
+            request = json.dumps({"batch": 1, "expires": 120 * 10**9}).encode()
+            await thief.publish(
+                f"$JS.API.CONSUMER.MSG.NEXT.{OPS_STREAM}.drawing-persister", request, reply=inbox
+            )
+            await thief.flush()
+            # The server hands ops to the waiting pull requests in turn: the thief's gets one of the first.
+            for i in range(1, 50):
+                seqs += await publish(nats_server.url, "gap", [stroke(i)])
+                if not stolen.empty():
+                    break
+            assert not stolen.empty(), "the other client never got a delivery"
+            seqs += await publish(nats_server.url, "gap", [stroke(i) for i in range(50, 60)])
+
+            ops = await all_stored(http, "gap", len(seqs))
+
+            assert [op["seq"] for op in ops] == seqs
+            assert (await stolen.get()).metadata.sequence.stream in seqs
+            restarts = metric((await http.get("/metrics")).text, "drawnet_drawing_persister_restarts_total")
+            assert restarts >= 1  # it consumed again from the ack floor
+        finally:
+            await thief.close()
 
 
 class TestSnapshots:

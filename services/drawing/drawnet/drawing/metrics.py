@@ -37,7 +37,8 @@ POISON_MESSAGES = Counter(
     "drawnet_drawing_poison_messages_total", "Op-log messages that are not op records (skipped, logged)"
 )
 PERSISTER_RESTARTS = Counter(
-    "drawnet_drawing_persister_restarts_total", "Times the persister failed unexpectedly and started again"
+    "drawnet_drawing_persister_restarts_total",
+    "Times the persister started again from the last acknowledged op (it failed, or a delivery was lost)",
 )
 EXPORT_SECONDS = Histogram(
     "drawnet_drawing_export_duration_seconds",

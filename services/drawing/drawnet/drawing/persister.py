@@ -53,6 +53,28 @@ def _logged(messages: list[Msg]) -> list[LoggedOp]:
     return ops
 
 
+class DeliveryGapError(Exception):
+    """The consumer delivered an op that never reached this persister."""
+
+
+def _contiguous(messages: list[Msg], expected: int) -> int:
+    """The consumer sequence after `messages`; DeliveryGapError when they skip one.
+
+    Each delivery, a redelivery too, takes the consumer's next sequence number. A delivery can be lost on
+    its way: the connection drops with messages in flight, or a pull request of an earlier run is still
+    being answered into an inbox nobody reads. The consumer counts it as delivered, and with AckPolicy.ALL
+    the ack of any later op would acknowledge it, never stored. So a gap ends the run, before anything
+    after it is stored or acknowledged: the next run consumes again from the ack floor (`_subscribe`).
+    """
+    for msg in messages:
+        seq = msg.metadata.sequence.consumer
+        if seq != expected:
+            gap = f"delivery {expected} of the op log never came (the next was {seq})"
+            raise DeliveryGapError(gap)
+        expected = seq + 1
+    return expected
+
+
 class Persister:
     def __init__(
         self,
@@ -99,6 +121,11 @@ class Persister:
         while not self._stopping.is_set():
             try:
                 await self._consume()
+            except DeliveryGapError as gap:
+                self._boards.clear()
+                metrics.PERSISTER_RESTARTS.inc()
+                log.warning("%s: consuming again from the last acknowledged op", gap)
+                await asyncio.sleep(self._retry_seconds)
             except Exception:
                 # Snapshots handed to a write that never committed count as written: forget the boards,
                 # they reload from SQL as stored.
@@ -107,8 +134,9 @@ class Persister:
                 log.exception("the persister failed; it resumes from the last acknowledged op")
                 await asyncio.sleep(self._retry_seconds)
 
-    async def _subscribe(self) -> Puller:
-        """The durable consumer, resuming right after the last op acknowledged.
+    async def _subscribe(self) -> tuple[Puller, int]:
+        """The durable consumer, resuming right after the last op acknowledged, and the consumer sequence
+        of its next delivery.
 
         With AckPolicy.ALL an ack covers every op before it: ops a previous run fetched but never stored
         (a crash, a kill, a failed batch) would be acknowledged by the next batch's ack. So when the
@@ -138,10 +166,10 @@ class Persister:
             config.deliver_policy, config.opt_start_seq = DeliverPolicy.BY_START_SEQUENCE, floor + 1
             info = None
         if info is None:
-            await self._js.add_consumer(OPS_STREAM, config)
+            info = await self._js.add_consumer(OPS_STREAM, config)
         puller = Puller(self._nc, OPS_STREAM, CONSUMER)
         await puller.start()
-        return puller
+        return puller, (info.delivered.consumer_seq or 0) + 1
 
     async def _fetch(self, puller: Puller) -> list[Msg] | None:
         """A batch, or None when none came within the fetch timeout."""
@@ -154,7 +182,7 @@ class Persister:
         and applied to its boards, and batch N+2 travels from JetStream. Writes stay one at a time and in
         order, and a batch is acknowledged once it is committed, so acks stay in order.
         """
-        puller = await self._subscribe()
+        puller, expected = await self._subscribe()
         self._consuming = True
         next_batch = asyncio.ensure_future(self._fetch(puller))
         try:
@@ -176,6 +204,7 @@ class Persister:
                     continue
                 if not messages:
                     continue
+                expected = _contiguous(messages, expected)
                 rows = _logged(messages)
                 # A board loaded from SQL must hold every op before this batch: first the write in flight.
                 if self._boards.missing(rows) and not await self._written():
