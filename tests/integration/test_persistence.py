@@ -295,6 +295,38 @@ async def test_a_snapshot_falls_due_after_t_seconds_without_new_ops(
         service.stop()
 
 
+async def test_every_op_is_stored_once_across_a_crash_of_nats(database_url: str, tmp_path: Path) -> None:
+    """nats-server is killed while the persister works through a backlog (deliveries in flight are lost
+    with the connection, the consumer may come back with an older state) and started again: every op is
+    stored, once, in log order."""
+    nats_server = NatsServer(data_dir=tmp_path / "nats").start()
+    service = DrawingService(
+        nats_url=nats_server.url,
+        database_url=database_url,
+        log_path=tmp_path / "drawing.log",
+        extra_env=FAST,
+    ).start(timeout=START_TIMEOUT)
+    try:
+        async with httpx.AsyncClient(base_url=service.url, timeout=10) as http:
+            before = await publish(nats_server.url, "bounce", [stroke(i) for i in range(2000)])
+
+            async def storing() -> bool:
+                return len(await stored_ops(http, "bounce")) > 0
+
+            await eventually_async(storing, what="the persister at work on the backlog")
+            assert nats_server.process is not None
+            nats_server.process.kill()
+            nats_server.start()
+            after = await publish(nats_server.url, "bounce", [stroke(i) for i in range(2000, 2100)])
+
+            ops = await all_stored(http, "bounce", 2100)
+
+            assert [op["seq"] for op in ops] == before + after
+    finally:
+        service.stop()
+        nats_server.stop()
+
+
 # ------------------------------------------------------------------------------------ database outage
 
 

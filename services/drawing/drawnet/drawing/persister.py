@@ -65,11 +65,13 @@ def _contiguous(messages: list[Msg], expected: int) -> int:
     being answered into an inbox nobody reads. The consumer counts it as delivered, and with AckPolicy.ALL
     the ack of any later op would acknowledge it, never stored. So a gap ends the run, before anything
     after it is stored or acknowledged: the next run consumes again from the ack floor (`_subscribe`).
+    A NATS server that crashed can also come back with an older delivery sequence (it will deliver again
+    what it forgot): the same restart handles that.
     """
     for msg in messages:
         seq = msg.metadata.sequence.consumer
         if seq != expected:
-            gap = f"delivery {expected} of the op log never came (the next was {seq})"
+            gap = f"the op log's consumer sent delivery {seq} where {expected} was next"
             raise DeliveryGapError(gap)
         expected = seq + 1
     return expected
