@@ -84,8 +84,17 @@ class World:
     spare: list[str]
     """More sessions of the owner's, for the calls that delete or archive one."""
 
-    def call(self, identity: str, method: str, path: str, **kwargs: object) -> httpx.Response:
-        return self.http.request(method, path, headers=bearer(self.tokens[identity]), **kwargs)  # type: ignore[arg-type]
+    def call(
+        self,
+        identity: str,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **kwargs: object,
+    ) -> httpx.Response:
+        sent = {**bearer(self.tokens[identity]), **(headers or {})}
+        return self.http.request(method, path, headers=sent, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +130,10 @@ def world(service: DrawingService) -> Iterator[World]:
         yield World(http, session, tokens, spare)
 
 
-def statuses(world: World, method: str, path: str, **kwargs: object) -> dict[str, int]:
-    return {who: world.call(who, method, path, **kwargs).status_code for who in IDENTITIES}
+def statuses(
+    world: World, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: object
+) -> dict[str, int]:
+    return {who: world.call(who, method, path, headers=headers, **kwargs).status_code for who in IDENTITIES}
 
 
 READ = {
@@ -151,6 +162,15 @@ class TestBoards:
     @pytest.mark.parametrize("view", ["snapshot", "board", "ops", "export.svg", "export.png", "export.json"])
     def test_reading_a_private_board_takes_a_role_on_that_session(self, world: World, view: str) -> None:
         assert statuses(world, "GET", f"/api/v1/sessions/{world.session}/{view}") == READ
+
+    @pytest.mark.parametrize("view", ["export.svg", "export.png", "export.json"])
+    def test_an_export_revalidated_by_its_etag_still_takes_a_role(self, world: World, view: str) -> None:
+        path = f"/api/v1/sessions/{world.session}/{view}"
+        etag = world.call("owner", "GET", path).headers["etag"]
+
+        got = statuses(world, "GET", path, headers={"If-None-Match": etag})
+
+        assert got == {who: 304 if status == 200 else status for who, status in READ.items()}
 
     def test_importing_strokes_takes_an_owner_or_an_editor(self, world: World) -> None:
         export = {

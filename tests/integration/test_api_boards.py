@@ -323,6 +323,37 @@ class TestExports:
         whole = render.png(strokes, max_pixels=4096 * 4096)
         assert np.array_equal(pixels(response.content), pixels(whole))
 
+    async def test_an_export_is_revalidated_by_its_etag_until_the_board_changes(
+        self, stack: Stack, http: httpx.AsyncClient
+    ) -> None:
+        seqs = await publish(stack.nats.url, "tagged", [stroke("t1")])
+        await stored_up_to(http, "tagged", seqs[-1])
+        png = await http.get("/api/v1/sessions/tagged/export.png")
+        etag = png.headers["etag"]
+        assert png.status_code == 200
+        assert png.headers["cache-control"] == "no-cache"  # revalidate every time
+
+        same = await http.get("/api/v1/sessions/tagged/export.png", headers={"If-None-Match": etag})
+        weak = await http.get("/api/v1/sessions/tagged/export.png", headers={"If-None-Match": f"W/{etag}"})
+        scaled = await http.get(
+            "/api/v1/sessions/tagged/export.png", params={"scale": 2}, headers={"If-None-Match": etag}
+        )
+        svg = await http.get("/api/v1/sessions/tagged/export.svg", headers={"If-None-Match": etag})
+
+        assert (same.status_code, same.content, same.headers["etag"]) == (304, b"", etag)
+        assert weak.status_code == 304
+        assert scaled.status_code == 200  # another option, another image
+        assert svg.status_code == 200
+        assert svg.headers["etag"] != etag
+
+        more = await publish(stack.nats.url, "tagged", [stroke("t2", pts=line(5, y0=20))])
+        await stored_up_to(http, "tagged", more[-1])
+        changed = await http.get("/api/v1/sessions/tagged/export.png", headers={"If-None-Match": etag})
+
+        assert changed.status_code == 200
+        assert changed.headers["etag"] != etag
+        assert pixels(changed.content).tobytes() != pixels(png.content).tobytes()
+
     async def test_a_bad_export_option_is_refused_with_the_field(self, http: httpx.AsyncClient) -> None:
         response = await http.get("/api/v1/sessions/art/export.png", params={"background": "red"})
         assert response.status_code == 400

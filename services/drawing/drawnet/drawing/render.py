@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib.metadata
 import itertools
 import math
 import struct
@@ -25,6 +26,8 @@ from isal import isal_zlib
 
 from drawnet.protocol import AddStroke
 
+RENDERER = f"drawnet {importlib.metadata.version('drawnet')}, skia-python {skia.__version__}"
+"""What draws the exports: part of their entity tags, so that another version's drawing is fetched anew."""
 WIDTH_STEP = 0.25
 """render.js's WIDTH_STEP: widths are rounded to it, so a pressure curve draws as a few paths."""
 MARGIN = 8.0

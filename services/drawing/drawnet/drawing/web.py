@@ -17,6 +17,7 @@ from litestar import MediaType, Request, Response, get
 from litestar.datastructures import State
 from litestar.params import Parameter
 
+from drawnet.drawing import conditional
 from drawnet.drawing.errors import NotFoundError
 from drawnet.drawing.settings import DrawingSettings
 
@@ -108,8 +109,8 @@ async def static_file(
         raise NotFoundError(f"no file {request.url.path}")
     body, media, etag = found
     headers = {"ETag": etag, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
-    if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
-        return Response(b"", status_code=304, headers=headers)
+    if conditional.unchanged(request, etag):
+        return Response(b"", status_code=conditional.NOT_MODIFIED, headers=headers)
     return Response(body, media_type=media, headers=headers)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from concurrent.futures.process import BrokenProcessPool
 from typing import Annotated, cast
@@ -11,10 +12,11 @@ import msgspec
 from litestar import MediaType, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import ResponseHeader, State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from nats.errors import Error as NatsError
 
-from drawnet.drawing import db, metrics, render, snapshots
+from drawnet.drawing import conditional, db, metrics, render, snapshots
 from drawnet.drawing.access import READERS, WRITERS, Caller, SessionAccess, require
 from drawnet.drawing.api.pages import page, page_size
 from drawnet.drawing.api.sessions import SessionPath, access_to
@@ -33,6 +35,11 @@ PUBLISH_TIMEOUT_SECONDS = 60.0
 STORED_POLL_SECONDS = 0.25
 """While a read waits for its seq: how often the database is asked again when no batch of this process's
 persister wakes it first (the persister may run in another replica)."""
+NOT_MODIFIED = {
+    conditional.NOT_MODIFIED: ResponseSpec(
+        None, description="Not Modified: the board is as it was when the `ETag` in `If-None-Match` was sent"
+    )
+}
 AtLeast = Annotated[
     int | None,
     Parameter(
@@ -62,6 +69,38 @@ async def _board(ctx: Context, caller: Caller, session: str, seq: int | None = N
     if seq:
         await _stored(ctx, access.name, seq)
     return await _load(ctx, access.name)
+
+
+class Export:
+    """One export of a board (`kind` and the options that change its bytes): its entity tag, from the seq
+    of the board it shows. Ops are never changed once stored, so a board's seq names its content."""
+
+    def __init__(self, ctx: Context, session: str, kind: str, *options: object) -> None:
+        self._ctx, self.session, self.kind = ctx, session, kind
+        self._options = "|".join(map(str, options))
+
+    def etag(self, seq: int) -> str:
+        named = "|".join(
+            (render.RENDERER, self._ctx.settings.namespace, self.session, str(seq), self.kind, self._options)
+        )
+        return f'"{seq}-{hashlib.blake2b(named.encode(), digest_size=12).hexdigest()}"'
+
+    def headers(self, seq: int) -> dict[str, str]:
+        return {**_download(self.session, seq, self.kind), "ETag": self.etag(seq)}
+
+    async def board(
+        self, caller: Caller, request: Request[object, object, State], seq: int | None
+    ) -> snapshots.StoredBoard | Response[bytes]:
+        """The board to export, or 304 Not Modified when the reader's copy (If-None-Match) is of the board
+        as stored now: then the board is neither loaded nor drawn."""
+        access = await _readable(self._ctx, caller, self.session)
+        if seq:
+            await _stored(self._ctx, access.name, seq)
+        if request.headers.get("if-none-match"):
+            last = await db.last_seq(self._ctx.engine, self._ctx.settings.namespace, access.name)
+            if conditional.unchanged(request, self.etag(last)):
+                return Response(b"", status_code=conditional.NOT_MODIFIED, headers=self.headers(last))
+        return await _load(self._ctx, access.name)
 
 
 async def _stored(ctx: Context, session: str, seq: int) -> None:
@@ -176,21 +215,26 @@ def _background(value: str) -> str | None:
     tags=TAG,
     media_type="image/svg+xml",
     summary="The board as SVG, drawn as the web app draws it",
+    responses=NOT_MODIFIED,
 )
 async def export_svg(
     ctx: Context,
     caller: Caller,
     session: SessionPath,
+    request: Request[object, object, State],
     background: Background = render.BACKGROUND,
     seq: AtLeast = None,
 ) -> Response[str]:
-    stored = await _board(ctx, caller, session, seq)
+    export = Export(ctx, session, "svg", background)
+    stored = await export.board(caller, request, seq)
+    if isinstance(stored, Response):
+        return cast("Response[str]", stored)
     with metrics.EXPORT_SECONDS.labels("svg").time():
         body = await asyncio.to_thread(render.svg, stored.board.strokes, background=_background(background))
     return Response(
         body,
         media_type="image/svg+xml",
-        headers=_download(session, stored.board.seq, "svg"),
+        headers=export.headers(stored.board.seq),
         background=_freed_after_sending(stored),
     )
 
@@ -200,18 +244,23 @@ async def export_svg(
     tags=TAG,
     media_type="image/png",
     summary="The board as PNG, drawn as the web app draws it",
+    responses=NOT_MODIFIED,
 )
 async def export_png(
     ctx: Context,
     caller: Caller,
     session: SessionPath,
+    request: Request[object, object, State],
     background: Background = render.BACKGROUND,
     scale: Annotated[
         float, Parameter(gt=0, le=8, description="pixels per board unit (reduced to fit)")
     ] = 1.0,
     seq: AtLeast = None,
 ) -> Response[bytes]:
-    stored = await _board(ctx, caller, session, seq)
+    export = Export(ctx, session, "png", background, scale, ctx.settings.max_export_pixels)
+    stored = await export.board(caller, request, seq)
+    if isinstance(stored, Response):
+        return stored
     try:
         with metrics.EXPORT_SECONDS.labels("png").time():
             body = await asyncio.to_thread(
@@ -232,22 +281,32 @@ async def export_png(
     return Response(
         body,
         media_type="image/png",
-        headers=_download(session, stored.board.seq, "png"),
+        headers=export.headers(stored.board.seq),
         background=_freed_after_sending(stored),
     )
 
 
-@get("/api/v1/sessions/{session:str}/export.json", tags=TAG, summary="The board as JSON (for import)")
+@get(
+    "/api/v1/sessions/{session:str}/export.json",
+    tags=TAG,
+    summary="The board as JSON (for import)",
+    responses=NOT_MODIFIED,
+)
 async def export_json(
-    ctx: Context, caller: Caller, session: SessionPath, seq: AtLeast = None
+    ctx: Context,
+    caller: Caller,
+    session: SessionPath,
+    request: Request[object, object, State],
+    seq: AtLeast = None,
 ) -> Response[BoardExport]:
-    stored = await _board(ctx, caller, session, seq)
-    export = BoardExport(
+    export = Export(ctx, session, "json")
+    stored = await export.board(caller, request, seq)
+    if isinstance(stored, Response):
+        return cast("Response[BoardExport]", stored)
+    body = BoardExport(
         format="drawnet.board.v1", session=session, seq=stored.board.seq, strokes=stored.board.strokes
     )
-    return Response(
-        export, headers=_download(session, stored.board.seq, "json"), background=_freed_after_sending(stored)
-    )
+    return Response(body, headers=export.headers(stored.board.seq), background=_freed_after_sending(stored))
 
 
 async def _keep(_: object) -> None:
