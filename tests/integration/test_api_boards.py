@@ -4,8 +4,10 @@ exports that draw what the browser draws, and imports."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,9 +18,11 @@ import nats
 import numpy as np
 import pytest
 import skia
+from sqlalchemy import text
 
-from drawnet.drawing import render
+from drawnet.drawing import db, render
 from drawnet.drawing.render import quantize, width_at
+from drawnet.drawing.settings import normalize_database_url
 from drawnet.embedded.components import DrawingService, NatsServer, RoomServer
 from drawnet.protocol import OPS_STREAM, Ack, AddStroke, Erase, Op, OpRecord, encode, ops_subject
 from drawnet.testkit import RoomClient, eventually_async
@@ -105,6 +109,28 @@ async def publish(nats_url: str, session: str, ops: list[Op]) -> list[int]:
         await nc.close()
 
 
+@contextlib.asynccontextmanager
+async def sql_writes_held(database_url: str) -> AsyncIterator[None]:
+    """Another transaction holds the ops table: the persister's inserts wait while reads go on (SQLite in
+    WAL mode: the write lock; PostgreSQL: an EXCLUSIVE table lock, which lets plain reads through)."""
+    if database_url.startswith("sqlite:///"):
+        lite = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+        lite.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            lite.execute("ROLLBACK")
+            lite.close()
+        return
+    engine = db.make_engine(normalize_database_url(database_url))
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("LOCK TABLE ops IN EXCLUSIVE MODE"))
+            yield
+    finally:
+        await engine.dispose()
+
+
 async def last_logged_seq(nats_url: str) -> int:
     nc = await nats.connect(nats_url)
     try:
@@ -161,38 +187,67 @@ class TestAtLeastASeq:
     """`?seq=N`: the board as the reader's page shows it, never the board of a batch ago."""
 
     async def test_a_read_for_a_seq_not_stored_yet_waits_for_it(
-        self, stack: Stack, http: httpx.AsyncClient
+        self, stack: Stack, http: httpx.AsyncClient, module_database_url: str
     ) -> None:
-        next_seq = await last_logged_seq(stack.nats.url) + 1
-        # Asked for before the op is even logged: the answer is the board once that op is stored.
-        export = asyncio.ensure_future(
-            http.get("/api/v1/sessions/waited/export.json", params={"seq": next_seq})
-        )
-        seqs = await publish(stack.nats.url, "waited", [stroke("w1"), stroke("w2")])
-        board = await http.get("/api/v1/sessions/waited/board", params={"seq": seqs[-1]})
+        async with sql_writes_held(module_database_url):
+            seqs = await publish(stack.nats.url, "waited", [stroke("w1"), stroke("w2")])
+            # Logged, held on its way to SQL: the read waits for it.
+            export = asyncio.ensure_future(
+                http.get("/api/v1/sessions/waited/export.json", params={"seq": seqs[0]})
+            )
+            now = await http.get("/api/v1/sessions/waited/board")
+            assert now.json()["strokes"] == []
+            assert not export.done()
         response = await export
+        board = await http.get("/api/v1/sessions/waited/board", params={"seq": seqs[-1]})
 
-        assert seqs[0] == next_seq
         assert response.status_code == 200
         assert [s["id"] for s in response.json()["strokes"]][:1] == ["w1"]
         assert [s["id"] for s in board.json()["strokes"]] == ["w1", "w2"]
 
     async def test_a_seq_that_is_not_stored_in_time_is_503_with_what_is_stored(
-        self, stack: Stack, http: httpx.AsyncClient
+        self, stack: Stack, http: httpx.AsyncClient, module_database_url: str
     ) -> None:
         [seq] = await publish(stack.nats.url, "behind", [stroke("b1")])
         await stored_up_to(http, "behind", seq)
+        async with sql_writes_held(module_database_url):
+            [held] = await publish(stack.nats.url, "behind", [stroke("b2")])
 
-        response = await http.get("/api/v1/sessions/behind/export.svg", params={"seq": seq + 1_000_000})
+            response = await http.get("/api/v1/sessions/behind/export.svg", params={"seq": held})
 
         assert response.status_code == 503
         assert response.headers["Retry-After"] == "1"
         problem = response.json()
         assert problem["stored_seq"] == seq
         assert problem["detail"] == (
-            f"the board is stored up to seq {seq}, not yet up to seq {seq + 1_000_000}: "
+            f"the board is stored up to seq {seq}, not yet up to seq {held}: "
             f"the persister is behind (waited {BOARD_WAIT_SECONDS:g} s)"
         )
+
+    async def test_a_seq_past_the_op_log_is_refused_at_once_with_the_last_seq(
+        self, stack: Stack, http: httpx.AsyncClient
+    ) -> None:
+        last = await last_logged_seq(stack.nats.url)
+
+        response = await http.get("/api/v1/sessions/ahead/export.svg", params={"seq": last + 1000})
+
+        assert response.status_code == 422
+        problem = response.json()
+        assert problem["logged_seq"] >= last
+        assert problem["detail"].startswith(f"seq {last + 1000} is past the op log, whose last seq is ")
+
+    async def test_a_board_with_no_op_after_it_is_at_any_stored_seq(
+        self, stack: Stack, http: httpx.AsyncClient
+    ) -> None:
+        [quiet] = await publish(stack.nats.url, "quiet", [stroke("q1")])
+        [other] = await publish(stack.nats.url, "busy", [stroke("o1")])
+        await stored_up_to(http, "busy", other)
+
+        # `other` is another board's seq: every op up to it is stored, so "quiet" is at it already.
+        response = await http.get("/api/v1/sessions/quiet/board", params={"seq": other})
+
+        assert response.status_code == 200
+        assert response.json()["seq"] == quiet
 
 
 class TestOps:

@@ -16,14 +16,14 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from nats.errors import Error as NatsError
 
-from drawnet.drawing import conditional, db, metrics, render, snapshots
+from drawnet.drawing import conditional, db, metrics, persister, render, snapshots
 from drawnet.drawing.access import READERS, WRITERS, Caller, SessionAccess, require
 from drawnet.drawing.api.pages import page, page_size
 from drawnet.drawing.api.sessions import SessionPath, access_to
 from drawnet.drawing.context import Context
-from drawnet.drawing.errors import LimitExceededError, UnavailableError
+from drawnet.drawing.errors import InvalidInputError, LimitExceededError, UnavailableError
 from drawnet.drawing.schemas import BoardExport, Imported, Snapshot
-from drawnet.protocol import AddStroke, Committed, Limits, OpRecord, encode, ops_subject
+from drawnet.protocol import OPS_STREAM, AddStroke, Committed, Limits, OpRecord, encode, ops_subject
 from drawnet.protocol.validation import LimitError, check_op
 
 TAG = ["boards"]
@@ -46,7 +46,8 @@ AtLeast = Annotated[
         ge=0,
         le=MAX_SEQ,
         description="the board at least at this seq (what the reader's page shows): waits up to "
-        "`DRAWNET_DRAWING_BOARD_WAIT_SECONDS` for the op log's ops up to it to be stored, else 503",
+        "`DRAWNET_DRAWING_BOARD_WAIT_SECONDS` for the op log's ops up to it to be stored, else 503; "
+        "a seq past the op log's last is 422",
     ),
 ]
 Background = Annotated[
@@ -104,13 +105,26 @@ class Export:
 
 
 async def _stored(ctx: Context, session: str, seq: int) -> None:
-    """Return once the board's ops up to `seq` are stored; UnavailableError when the wait runs out.
+    """Return once the board's ops up to `seq` are stored; UnavailableError when the wait runs out, and
+    InvalidInputError for a seq the op log has not reached.
 
     An op is acknowledged to its author when the op log has it, and stored a batch later: a page that
-    shows seq N and asks for the board (an export) must get N, not the board of a moment ago.
+    shows seq N and asks for the board (an export) must get N, not the board of a moment ago. The board
+    is stored up to N when its own ops reach N, or when every op of the log up to N is (the persister's
+    ack floor): the seq may be another board's, or the board may have no op after it.
     """
     deadline = time.monotonic() + ctx.settings.board_wait_seconds
     while (stored := await db.last_seq(ctx.engine, ctx.settings.namespace, session)) < seq:
+        op_log = await _op_log(ctx, timeout=max(STORED_POLL_SECONDS, deadline - time.monotonic()))
+        if op_log is not None:
+            floor, last = op_log
+            if floor >= seq:
+                return
+            if seq > last:
+                raise InvalidInputError(
+                    f"seq {seq} is past the op log, whose last seq is {last}: no board is at it yet",
+                    logged_seq=last,
+                )
         left = deadline - time.monotonic()
         if left <= 0:
             raise UnavailableError(
@@ -120,6 +134,19 @@ async def _stored(ctx: Context, session: str, seq: int) -> None:
                 stored_seq=stored,
             )
         await ctx.persister.progressed(min(left, STORED_POLL_SECONDS))
+
+
+async def _op_log(ctx: Context, *, timeout: float) -> tuple[int, int] | None:
+    """(the seq up to which every op of the log is stored, the log's last seq), from JetStream: the
+    persister's ack floor (it acknowledges after commit) and the stream's last seq. None when NATS does not
+    answer within `timeout` seconds."""
+    try:
+        async with asyncio.timeout(timeout):
+            consumer = await ctx.js.consumer_info(OPS_STREAM, persister.CONSUMER)
+            stream = await ctx.js.stream_info(OPS_STREAM)
+    except (NatsError, TimeoutError):
+        return None
+    return consumer.ack_floor.stream_seq or 0, stream.state.last_seq or 0
 
 
 async def _load(ctx: Context, session: str) -> snapshots.StoredBoard:
