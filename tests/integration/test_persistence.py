@@ -90,6 +90,13 @@ async def lose_snapshots(database_url: str) -> None:
     await engine.dispose()
 
 
+def started_service(nats_url: str, database_url: str, folder: Path) -> DrawingService:
+    """A drawing service whose persister retries and polls fast (`FAST`), logging into `folder`."""
+    return DrawingService(
+        nats_url=nats_url, database_url=database_url, log_path=folder / "drawing.log", extra_env=FAST
+    ).start(timeout=START_TIMEOUT)
+
+
 @pytest.fixture
 def service(nats_server: NatsServer, database_url: str, tmp_path: Path) -> Iterator[DrawingService]:
     service = DrawingService(
@@ -300,12 +307,7 @@ async def test_every_op_is_stored_once_across_a_crash_of_nats(database_url: str,
     with the connection, the consumer may come back with an older state) and started again: every op is
     stored, once, in log order."""
     nats_server = NatsServer(data_dir=tmp_path / "nats").start()
-    service = DrawingService(
-        nats_url=nats_server.url,
-        database_url=database_url,
-        log_path=tmp_path / "drawing.log",
-        extra_env=FAST,
-    ).start(timeout=START_TIMEOUT)
+    service = started_service(nats_server.url, database_url, tmp_path)
     try:
         async with httpx.AsyncClient(base_url=service.url, timeout=10) as http:
             before = await publish(nats_server.url, "bounce", [stroke(i) for i in range(2000)])
@@ -360,12 +362,7 @@ def start_postgres(server: PostgresServer) -> None:
 async def test_while_postgresql_is_down_nothing_is_acknowledged_or_lost(
     nats_server: NatsServer, private_postgres: PostgresServer, tmp_path: Path
 ) -> None:
-    service = DrawingService(
-        nats_url=nats_server.url,
-        database_url=private_postgres.create_database(),
-        log_path=tmp_path / "drawing.log",
-        extra_env=FAST,
-    ).start(timeout=START_TIMEOUT)
+    service = started_service(nats_server.url, private_postgres.create_database(), tmp_path)
     try:
         async with httpx.AsyncClient(base_url=service.url, timeout=10) as http:
             before = await publish(nats_server.url, "outage", [stroke(i) for i in range(50)])
@@ -409,12 +406,7 @@ async def test_a_crash_with_a_batch_in_hand_loses_nothing(
     nats_server: NatsServer, private_postgres: PostgresServer, tmp_path: Path
 ) -> None:
     """Killed while it holds fetched, unacknowledged ops: the next run stores them before anything after."""
-    service = DrawingService(
-        nats_url=nats_server.url,
-        database_url=private_postgres.create_database(),
-        log_path=tmp_path / "drawing.log",
-        extra_env=FAST,
-    ).start(timeout=START_TIMEOUT)
+    service = started_service(nats_server.url, private_postgres.create_database(), tmp_path)
     try:
         async with httpx.AsyncClient(base_url=service.url, timeout=10) as http:
             first = await publish(nats_server.url, "crash", [stroke(i) for i in range(10)])
