@@ -159,6 +159,22 @@ class TestExactlyOnce:
 
         assert [(op["seq"], op["op"]["id"]) for op in ops] == [(first[0], "s1"), (again[1], "s2")]
 
+    async def test_a_consumer_deleted_under_the_running_persister_is_made_again_and_loses_nothing(
+        self, nats_server: NatsServer, http: httpx.AsyncClient
+    ) -> None:
+        first = await publish(nats_server.url, "gone", [stroke(i) for i in range(5)])
+        await all_stored(http, "gone", 5)
+        nc = await nats.connect(nats_server.url)
+        try:
+            await nc.jetstream().delete_consumer(OPS_STREAM, "drawing-persister")
+        finally:
+            await nc.close()
+
+        after = await publish(nats_server.url, "gone", [stroke(i) for i in range(5, 10)])
+        ops = await all_stored(http, "gone", 10)
+
+        assert [op["seq"] for op in ops] == first + after
+
     async def test_an_op_delivered_but_never_received_is_not_acknowledged_by_the_ops_after_it(
         self, nats_server: NatsServer, http: httpx.AsyncClient
     ) -> None:

@@ -53,8 +53,17 @@ def _logged(messages: list[Msg]) -> list[LoggedOp]:
     return ops
 
 
-class DeliveryGapError(Exception):
+class ResumeError(Exception):
+    """A reason to end the run and consume again from the last acknowledged op (`Persister._subscribe`)."""
+
+
+class DeliveryGapError(ResumeError):
     """The consumer delivered an op that never reached this persister."""
+
+
+class ConsumerGoneError(ResumeError):
+    """The durable consumer no longer exists: deleted by hand, or lost with NATS's state. Fetching from
+    it would get nothing, for ever."""
 
 
 def _contiguous(messages: list[Msg], expected: int) -> int:
@@ -123,10 +132,10 @@ class Persister:
         while not self._stopping.is_set():
             try:
                 await self._consume()
-            except DeliveryGapError as gap:
+            except ResumeError as why:
                 self._boards.clear()
                 metrics.PERSISTER_RESTARTS.inc()
-                log.warning("%s: consuming again from the last acknowledged op", gap)
+                log.warning("%s: consuming again from the last acknowledged op", why)
                 await asyncio.sleep(self._retry_seconds)
             except Exception:
                 # Snapshots handed to a write that never committed count as written: forget the boards,
@@ -143,8 +152,9 @@ class Persister:
         With AckPolicy.ALL an ack covers every op before it: ops a previous run fetched but never stored
         (a crash, a kill, a failed batch) would be acknowledged by the next batch's ack. So when the
         consumer delivered past its ack floor, it is made again from the ack floor (storing is idempotent,
-        a redelivered op costs nothing). One persister per op log: the same consumer, read by two
-        processes at once, would acknowledge each other's batches.
+        a redelivered op costs nothing). A consumer that is gone is made again from the start of the log
+        (ConsumerGoneError). One persister per op log: the same consumer, read by two processes at once,
+        would acknowledge each other's batches.
         """
         config = ConsumerConfig(
             name=CONSUMER,
@@ -283,12 +293,16 @@ class Persister:
         return False
 
     async def _update_lag(self) -> None:
-        """Ops logged and not yet stored: not yet delivered to us, or delivered and not acknowledged."""
+        """Ops logged and not yet stored: not yet delivered to us, or delivered and not acknowledged.
+        ConsumerGoneError when the consumer is gone (this is asked whenever a fetch comes back empty)."""
         if not self._consuming:
             return
         self._lag_updated = time.monotonic()
         try:
             info = await self._js.consumer_info(OPS_STREAM, CONSUMER)
+        except NotFoundError as error:
+            gone = f"the consumer {CONSUMER} of {OPS_STREAM} is gone ({error.description})"
+            raise ConsumerGoneError(gone) from error
         except (NatsError, TimeoutError):
             return
         metrics.CONSUMER_LAG.set((info.num_pending or 0) + (info.num_ack_pending or 0))
