@@ -345,6 +345,50 @@ async def test_every_op_is_stored_once_across_a_crash_of_nats(database_url: str,
         nats_server.stop()
 
 
+async def test_an_op_log_nats_lost_is_made_again_numbered_on_from_what_sql_holds(
+    database_url: str, tmp_path: Path
+) -> None:
+    """NATS loses its storage: SQL keys ops by seq, so a log that began again at 1 would collide with the
+    stored ops. The drawing service declares it numbered on, at start-up and while it runs."""
+    old_nats = NatsServer(data_dir=tmp_path / "nats-old").start()
+    service = started_service(old_nats.url, database_url, tmp_path)
+    try:
+        async with httpx.AsyncClient(base_url=service.url, timeout=10) as http:
+            first = await publish(old_nats.url, "renewed", [stroke(i) for i in range(3)])
+            await all_stored(http, "renewed", 3)
+    finally:
+        service.stop()
+        old_nats.stop()
+
+    nats_server = NatsServer(data_dir=tmp_path / "nats-new").start()  # nothing of the old log
+    service = started_service(nats_server.url, database_url, tmp_path)
+    try:
+        async with httpx.AsyncClient(base_url=service.url, timeout=10) as http:
+            after_restart = await publish(nats_server.url, "renewed", [stroke(3)])
+            assert after_restart == [first[-1] + 1]
+            await all_stored(http, "renewed", 4)
+
+            # Lost while the service runs: its persister finds its consumer gone, then the log.
+            nc = await nats.connect(nats_server.url)
+            try:
+                js = nc.jetstream()
+                await js.delete_stream(OPS_STREAM)
+
+                async def declared_again() -> int:
+                    return (await js.stream_info(OPS_STREAM)).state.first_seq
+
+                assert await eventually_async(declared_again, what="the op log made again") == first[-1] + 2
+            finally:
+                await nc.close()
+            later = await publish(nats_server.url, "renewed", [stroke(4)])
+            ops = await all_stored(http, "renewed", 5)
+
+            assert [op["seq"] for op in ops] == [*first, *after_restart, *later]
+    finally:
+        service.stop()
+        nats_server.stop()
+
+
 # ------------------------------------------------------------------------------------ database outage
 
 

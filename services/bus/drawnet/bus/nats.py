@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import nats
@@ -66,11 +67,18 @@ def ops_stream_config(*, duplicate_window_seconds: float, max_age_seconds: float
     )
 
 
-async def ensure_ops_stream(js: JetStreamContext, *, duplicate_window_seconds: float) -> None:
-    """Declare the op-log stream, or bring an existing one to this configuration (idempotent)."""
+async def ensure_ops_stream(
+    js: JetStreamContext, *, duplicate_window_seconds: float, first_seq: int = 1
+) -> None:
+    """Declare the op-log stream, or bring an existing one to this configuration (idempotent).
+
+    A stream made here numbers its first op `first_seq`. The drawing service passes one past the last seq
+    SQL holds: SQL keys ops by seq, so a log that NATS lost (its storage gone) must go on numbering, not
+    start again at 1, or its ops would collide with stored ones. An existing stream keeps its numbering.
+    """
     config = ops_stream_config(duplicate_window_seconds=duplicate_window_seconds)
     try:
-        await js.add_stream(config)
+        await js.add_stream(dataclasses.replace(config, first_seq=first_seq) if first_seq > 1 else config)
     except BadRequestError:
         # Already there with other settings (another component or version declared it): update it.
         await js.update_stream(config)

@@ -103,7 +103,15 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     await db.migrate(engine)
     nc = await connect(settings.nats_url, name="drawnet-drawing")
     js = nc.jetstream()
-    await ensure_ops_stream(js, duplicate_window_seconds=settings.duplicate_window_seconds)
+
+    async def declare_op_log() -> None:
+        # Numbered on from what SQL holds, should NATS have lost the log (see ensure_ops_stream).
+        first_seq = await db.max_seq(engine) + 1
+        await ensure_ops_stream(
+            js, duplicate_window_seconds=settings.duplicate_window_seconds, first_seq=first_seq
+        )
+
+    await declare_op_log()
     boards_cache = BoardCache(
         engine,
         capacity=settings.snapshot_cache_boards,
@@ -118,6 +126,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         fetch_timeout=settings.persist_fetch_timeout_seconds,
         retry_seconds=settings.persist_retry_seconds,
         boards=boards_cache,
+        declare_log=declare_op_log,
     )
     task = asyncio.create_task(persister.run(), name="persister") if settings.persist else None
     stack = contextlib.ExitStack()

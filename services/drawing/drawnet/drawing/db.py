@@ -150,6 +150,13 @@ async def recent_op_ids(engine: AsyncEngine, namespace: str, session: str, limit
     return {str(op_id): int(seq) for op_id, seq in reversed(rows)}
 
 
+async def max_seq(engine: AsyncEngine) -> int:
+    """The greatest seq stored, of any board (0: none)."""
+    async with engine.connect() as conn:
+        last = (await conn.execute(select(func.max(col(OpRow.seq))))).scalar_one()
+    return int(last or 0)
+
+
 async def last_seq(engine: AsyncEngine, namespace: str, session: str) -> int:
     """The seq of a board's last stored op (0: none)."""
     query = select(func.max(col(OpRow.seq))).where(

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import msgspec
 from nats.aio.client import Client
@@ -97,11 +98,13 @@ class Persister:
         fetch_timeout: float,
         retry_seconds: float,
         boards: BoardCache,
+        declare_log: Callable[[], Awaitable[None]],
     ) -> None:
         self._nc = nc
         self._js = js
         self._engine = engine
         self._boards = boards
+        self._declare_log = declare_log
         self._batch_size = batch_size
         self._fetch_timeout = fetch_timeout
         self._retry_seconds = retry_seconds
@@ -178,6 +181,8 @@ class Persister:
             config.deliver_policy, config.opt_start_seq = DeliverPolicy.BY_START_SEQUENCE, floor + 1
             info = None
         if info is None:
+            # The log itself may be gone with NATS's state: declared again, numbered on (app.py).
+            await self._declare_log()
             info = await self._js.add_consumer(OPS_STREAM, config)
         puller = Puller(self._nc, OPS_STREAM, CONSUMER)
         await puller.start()
