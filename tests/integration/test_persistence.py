@@ -4,6 +4,7 @@ current, nothing lost while the database is down, and the schema made by migrati
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import time
@@ -17,19 +18,21 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from nats.aio.msg import Msg
+from nats.js.errors import NotFoundError
 from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
 from drawnet.drawing import db, snapshots
 from drawnet.drawing.models import OpRow, SnapshotChunkRow, SnapshotRow
 from drawnet.drawing.settings import normalize_database_url
-from drawnet.embedded.components import DrawingService, NatsServer
+from drawnet.embedded.components import DrawingService, NatsServer, RoomServer, free_port
 from drawnet.embedded.processes import Supervised
 from drawnet.protocol import OPS_STREAM, AddStroke, Erase, Op, OpRecord, encode, ops_subject
 from drawnet.testkit import eventually_async
 from drawnet.testkit.client import line
 from drawnet.testkit.metrics import metric
 from drawnet.testkit.postgres import PostgresServer, PostgresUnavailableError
+from drawnet.testkit.tokens import TEST_SIGNING_KEYS
 from tests.conftest import missing_dependency
 
 pytestmark = pytest.mark.integration
@@ -387,6 +390,47 @@ async def test_an_op_log_nats_lost_is_made_again_numbered_on_from_what_sql_holds
     finally:
         service.stop()
         nats_server.stop()
+
+
+async def test_a_room_with_a_drawing_service_leaves_declaring_the_op_log_to_it(
+    nats_server: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    """On an empty NATS, a room that declared the log would number it from 1: it waits for the drawing
+    service, which numbers it on from what SQL holds."""
+    drawing_port = free_port()
+    room = RoomServer(
+        nats_url=nats_server.url,
+        log_path=tmp_path / "room.log",
+        signing_keys=TEST_SIGNING_KEYS,
+        extra_env={"DRAWNET_ROOM_DRAWING_URL": f"http://127.0.0.1:{drawing_port}"},
+    )
+    starting = asyncio.ensure_future(asyncio.to_thread(room.start, START_TIMEOUT))
+    drawing = DrawingService(
+        nats_url=nats_server.url,
+        database_url=database_url,
+        log_path=tmp_path / "drawing.log",
+        port=drawing_port,
+    )
+    try:
+
+        async def waiting() -> bool:
+            return "waiting for the drawing service to declare" in room.log_path.read_text()
+
+        await eventually_async(waiting, timeout=30, what="the room waiting for the op log")
+        nc = await nats.connect(nats_server.url)
+        try:
+            with pytest.raises(NotFoundError):
+                await nc.jetstream().stream_info(OPS_STREAM)
+        finally:
+            await nc.close()
+        await asyncio.to_thread(drawing.start, START_TIMEOUT)
+
+        assert await starting is room  # ready once the drawing service declared the log
+    finally:
+        with contextlib.suppress(Exception):
+            await starting
+        room.stop()
+        drawing.stop()
 
 
 # ------------------------------------------------------------------------------------ database outage

@@ -4,6 +4,6 @@ Sits between the pure protocol package and the components (room, drawing service
 may all import it but never each other.
 """
 
-from drawnet.bus.nats import BusError, connect, ensure_ops_stream
+from drawnet.bus.nats import BusError, connect, ensure_ops_stream, wait_for_ops_stream
 
-__all__ = ["BusError", "connect", "ensure_ops_stream"]
+__all__ = ["BusError", "connect", "ensure_ops_stream", "wait_for_ops_stream"]

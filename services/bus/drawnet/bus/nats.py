@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 
@@ -10,7 +11,7 @@ from nats.aio.client import Client
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from drawnet.protocol.subjects import OPS_STREAM, OPS_SUBJECTS
 
@@ -65,6 +66,24 @@ def ops_stream_config(*, duplicate_window_seconds: float, max_age_seconds: float
         # Each op is acknowledged to its author only once it is stored; the log is the board.
         allow_direct=True,
     )
+
+
+async def wait_for_ops_stream(js: JetStreamContext, *, interval: float = 0.5) -> None:
+    """Return once the op log exists: for a component that leaves declaring it to the drawing service,
+    which numbers it on from what SQL holds (`ensure_ops_stream`)."""
+    said = False
+    while True:
+        try:
+            await js.stream_info(OPS_STREAM)
+        except (NotFoundError, NatsError, TimeoutError) as error:
+            if not said:
+                log.warning(
+                    "waiting for the drawing service to declare the %s stream (%s)", OPS_STREAM, error
+                )
+                said = True
+            await asyncio.sleep(interval)
+        else:
+            return
 
 
 async def ensure_ops_stream(

@@ -29,7 +29,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from socketify import App, OpCode
 from socketify.native import lib
 
-from drawnet.bus import connect, ensure_ops_stream
+from drawnet.bus import connect, ensure_ops_stream, wait_for_ops_stream
 from drawnet.protocol import (
     PROTOCOL_VERSION,
     Ack,
@@ -741,6 +741,10 @@ async def serve(settings: RoomSettings) -> None:
     """Run a room until SIGTERM or SIGINT."""
     nc = await connect(settings.nats_url, name=f"drawnet-room-{settings.replica_id}")
     js = nc.jetstream()
+    if settings.drawing_url:
+        # The drawing service declares the op log, numbered on from what SQL holds: on a NATS that lost
+        # it, a room declaring it first would number it from 1 again (see ensure_ops_stream).
+        await wait_for_ops_stream(js)
     await ensure_ops_stream(js, duplicate_window_seconds=settings.duplicate_window_seconds)
     room = Room(settings, nc, js)
     REGISTRY.register(metrics.RoomCollector(room.stats))
