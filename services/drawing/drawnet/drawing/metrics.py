@@ -38,7 +38,7 @@ POISON_MESSAGES = Counter(
 )
 PERSISTER_RESTARTS = Counter(
     "drawnet_drawing_persister_restarts_total",
-    "Times the persister started again from the last acknowledged op (it failed, or a delivery was lost)",
+    "Times the persister resumed from its last acknowledged op (a failure, a lost delivery or consumer)",
 )
 EXPORT_SECONDS = Histogram(
     "drawnet_drawing_export_duration_seconds",
