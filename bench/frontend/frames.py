@@ -123,7 +123,7 @@ def main() -> int:  # noqa: PLR0915 - one script, top to bottom
             nats_url=nats.url,
             log_path=data / "room.log",
             signing_keys=TEST_SIGNING_KEYS,
-            extra_env={"DRAWNET_ROOM_DRAWING_URL": f"http://127.0.0.1:{drawing_port}"},
+            drawing_url=f"http://127.0.0.1:{drawing_port}",
         )
         drawing = DrawingService(
             nats_url=nats.url,

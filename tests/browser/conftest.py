@@ -68,7 +68,7 @@ class Platform:
             port=port,
             signing_keys=TEST_SIGNING_KEYS,
             # Rooms load boards from the drawing service's snapshot, as on a cluster.
-            extra_env={"DRAWNET_ROOM_DRAWING_URL": f"http://127.0.0.1:{drawing_port}"},
+            drawing_url=f"http://127.0.0.1:{drawing_port}",
         )
 
     @property

@@ -73,7 +73,8 @@ def stack(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
     room = RoomServer(
         nats_url=nats_server.url,
         log_path=folder / "room.log",
-        extra_env={"DRAWNET_ROOM_SIGNING_KEYS": KEYS, "DRAWNET_ROOM_DRAWING_URL": service.url},
+        signing_keys=KEYS,
+        drawing_url=service.url,
     ).start(timeout=START_TIMEOUT)
     yield Stack(nats_server, service, room)
     room.stop()

@@ -402,7 +402,7 @@ async def test_a_room_with_a_drawing_service_leaves_declaring_the_op_log_to_it(
         nats_url=nats_server.url,
         log_path=tmp_path / "room.log",
         signing_keys=TEST_SIGNING_KEYS,
-        extra_env={"DRAWNET_ROOM_DRAWING_URL": f"http://127.0.0.1:{drawing_port}"},
+        drawing_url=f"http://127.0.0.1:{drawing_port}",
     )
     starting = asyncio.ensure_future(asyncio.to_thread(room.start, START_TIMEOUT))
     drawing = DrawingService(

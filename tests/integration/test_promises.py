@@ -24,9 +24,20 @@ signer = Signer()
 
 
 def start_room(
-    nats: NatsServer, log: Path, *, port: int | None = None, env: dict[str, str] | None = None
+    nats: NatsServer,
+    log: Path,
+    *,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    drawing_url: str = "",
 ) -> RoomServer:
-    room = RoomServer(nats_url=nats.url, log_path=log, signing_keys=TEST_SIGNING_KEYS, extra_env=env or {})
+    room = RoomServer(
+        nats_url=nats.url,
+        log_path=log,
+        signing_keys=TEST_SIGNING_KEYS,
+        drawing_url=drawing_url,
+        extra_env=env or {},
+    )
     if port is not None:
         room.port = port
     return room.start()
@@ -135,8 +146,7 @@ class TestLateJoiners:
             signing_keys=TEST_SIGNING_KEYS,
             extra_env={"DRAWNET_DRAWING_SNAPSHOT_EVERY_OPS": "10"},
         ).start()
-        env = {"DRAWNET_ROOM_DRAWING_URL": drawing.url}
-        room = start_room(nats_server, tmp_path / "room-1.log", env=env)
+        room = start_room(nats_server, tmp_path / "room-1.log", drawing_url=drawing.url)
         async with await join(room, "snap", name="Ann") as ann:
             for i in range(13):
                 await ann.send_op(
@@ -149,7 +159,7 @@ class TestLateJoiners:
             )
         room.stop()
 
-        room = start_room(nats_server, tmp_path / "room-2.log", port=room.port, env=env)
+        room = start_room(nats_server, tmp_path / "room-2.log", port=room.port, drawing_url=drawing.url)
         async with await join(room, "snap", name="Bob") as bob:
             assert [s.id for s in bob.board.strokes] == [f"s{i}" for i in range(13)]
         async with httpx.AsyncClient() as http:

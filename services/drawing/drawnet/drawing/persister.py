@@ -171,6 +171,8 @@ class Persister:
         try:
             info = await self._js.consumer_info(OPS_STREAM, CONSUMER)
         except NotFoundError:
+            # The log itself may be gone with NATS's state: declared again, numbered on (app.py).
+            await self._declare_log()
             info = None
         if info is not None and info.delivered.stream_seq > info.ack_floor.stream_seq:
             floor = info.ack_floor.stream_seq
@@ -181,8 +183,6 @@ class Persister:
             config.deliver_policy, config.opt_start_seq = DeliverPolicy.BY_START_SEQUENCE, floor + 1
             info = None
         if info is None:
-            # The log itself may be gone with NATS's state: declared again, numbered on (app.py).
-            await self._declare_log()
             info = await self._js.add_consumer(OPS_STREAM, config)
         puller = Puller(self._nc, OPS_STREAM, CONSUMER)
         await puller.start()

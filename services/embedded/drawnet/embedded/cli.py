@@ -80,7 +80,7 @@ def up(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.room_port,
         signing_keys=keys,
-        extra_env={"DRAWNET_ROOM_DRAWING_URL": f"http://{args.host}:{args.port}"},
+        drawing_url=f"http://{args.host}:{args.port}",
     )
     drawing = DrawingService(
         nats_url=nats.url,

@@ -117,6 +117,8 @@ class RoomServer:
     port: int = field(default_factory=free_port)
     signing_keys: str = ""
     """Keys that verify join tokens (`kid:secret,…`)."""
+    drawing_url: str = ""
+    """The drawing service the room loads boards from, and leaves declaring the op log to ("": none)."""
     extra_env: dict[str, str] = field(default_factory=dict)
     process: Supervised | None = None
 
@@ -134,6 +136,7 @@ class RoomServer:
             "DRAWNET_ROOM_PORT": str(self.port),
             "DRAWNET_ROOM_NATS_URL": self.nats_url,
             **({"DRAWNET_ROOM_SIGNING_KEYS": self.signing_keys} if self.signing_keys else {}),
+            **({"DRAWNET_ROOM_DRAWING_URL": self.drawing_url} if self.drawing_url else {}),
             **self.extra_env,
         }
         self.process = Supervised(

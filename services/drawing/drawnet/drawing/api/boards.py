@@ -65,10 +65,16 @@ async def _readable(ctx: Context, caller: Caller, session: str) -> SessionAccess
     return access
 
 
-async def _board(ctx: Context, caller: Caller, session: str, seq: int | None = None) -> snapshots.StoredBoard:
+async def _reading(ctx: Context, caller: Caller, session: str, seq: int | None) -> SessionAccess:
+    """The caller's access to a board they may read, once it is stored up to `seq` (when given)."""
     access = await _readable(ctx, caller, session)
     if seq:
         await _stored(ctx, access.name, seq)
+    return access
+
+
+async def _board(ctx: Context, caller: Caller, session: str, seq: int | None = None) -> snapshots.StoredBoard:
+    access = await _reading(ctx, caller, session, seq)
     return await _load(ctx, access.name)
 
 
@@ -94,9 +100,7 @@ class Export:
     ) -> snapshots.StoredBoard | Response[bytes]:
         """The board to export, or 304 Not Modified when the reader's copy (If-None-Match) is of the board
         as stored now: then the board is neither loaded nor drawn."""
-        access = await _readable(self._ctx, caller, self.session)
-        if seq:
-            await _stored(self._ctx, access.name, seq)
+        access = await _reading(self._ctx, caller, self.session, seq)
         if request.headers.get("if-none-match"):
             last = await db.last_seq(self._ctx.engine, self._ctx.settings.namespace, access.name)
             if conditional.unchanged(request, self.etag(last)):
