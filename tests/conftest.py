@@ -47,13 +47,26 @@ def postgres_server() -> Iterator[PostgresServer]:
     server.stop()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Every test that touches SQL runs on both databases: SQLite (embedded) and PostgreSQL (production)."""
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def _database_url(request: pytest.FixtureRequest, folder: Path) -> str:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'drawnet.db'}"
+        return f"sqlite:///{folder / 'drawnet.db'}"
     server: PostgresServer = request.getfixturevalue("postgres_server")
     return server.create_database()
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every test that touches SQL runs on both databases: SQLite (embedded) and PostgreSQL (production)."""
+    return _database_url(request, tmp_path)
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """`database_url` for a module's tests sharing one service: a new database for each module."""
+    return _database_url(request, tmp_path_factory.mktemp("db"))
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 
 from drawnet.embedded.components import DrawingService, NatsServer
 from drawnet.testkit.client import line
-from drawnet.testkit.postgres import PostgresServer
 
 pytestmark = pytest.mark.integration
 
@@ -23,14 +22,6 @@ START_TIMEOUT = 90.0
 KEYS = "k1:" + "a" * 40
 SERVICE_TOKEN = "svc-" + "s" * 40
 IDENTITIES = ("owner", "editor", "viewer", "guest", "stranger", "anonymous", "other", "service")
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'drawnet.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.create_database()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import contextlib
 import json
 import math
 import sqlite3
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,11 +23,11 @@ from drawnet.drawing import db, render
 from drawnet.drawing.render import quantize, width_at
 from drawnet.drawing.settings import normalize_database_url
 from drawnet.embedded.components import DrawingService, NatsServer, RoomServer
-from drawnet.protocol import OPS_STREAM, Ack, AddStroke, Erase, Op, OpRecord, encode, ops_subject
+from drawnet.protocol import OPS_STREAM, Ack, AddStroke, Erase, Op, encode
 from drawnet.testkit import RoomClient, eventually_async
 from drawnet.testkit.client import line
 from drawnet.testkit.metrics import metric
-from drawnet.testkit.postgres import PostgresServer
+from drawnet.testkit.oplog import log_ops
 
 pytestmark = pytest.mark.integration
 
@@ -39,14 +38,6 @@ KEYS = "k1:" + "k" * 40
 OPS_PAGE = 20
 IMPORT_BYTES = 64 * 1024
 BOARD_WAIT_SECONDS = 1.0
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'drawnet.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.create_database()
 
 
 class Stack:
@@ -91,23 +82,6 @@ async def http(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
 def stroke(stroke_id: str, **style: Any) -> AddStroke:
     fields: dict[str, Any] = {"tool": "pen", "color": "#1e1e1e", "width": 4.0, "opacity": 1.0, "pts": line(5)}
     return AddStroke(id=stroke_id, **{**fields, **style})
-
-
-async def publish(nats_url: str, session: str, ops: list[Op]) -> list[int]:
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        pending = [
-            await js.publish_async(
-                ops_subject("default", session),
-                encode(OpRecord(by="tester", op=op, ts=time.time())),
-                headers={"Nats-Msg-Id": f"{session}/{op.id}"},
-            )
-            for op in ops
-        ]
-        return [ack.seq for ack in await asyncio.gather(*pending)]
-    finally:
-        await nc.close()
 
 
 @contextlib.asynccontextmanager
@@ -177,7 +151,7 @@ class TestFromTheRoom:
     async def test_a_late_joiner_gets_the_board_the_room_loaded_from_the_snapshot(
         self, stack: Stack, http: httpx.AsyncClient
     ) -> None:
-        seqs = await publish(stack.nats.url, "loaded", [stroke(f"l{i}") for i in range(8)])
+        seqs = await log_ops(stack.nats.url, "loaded", [stroke(f"l{i}") for i in range(8)])
         await stored_up_to(http, "loaded", seqs[-1])
         token = (await http.post("/api/v1/sessions/loaded/join", json={"name": "Bo"})).json()["token"]
         async with await RoomClient.join(stack.room.url, "loaded", name="Bo", token=token) as bo:
@@ -191,7 +165,7 @@ class TestAtLeastASeq:
         self, stack: Stack, http: httpx.AsyncClient, module_database_url: str
     ) -> None:
         async with sql_writes_held(module_database_url):
-            seqs = await publish(stack.nats.url, "waited", [stroke("w1"), stroke("w2")])
+            seqs = await log_ops(stack.nats.url, "waited", [stroke("w1"), stroke("w2")])
             # Logged, held on its way to SQL: the read waits for it.
             export = asyncio.ensure_future(
                 http.get("/api/v1/sessions/waited/export.json", params={"seq": seqs[0]})
@@ -209,10 +183,10 @@ class TestAtLeastASeq:
     async def test_a_seq_that_is_not_stored_in_time_is_503_with_what_is_stored(
         self, stack: Stack, http: httpx.AsyncClient, module_database_url: str
     ) -> None:
-        [seq] = await publish(stack.nats.url, "behind", [stroke("b1")])
+        [seq] = await log_ops(stack.nats.url, "behind", [stroke("b1")])
         await stored_up_to(http, "behind", seq)
         async with sql_writes_held(module_database_url):
-            [held] = await publish(stack.nats.url, "behind", [stroke("b2")])
+            [held] = await log_ops(stack.nats.url, "behind", [stroke("b2")])
 
             response = await http.get("/api/v1/sessions/behind/export.svg", params={"seq": held})
 
@@ -240,8 +214,8 @@ class TestAtLeastASeq:
     async def test_a_board_with_no_op_after_it_is_at_any_stored_seq(
         self, stack: Stack, http: httpx.AsyncClient
     ) -> None:
-        [quiet] = await publish(stack.nats.url, "quiet", [stroke("q1")])
-        [other] = await publish(stack.nats.url, "busy", [stroke("o1")])
+        [quiet] = await log_ops(stack.nats.url, "quiet", [stroke("q1")])
+        [other] = await log_ops(stack.nats.url, "busy", [stroke("o1")])
         await stored_up_to(http, "busy", other)
 
         # `other` is another board's seq: every op up to it is stored, so "quiet" is at it already.
@@ -255,7 +229,7 @@ class TestOps:
     async def test_ops_after_a_sequence_come_in_pages_linked_to_the_next(
         self, stack: Stack, http: httpx.AsyncClient
     ) -> None:
-        seqs = await publish(stack.nats.url, "paged", [stroke(f"p{i}") for i in range(45)])
+        seqs = await log_ops(stack.nats.url, "paged", [stroke(f"p{i}") for i in range(45)])
         await stored_up_to(http, "paged", seqs[-1])
 
         seen: list[int] = []
@@ -295,7 +269,7 @@ def drawn(stack: Stack) -> dict[str, Any]:
         stroke("dot", color="#000000", width=8, pts=[(60, 130, 1.0)]),
         Erase(id="rub", strokes=["green"]),
     ]
-    seqs = asyncio.run(publish(stack.nats.url, "art", ops))
+    seqs = asyncio.run(log_ops(stack.nats.url, "art", ops))
     return {"seq": seqs[-1]}
 
 
@@ -367,7 +341,7 @@ class TestExports:
             )
             for i in range(render.PARALLEL_POINTS // 100 + 10)
         ]
-        seqs = await publish(stack.nats.url, "large", list(strokes))
+        seqs = await log_ops(stack.nats.url, "large", list(strokes))
         await stored_up_to(http, "large", seqs[-1])
         before = metric((await http.get("/metrics")).text, "drawnet_drawing_png_bands_total")
 
@@ -382,7 +356,7 @@ class TestExports:
     async def test_an_export_is_revalidated_by_its_etag_until_the_board_changes(
         self, stack: Stack, http: httpx.AsyncClient
     ) -> None:
-        seqs = await publish(stack.nats.url, "tagged", [stroke("t1")])
+        seqs = await log_ops(stack.nats.url, "tagged", [stroke("t1")])
         await stored_up_to(http, "tagged", seqs[-1])
         png = await http.get("/api/v1/sessions/tagged/export.png")
         etag = png.headers["etag"]
@@ -402,7 +376,7 @@ class TestExports:
         assert svg.status_code == 200
         assert svg.headers["etag"] != etag
 
-        more = await publish(stack.nats.url, "tagged", [stroke("t2", pts=line(5, y0=20))])
+        more = await log_ops(stack.nats.url, "tagged", [stroke("t2", pts=line(5, y0=20))])
         await stored_up_to(http, "tagged", more[-1])
         changed = await http.get("/api/v1/sessions/tagged/export.png", headers={"If-None-Match": etag})
 
@@ -420,7 +394,7 @@ class TestImport:
     async def test_an_exported_board_imported_elsewhere_is_the_same_board(
         self, stack: Stack, http: httpx.AsyncClient
     ) -> None:
-        seqs = await publish(
+        seqs = await log_ops(
             stack.nats.url, "source", [stroke(f"x{i}", color=f"#0000{i:02x}") for i in range(6)]
         )
         await stored_up_to(http, "source", seqs[-1])

@@ -20,20 +20,11 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Err
 
 from drawnet.embedded.components import DrawingService, NatsServer
-from drawnet.testkit.postgres import PostgresServer
 
 pytestmark = pytest.mark.integration
 
 START_TIMEOUT = 90.0
 """Seconds a process gets to be ready: the machine running the tests may be busy."""
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'drawnet.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.create_database()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import pytest
 
 from drawnet.embedded.components import DrawingService, NatsServer
 from drawnet.protocol.tokens import JoinClaims, parse_keys, sign, verify
-from drawnet.testkit.postgres import PostgresServer
 
 pytestmark = pytest.mark.integration
 
@@ -31,14 +30,6 @@ LIMITS = {
     "DRAWNET_DRAWING_MAX_PARTICIPANTS_LIMIT": "100",
     "DRAWNET_DRAWING_PASSWORD_MIN_LENGTH": "10",
 }
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'drawnet.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.create_database()
 
 
 @pytest.fixture(scope="module")

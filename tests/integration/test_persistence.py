@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import json
 import signal
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,10 +26,11 @@ from drawnet.drawing.models import OpRow, SnapshotChunkRow, SnapshotRow
 from drawnet.drawing.settings import normalize_database_url
 from drawnet.embedded.components import DrawingService, NatsServer, RoomServer, free_port
 from drawnet.embedded.processes import Supervised
-from drawnet.protocol import OPS_STREAM, AddStroke, Erase, Op, OpRecord, encode, ops_subject
+from drawnet.protocol import OPS_STREAM, AddStroke, Erase, Op, encode
 from drawnet.testkit import eventually_async
 from drawnet.testkit.client import line
 from drawnet.testkit.metrics import metric
+from drawnet.testkit.oplog import log_ops
 from drawnet.testkit.postgres import PostgresServer, PostgresUnavailableError
 from drawnet.testkit.tokens import TEST_SIGNING_KEYS
 from tests.conftest import missing_dependency
@@ -49,24 +49,6 @@ FAST = {
 
 def stroke(i: int, *, prefix: str = "s") -> AddStroke:
     return AddStroke(id=f"{prefix}{i}", tool="pen", color="#1e1e1e", width=3, opacity=1, pts=line(4, y0=i))
-
-
-async def publish(nats_url: str, session: str, ops: list[Op], *, msg_id_suffix: str = "") -> list[int]:
-    """Log ops as the room does (JetStream, deduplicated by Nats-Msg-Id); their sequence numbers."""
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        pending = [
-            await js.publish_async(
-                ops_subject("default", session),
-                encode(OpRecord(by="tester", op=op, ts=time.time())),
-                headers={"Nats-Msg-Id": f"{session}/{op.id}{msg_id_suffix}"},
-            )
-            for op in ops
-        ]
-        return [ack.seq for ack in await asyncio.gather(*pending)]
-    finally:
-        await nc.close()
 
 
 async def stored_ops(http: httpx.AsyncClient, session: str) -> list[dict[str, Any]]:
@@ -126,7 +108,7 @@ class TestExactlyOnce:
     async def test_every_logged_op_is_stored_once_in_log_order(
         self, nats_server: NatsServer, http: httpx.AsyncClient
     ) -> None:
-        seqs = await publish(nats_server.url, "once", [stroke(i) for i in range(120)])
+        seqs = await log_ops(nats_server.url, "once", [stroke(i) for i in range(120)])
 
         ops = await all_stored(http, "once", 120)
 
@@ -136,7 +118,7 @@ class TestExactlyOnce:
     async def test_a_replayed_op_log_adds_nothing(
         self, service: DrawingService, nats_server: NatsServer, http: httpx.AsyncClient
     ) -> None:
-        await publish(nats_server.url, "replay", [stroke(i) for i in range(30)])
+        await log_ops(nats_server.url, "replay", [stroke(i) for i in range(30)])
         before = await all_stored(http, "replay", 30)
         service.stop()
         # Forget what the consumer acknowledged: on restart every op is delivered again.
@@ -145,7 +127,7 @@ class TestExactlyOnce:
         await nc.close()
 
         service.start(timeout=START_TIMEOUT)
-        await publish(nats_server.url, "replay", [stroke(30)])
+        await log_ops(nats_server.url, "replay", [stroke(30)])
         after = await all_stored(http, "replay", 31)
 
         assert after[:30] == before
@@ -155,8 +137,8 @@ class TestExactlyOnce:
         self, nats_server: NatsServer, http: httpx.AsyncClient
     ) -> None:
         # Past JetStream's duplicate window a resend gets a new seq: SQL still keeps the first one only.
-        first = await publish(nats_server.url, "twice", [stroke(1)])
-        again = await publish(nats_server.url, "twice", [stroke(1), stroke(2)], msg_id_suffix="-late")
+        first = await log_ops(nats_server.url, "twice", [stroke(1)])
+        again = await log_ops(nats_server.url, "twice", [stroke(1), stroke(2)], msg_id_suffix="-late")
 
         ops = await all_stored(http, "twice", 2)
 
@@ -165,7 +147,7 @@ class TestExactlyOnce:
     async def test_a_consumer_deleted_under_the_running_persister_is_made_again_and_loses_nothing(
         self, nats_server: NatsServer, http: httpx.AsyncClient
     ) -> None:
-        first = await publish(nats_server.url, "gone", [stroke(i) for i in range(5)])
+        first = await log_ops(nats_server.url, "gone", [stroke(i) for i in range(5)])
         await all_stored(http, "gone", 5)
         nc = await nats.connect(nats_server.url)
         try:
@@ -173,7 +155,7 @@ class TestExactlyOnce:
         finally:
             await nc.close()
 
-        after = await publish(nats_server.url, "gone", [stroke(i) for i in range(5, 10)])
+        after = await log_ops(nats_server.url, "gone", [stroke(i) for i in range(5, 10)])
         ops = await all_stored(http, "gone", 10)
 
         assert [op["seq"] for op in ops] == first + after
@@ -184,7 +166,7 @@ class TestExactlyOnce:
         """A delivery can be lost on its way (a dropped connection, a pull request of a run before): the
         consumer counts it as delivered all the same, and with AckPolicy.ALL the ack of any later op would
         acknowledge it unstored. Here another client takes one delivery and never acknowledges it."""
-        seqs = await publish(nats_server.url, "gap", [stroke(0)])
+        seqs = await log_ops(nats_server.url, "gap", [stroke(0)])
         await all_stored(http, "gap", 1)
         thief = await nats.connect(nats_server.url)
         try:
@@ -198,11 +180,11 @@ class TestExactlyOnce:
             await thief.flush()
             # The server hands ops to the waiting pull requests in turn: the thief's gets one of the first.
             for i in range(1, 50):
-                seqs += await publish(nats_server.url, "gap", [stroke(i)])
+                seqs += await log_ops(nats_server.url, "gap", [stroke(i)])
                 if not stolen.empty():
                     break
             assert not stolen.empty(), "the other client never got a delivery"
-            seqs += await publish(nats_server.url, "gap", [stroke(i) for i in range(50, 60)])
+            seqs += await log_ops(nats_server.url, "gap", [stroke(i) for i in range(50, 60)])
 
             ops = await all_stored(http, "gap", len(seqs))
 
@@ -218,7 +200,7 @@ class TestSnapshots:
     async def test_a_snapshot_is_written_every_n_ops_so_the_tail_stays_short(
         self, nats_server: NatsServer, http: httpx.AsyncClient
     ) -> None:
-        seqs = await publish(nats_server.url, "snap", [stroke(i) for i in range(12)])
+        seqs = await log_ops(nats_server.url, "snap", [stroke(i) for i in range(12)])
         await all_stored(http, "snap", 12)
 
         # Wherever the persister's batches happened to end, the snapshot is rewritten once 5 ops are past it:
@@ -238,7 +220,7 @@ class TestSnapshots:
     async def test_a_lost_snapshot_is_written_again_by_the_first_reader(
         self, nats_server: NatsServer, http: httpx.AsyncClient, database_url: str
     ) -> None:
-        seqs = await publish(nats_server.url, "lost", [stroke(i) for i in range(12)])
+        seqs = await log_ops(nats_server.url, "lost", [stroke(i) for i in range(12)])
         await all_stored(http, "lost", 12)
         await lose_snapshots(database_url)
 
@@ -255,13 +237,13 @@ class TestSnapshots:
     async def test_the_persister_writes_a_lost_snapshot_whole_again(
         self, nats_server: NatsServer, http: httpx.AsyncClient, database_url: str
     ) -> None:
-        seqs = await publish(nats_server.url, "rewrite", [stroke(i) for i in range(6)])
+        seqs = await log_ops(nats_server.url, "rewrite", [stroke(i) for i in range(6)])
         await all_stored(http, "rewrite", 6)
         await lose_snapshots(database_url)
         # The persister's board in memory still knows the chunks of the snapshot it wrote last: its next
         # snapshot changes only some of them, which the database no longer holds.
         ops: list[Op] = [Erase(id="e1", strokes=["s2"]), *(stroke(i) for i in range(6, 11))]
-        seqs = await publish(nats_server.url, "rewrite", ops)
+        seqs = await log_ops(nats_server.url, "rewrite", ops)
 
         # Watched in SQL, not through the API: a reader finding no snapshot would write one itself.
         engine = db.make_engine(normalize_database_url(database_url))
@@ -287,7 +269,7 @@ class TestSnapshots:
     ) -> None:
         ops: list[Op] = [stroke(i) for i in range(5)]
         ops.append(Erase(id="e1", strokes=["s1", "s3"]))
-        await publish(nats_server.url, "erased", ops)
+        await log_ops(nats_server.url, "erased", ops)
         await all_stored(http, "erased", 6)
 
         board = (await http.get("/api/v1/sessions/erased/board")).json()
@@ -309,7 +291,7 @@ async def test_a_snapshot_falls_due_after_t_seconds_without_new_ops(
         },
     ).start(timeout=START_TIMEOUT)
     try:
-        seqs = await publish(nats_server.url, "timed", [stroke(i) for i in range(3)])
+        seqs = await log_ops(nats_server.url, "timed", [stroke(i) for i in range(3)])
         async with httpx.AsyncClient(base_url=service.url) as http:
 
             async def snapshot_seq() -> int:
@@ -329,7 +311,7 @@ async def test_every_op_is_stored_once_across_a_crash_of_nats(database_url: str,
     service = started_service(nats_server.url, database_url, tmp_path)
     try:
         async with httpx.AsyncClient(base_url=service.url, timeout=10) as http:
-            before = await publish(nats_server.url, "bounce", [stroke(i) for i in range(2000)])
+            before = await log_ops(nats_server.url, "bounce", [stroke(i) for i in range(2000)])
 
             async def storing() -> bool:
                 return len(await stored_ops(http, "bounce")) > 0
@@ -338,7 +320,7 @@ async def test_every_op_is_stored_once_across_a_crash_of_nats(database_url: str,
             assert nats_server.process is not None
             nats_server.process.kill()
             nats_server.start()
-            after = await publish(nats_server.url, "bounce", [stroke(i) for i in range(2000, 2100)])
+            after = await log_ops(nats_server.url, "bounce", [stroke(i) for i in range(2000, 2100)])
 
             ops = await all_stored(http, "bounce", 2100)
 
@@ -357,7 +339,7 @@ async def test_an_op_log_nats_lost_is_made_again_numbered_on_from_what_sql_holds
     service = started_service(old_nats.url, database_url, tmp_path)
     try:
         async with httpx.AsyncClient(base_url=service.url, timeout=10) as http:
-            first = await publish(old_nats.url, "renewed", [stroke(i) for i in range(3)])
+            first = await log_ops(old_nats.url, "renewed", [stroke(i) for i in range(3)])
             await all_stored(http, "renewed", 3)
     finally:
         service.stop()
@@ -367,7 +349,7 @@ async def test_an_op_log_nats_lost_is_made_again_numbered_on_from_what_sql_holds
     service = started_service(nats_server.url, database_url, tmp_path)
     try:
         async with httpx.AsyncClient(base_url=service.url, timeout=10) as http:
-            after_restart = await publish(nats_server.url, "renewed", [stroke(3)])
+            after_restart = await log_ops(nats_server.url, "renewed", [stroke(3)])
             assert after_restart == [first[-1] + 1]
             await all_stored(http, "renewed", 4)
 
@@ -383,7 +365,7 @@ async def test_an_op_log_nats_lost_is_made_again_numbered_on_from_what_sql_holds
                 assert await eventually_async(declared_again, what="the op log made again") == first[-1] + 2
             finally:
                 await nc.close()
-            later = await publish(nats_server.url, "renewed", [stroke(4)])
+            later = await log_ops(nats_server.url, "renewed", [stroke(4)])
             ops = await all_stored(http, "renewed", 5)
 
             assert [op["seq"] for op in ops] == [*first, *after_restart, *later]
@@ -469,11 +451,11 @@ async def test_while_postgresql_is_down_nothing_is_acknowledged_or_lost(
     service = started_service(nats_server.url, private_postgres.create_database(), tmp_path)
     try:
         async with httpx.AsyncClient(base_url=service.url, timeout=10) as http:
-            before = await publish(nats_server.url, "outage", [stroke(i) for i in range(50)])
+            before = await log_ops(nats_server.url, "outage", [stroke(i) for i in range(50)])
             await all_stored(http, "outage", 50)
 
             stop_postgres(private_postgres)
-            during = await publish(nats_server.url, "outage", [stroke(i) for i in range(50, 250)])
+            during = await log_ops(nats_server.url, "outage", [stroke(i) for i in range(50, 250)])
 
             async def not_ready() -> bool:
                 response = await http.get("/readyz")
@@ -513,10 +495,10 @@ async def test_a_crash_with_a_batch_in_hand_loses_nothing(
     service = started_service(nats_server.url, private_postgres.create_database(), tmp_path)
     try:
         async with httpx.AsyncClient(base_url=service.url, timeout=10) as http:
-            first = await publish(nats_server.url, "crash", [stroke(i) for i in range(10)])
+            first = await log_ops(nats_server.url, "crash", [stroke(i) for i in range(10)])
             await all_stored(http, "crash", 10)
             stop_postgres(private_postgres)
-            held = await publish(nats_server.url, "crash", [stroke(i) for i in range(10, 40)])
+            held = await log_ops(nats_server.url, "crash", [stroke(i) for i in range(10, 40)])
 
             async def in_hand() -> bool:
                 nc = await nats.connect(nats_server.url)
@@ -528,7 +510,7 @@ async def test_a_crash_with_a_batch_in_hand_loses_nothing(
             assert service.process is not None
             service.process.kill()
             start_postgres(private_postgres)
-            after = await publish(nats_server.url, "crash", [stroke(i) for i in range(40, 60)])
+            after = await log_ops(nats_server.url, "crash", [stroke(i) for i in range(40, 60)])
             service.start(timeout=START_TIMEOUT)
 
             ops = await all_stored(http, "crash", 60)
