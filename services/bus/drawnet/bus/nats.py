@@ -11,7 +11,7 @@ from nats.aio.client import Client
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import BadRequestError
 
 from drawnet.protocol.subjects import OPS_STREAM, OPS_SUBJECTS
 
@@ -75,7 +75,7 @@ async def wait_for_ops_stream(js: JetStreamContext, *, interval: float = 0.5) ->
     while True:
         try:
             await js.stream_info(OPS_STREAM)
-        except (NotFoundError, NatsError, TimeoutError) as error:
+        except (NatsError, TimeoutError) as error:  # not found yet, or NATS not answering
             if not said:
                 log.warning(
                     "waiting for the drawing service to declare the %s stream (%s)", OPS_STREAM, error

@@ -5,8 +5,6 @@ from __future__ import annotations
 from litestar import Request
 from litestar.datastructures import State
 
-NOT_MODIFIED = 304
-
 
 def unchanged(request: Request[object, object, State], etag: str) -> bool:
     """Whether the request's `If-None-Match` names `etag` (or is `*`): the reader's copy is current, and

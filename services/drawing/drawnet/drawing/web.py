@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from litestar import MediaType, Request, Response, get
 from litestar.datastructures import State
 from litestar.params import Parameter
+from litestar.status_codes import HTTP_304_NOT_MODIFIED
 
 from drawnet.drawing import conditional
 from drawnet.drawing.errors import NotFoundError
@@ -110,7 +111,7 @@ async def static_file(
     body, media, etag = found
     headers = {"ETag": etag, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
     if conditional.unchanged(request, etag):
-        return Response(b"", status_code=conditional.NOT_MODIFIED, headers=headers)
+        return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
     return Response(body, media_type=media, headers=headers)
 
 

@@ -14,6 +14,7 @@ from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import ResponseHeader, State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
+from litestar.status_codes import HTTP_304_NOT_MODIFIED
 from nats.errors import Error as NatsError
 
 from drawnet.drawing import conditional, db, metrics, persister, render, snapshots
@@ -36,7 +37,7 @@ STORED_POLL_SECONDS = 0.25
 """While a read waits for its seq: how often the database is asked again when no batch of this process's
 persister wakes it first (the persister may run in another replica)."""
 NOT_MODIFIED = {
-    conditional.NOT_MODIFIED: ResponseSpec(
+    HTTP_304_NOT_MODIFIED: ResponseSpec(
         None, description="Not Modified: the board is as it was when the `ETag` in `If-None-Match` was sent"
     )
 }
@@ -104,7 +105,7 @@ class Export:
         if request.headers.get("if-none-match"):
             last = await db.last_seq(self._ctx.engine, self._ctx.settings.namespace, access.name)
             if conditional.unchanged(request, self.etag(last)):
-                return Response(b"", status_code=conditional.NOT_MODIFIED, headers=self.headers(last))
+                return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=self.headers(last))
         return await _load(self._ctx, access.name)
 
 
