@@ -4,8 +4,10 @@
 #   tools/k8s/build.sh [component...]   build what is missing (default: all) and print where each binary is
 #   tools/k8s/build.sh --print [c...]   only print the paths (exit 1 if one is not built yet)
 #
-# Components: kube-apiserver kube-controller-manager kube-scheduler etcd kwok helm
-#             (and "kubernetes" = the three kube-* binaries).
+# Components: the control plane: kube-apiserver kube-controller-manager kube-scheduler etcd kwok helm
+#             ("kubernetes" = the three kube-*); the real node: kubelet kube-proxy containerd (with
+#             containerd-shim-runc-v2 and ctr) cni-plugins (bridge host-local loopback portmap)
+#             coredns traefik pause ("node" = all of these).
 # Versions are pinned in tools/k8s/versions.env. Binaries land in
 #   ${DRAWNET_CACHE:-$HOME/.cache/drawnet}/k8s/<component>-<version>/<component>
 # outside the repo, so any clone reuses them; a component is rebuilt only when its pinned version
@@ -25,7 +27,10 @@ export CGO_ENABLED=0
 export GOTOOLCHAIN=local # never fetch another Go toolchain: build with the one installed
 export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
 
-all_components=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok helm)
+control_plane_components=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok helm)
+node_components=(kubelet kube-proxy containerd cni-plugins coredns traefik pause)
+all_components=("${control_plane_components[@]}" "${node_components[@]}")
+repo_root="$(cd "${here}/../.." && pwd)"
 
 log() { printf '[k8s-build] %s\n' "$*" >&2; }
 die() {
@@ -33,23 +38,51 @@ die() {
   exit 1
 }
 
-# component -> "module version package"
+# component -> "module version out=package [out=package...]": each package is built into
+# <cache>/<component>-<version>/<out>. The first one is the component's main binary.
 spec() {
   case "$1" in
-  kube-apiserver | kube-controller-manager | kube-scheduler)
-    echo "k8s.io/kubernetes ${KUBERNETES_VERSION} k8s.io/kubernetes/cmd/$1"
+  kube-apiserver | kube-controller-manager | kube-scheduler | kubelet | kube-proxy)
+    echo "k8s.io/kubernetes ${KUBERNETES_VERSION} $1=k8s.io/kubernetes/cmd/$1"
     ;;
-  etcd) echo "go.etcd.io/etcd/server/v3 ${ETCD_VERSION} go.etcd.io/etcd/server/v3" ;; # 3.6: main.go -> etcdmain
-  kwok) echo "sigs.k8s.io/kwok ${KWOK_VERSION} sigs.k8s.io/kwok/cmd/kwok" ;;
-  helm) echo "helm.sh/helm/v3 ${HELM_VERSION} helm.sh/helm/v3/cmd/helm" ;;
-  *) die "unknown component '$1' (known: ${all_components[*]} kubernetes)" ;;
+  etcd) echo "go.etcd.io/etcd/server/v3 ${ETCD_VERSION} etcd=go.etcd.io/etcd/server/v3" ;; # 3.6: main.go -> etcdmain
+  kwok) echo "sigs.k8s.io/kwok ${KWOK_VERSION} kwok=sigs.k8s.io/kwok/cmd/kwok" ;;
+  helm) echo "helm.sh/helm/v3 ${HELM_VERSION} helm=helm.sh/helm/v3/cmd/helm" ;;
+  containerd)
+    local m=github.com/containerd/containerd/v2
+    echo "${m} ${CONTAINERD_VERSION} containerd=${m}/cmd/containerd" \
+      "containerd-shim-runc-v2=${m}/cmd/containerd-shim-runc-v2 ctr=${m}/cmd/ctr"
+    ;;
+  cni-plugins)
+    local m=github.com/containernetworking/plugins
+    echo "${m} ${CNI_PLUGINS_VERSION} bridge=${m}/plugins/main/bridge host-local=${m}/plugins/ipam/host-local" \
+      "loopback=${m}/plugins/main/loopback portmap=${m}/plugins/meta/portmap"
+    ;;
+  coredns) echo "github.com/coredns/coredns ${COREDNS_VERSION} coredns=github.com/coredns/coredns" ;;
+  traefik) echo "github.com/traefik/traefik/v3 ${TRAEFIK_VERSION} traefik=github.com/traefik/traefik/v3/cmd/traefik" ;;
+  # The sandbox ("pause") container's program: ours, in tools/k8s/pause (no registry serves one here).
+  pause) echo "drawnet.local/pause $(pause_version) pause=drawnet.local/pause" ;;
+  *) die "unknown component '$1' (known: ${all_components[*]} kubernetes node)" ;;
+  esac
+}
+
+# The pause program's version: a digest of its source, so an edit rebuilds it.
+pause_version() {
+  echo "src-$(cat "${here}/pause/go.mod" "${here}/pause/main.go" | sha256sum | cut -c1-12)"
+}
+
+# Build tags a module needs (containerd: no btrfs snapshotter, which needs cgo).
+tags_for() {
+  case "$1" in
+  containerd) echo "no_btrfs" ;;
+  *) echo "" ;;
   esac
 }
 
 binary_path() {
-  local module version pkg
-  read -r module version pkg <<<"$(spec "$1")"
-  echo "${cache_root}/$1-${version}/$1"
+  local module version first
+  read -r module version first _ <<<"$(spec "$1")"
+  echo "${cache_root}/$1-${version}/${first%%=*}"
 }
 
 # A JSON string field of `go mod download -json` output (flat object, one field per line).
@@ -129,7 +162,7 @@ ldflags_for() {
     date="$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "${info_file}")"
   fi
   case "${component}" in
-  kube-*)
+  kube-* | kubelet)
     local major minor
     major="${version#v}"
     major="${major%%.*}"
@@ -142,6 +175,17 @@ ldflags_for() {
       flags+=" -X ${pkgvar}.gitTreeState=clean"
       [[ -n "${date}" ]] && flags+=" -X ${pkgvar}.buildDate=${date}"
     done
+    ;;
+  containerd)
+    flags+=" -X github.com/containerd/containerd/v2/version.Version=${version}"
+    flags+=" -X github.com/containerd/containerd/v2/version.Package=github.com/containerd/containerd/v2"
+    ;;
+  coredns)
+    flags+=" -X github.com/coredns/coredns/coremain.GitCommit=${version}"
+    ;;
+  traefik)
+    flags+=" -X github.com/traefik/traefik/v3/pkg/version.Version=${version}"
+    [[ -n "${date}" ]] && flags+=" -X github.com/traefik/traefik/v3/pkg/version.BuildDate=${date}"
     ;;
   kwok)
     flags+=" -X sigs.k8s.io/kwok/pkg/consts.Version=${version#v}"
@@ -182,44 +226,66 @@ write_kwok_stages() {
 
 build_one() {
   local component="$1"
-  local module version pkg
-  read -r module version pkg <<<"$(spec "${component}")"
-  local out
+  local module version
+  local -a outs
+  read -r module version <<<"$(spec "${component}" | cut -d' ' -f1,2)"
+  read -r -a outs <<<"$(spec "${component}" | cut -d' ' -f3-)"
+  local out dir
   out="$(binary_path "${component}")"
-  local stamp_file="${out%/*}/.stamp"
-  local want_stamp="recipe=${recipe} ${module}@${version} ${pkg}"
+  dir="${out%/*}"
+  local stamp_file="${dir}/.stamp"
+  local tags
+  tags="$(tags_for "${component}")"
+  local want_stamp="recipe=${recipe} ${module}@${version} ${outs[*]}${tags:+ tags=${tags}}"
   if [[ -x "${out}" && -f "${stamp_file}" && "$(cat "${stamp_file}")" == "${want_stamp}" ]] &&
-    [[ "${component}" != kwok || -f "${out%/*}/stages.yaml" ]]; then
+    [[ "${component}" != kwok || -f "${dir}/stages.yaml" ]]; then
     echo "${component}: ${out} (cached)"
     return
   fi
 
   local start=${SECONDS} src
-  src="$(prepare_module "${module}" "${version}")"
-  if [[ -f "${src}/.ready.pending" ]]; then
-    # Record every package this wrapper will build, so go.mod/go.sum list all it needs.
-    local pkgs=() c
+  if [[ "${component}" == pause ]]; then
+    src="${here}/pause" # our own module, in the repo
+  else
+    src="$(prepare_module "${module}" "${version}")"
+    # go get (once per wrapper) every package of this module that build.sh knows, so go.mod/go.sum
+    # list all they need; a package added to build.sh later is fetched into the same wrapper.
+    local pkgs=() c o missing=()
     for c in "${all_components[@]}"; do
-      local m p
-      read -r m _ p <<<"$(spec "${c}")"
-      [[ "${m}" == "${module}" ]] && pkgs+=("${p}@${version}")
+      [[ "${c}" == pause ]] && continue
+      local m v
+      read -r m v <<<"$(spec "${c}" | cut -d' ' -f1,2)"
+      [[ "${m}" == "${module}" ]] || continue
+      for o in $(spec "${c}" | cut -d' ' -f3-); do pkgs+=("${o#*=}@${version}"); done
     done
-    log "go get ${pkgs[*]} (in ${src})"
-    (cd "${src}" && go get "${pkgs[@]}") || die "go get failed for ${module}@${version}"
-    rm -f "${src}/.ready.pending"
-    touch "${src}/.ready"
+    touch "${src}/.packages"
+    for o in "${pkgs[@]}"; do grep -qxF "${o}" "${src}/.packages" || missing+=("${o}"); done
+    if ((${#missing[@]})); then
+      log "go get ${missing[*]} (in ${src})"
+      (cd "${src}" && go get "${missing[@]}") || die "go get failed for ${module}@${version}"
+      printf '%s\n' "${missing[@]}" >>"${src}/.packages"
+      rm -f "${src}/.ready.pending"
+      touch "${src}/.ready"
+    fi
   fi
 
   local ldflags
-  ldflags="$(ldflags_for "${component}" "${module}" "${version}" "${src}")"
-  mkdir -p "${out%/*}"
-  log "building ${component} (${pkg}@${version}) -> ${out}"
-  (cd "${src}" && go build -trimpath -ldflags "${ldflags}" -o "${out}.tmp" "${pkg}") ||
-    die "go build ${pkg} failed"
-  mv -f "${out}.tmp" "${out}"
+  if [[ "${component}" == pause ]]; then ldflags="-s -w"; else
+    ldflags="$(ldflags_for "${component}" "${module}" "${version}" "${src}")"
+  fi
+  mkdir -p "${dir}"
+  local pair name pkg
+  for pair in "${outs[@]}"; do
+    name="${pair%%=*}"
+    pkg="${pair#*=}"
+    log "building ${name} (${pkg}@${version}) -> ${dir}/${name}"
+    (cd "${src}" && go build -trimpath ${tags:+-tags "${tags}"} -ldflags "${ldflags}" -o "${dir}/${name}.tmp" "${pkg}") ||
+      die "go build ${pkg} failed"
+    mv -f "${dir}/${name}.tmp" "${dir}/${name}"
+  done
   if [[ "${component}" == kwok ]]; then
-    write_kwok_stages "$(cd "${src}" && go list -m -f '{{.Dir}}' "${module}")" >"${out%/*}/stages.yaml.tmp"
-    mv -f "${out%/*}/stages.yaml.tmp" "${out%/*}/stages.yaml"
+    write_kwok_stages "$(cd "${src}" && go list -m -f '{{.Dir}}' "${module}")" >"${dir}/stages.yaml.tmp"
+    mv -f "${dir}/stages.yaml.tmp" "${dir}/stages.yaml"
   fi
   echo "${want_stamp}" >"${stamp_file}"
   echo "${component}: ${out} (built in $((SECONDS - start))s)"
@@ -232,7 +298,7 @@ main() {
     shift
   fi
   if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then
-    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     return
   fi
   local components=() c
@@ -240,8 +306,11 @@ main() {
   for c in "$@"; do
     case "${c}" in
     kubernetes) components+=(kube-apiserver kube-controller-manager kube-scheduler) ;;
-    kube-apiserver | kube-controller-manager | kube-scheduler | etcd | kwok | helm) components+=("${c}") ;;
-    *) die "unknown component '${c}' (known: ${all_components[*]} kubernetes)" ;;
+    node) components+=("${node_components[@]}") ;;
+    *)
+      [[ " ${all_components[*]} " == *" ${c} "* ]] || die "unknown component '${c}' (known: ${all_components[*]} kubernetes node)"
+      components+=("${c}")
+      ;;
     esac
   done
 

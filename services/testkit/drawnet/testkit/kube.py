@@ -67,8 +67,11 @@ T = TypeVar("T")
 
 #: KWOK manages only nodes with this annotation (``--manage-nodes-with-annotation-selector``).
 FAKE_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
-SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
-POD_CIDR = "10.244.0.1/16"  # KWOK hands out pod IPs from here; must not overlap the service range
+# Every address of the test clusters is in 198.18.0.0/15, the range reserved for network testing
+# (RFC 2544): Services here, the real node's pods in 198.18.0.0/17 (drawnet.testkit.node), KWOK's
+# fake pods in 198.18.128.0/17. None of it is ever routed off the machine.
+SERVICE_CLUSTER_IP_RANGE = "198.19.0.0/16"
+POD_CIDR = "198.18.128.1/17"  # KWOK hands out (fake) pod IPs from here
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 LOOPBACK = "127.0.0.1"
 
@@ -251,6 +254,8 @@ class _Pki:
     sa_pub: Path
     admin_cert: Path  # O=system:masters
     admin_key: Path
+    kubelet_client_cert: Path  # the API server's identity towards kubelets (logs, exec, port-forward)
+    kubelet_client_key: Path
     controller_manager_cert: Path  # CN=system:kube-controller-manager
     controller_manager_key: Path
     scheduler_cert: Path  # CN=system:kube-scheduler
@@ -313,9 +318,16 @@ class _CertificateAuthority:
         self.key_path = _write_private(directory / f"{name}.key", _key_pem(self.key))
 
     def issue(
-        self, name: str, common_name: str, *, org: str | None = None, server: bool = False
+        self,
+        name: str,
+        common_name: str,
+        *,
+        org: str | None = None,
+        server: bool = False,
+        server_ips: Sequence[str] = (),
     ) -> tuple[Path, Path]:
-        """A client certificate (or, with ``server``, a loopback serving one): (cert path, key path)."""
+        """A client certificate (or, with ``server``, a serving one for loopback, the in-cluster names
+        of the API server and ``server_ips``): (cert path, key path)."""
         key = ec.generate_private_key(ec.SECP256R1())
         attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
         if org:
@@ -349,6 +361,7 @@ class _CertificateAuthority:
                         x509.IPAddress(ipaddress.ip_address(LOOPBACK)),
                         x509.IPAddress(ipaddress.ip_address("::1")),
                         x509.IPAddress(first_service_ip),
+                        *(x509.IPAddress(ipaddress.ip_address(ip)) for ip in server_ips if ip != LOOPBACK),
                     ]
                 ),
                 critical=False,
@@ -359,7 +372,7 @@ class _CertificateAuthority:
         return cert_path, _write_private(self.directory / f"{name}.key", _key_pem(key))
 
 
-def _make_pki(directory: Path) -> _Pki:
+def _make_pki(directory: Path, server_ips: Sequence[str]) -> tuple[_Pki, _CertificateAuthority]:
     directory.mkdir(parents=True, exist_ok=True)
     ca = _CertificateAuthority(directory, "ca")
     front_proxy_ca = _CertificateAuthority(directory, "front-proxy-ca")
@@ -373,12 +386,13 @@ def _make_pki(directory: Path) -> _Pki:
         )
     )
 
-    serving = ca.issue("serving", "kube-apiserver", server=True)
+    serving = ca.issue("serving", "kube-apiserver", server=True, server_ips=server_ips)
     admin = ca.issue("admin", "drawnet-admin", org="system:masters")
+    kubelet_client = ca.issue("kubelet-client", "kube-apiserver-kubelet-client", org="system:masters")
     kcm = ca.issue("kube-controller-manager", "system:kube-controller-manager")
     scheduler = ca.issue("kube-scheduler", "system:kube-scheduler")
     front_proxy_client = front_proxy_ca.issue("front-proxy-client", "front-proxy-client")
-    return _Pki(
+    pki = _Pki(
         ca_cert=ca.cert_path,
         ca_key=ca.key_path,
         serving_cert=serving[0],
@@ -387,6 +401,8 @@ def _make_pki(directory: Path) -> _Pki:
         sa_pub=sa_pub_path,
         admin_cert=admin[0],
         admin_key=admin[1],
+        kubelet_client_cert=kubelet_client[0],
+        kubelet_client_key=kubelet_client[1],
         controller_manager_cert=kcm[0],
         controller_manager_key=kcm[1],
         scheduler_cert=scheduler[0],
@@ -395,6 +411,7 @@ def _make_pki(directory: Path) -> _Pki:
         front_proxy_client_cert=front_proxy_client[0],
         front_proxy_client_key=front_proxy_client[1],
     )
+    return pki, ca
 
 
 def _write_kubeconfig(path: Path, server: str, ca: Path, cert: Path, key: Path) -> Path:
@@ -454,7 +471,7 @@ def _die_with_parent_preexec() -> Callable[[], None]:
     return preexec
 
 
-class _Component:
+class Component:
     """One child process, its output logged to a file."""
 
     def __init__(self, name: str, argv: Sequence[str], log_path: Path, env: dict[str, str]) -> None:
@@ -528,6 +545,10 @@ class ControlPlane:
     A context manager: ``start()`` on enter (blocks until every component is ready and the node is
     Ready), ``stop()`` on exit. Start it from a long-lived thread (the main one): its children are
     killed when the thread that started them ends.
+
+    ``address`` is where the API server listens and what it advertises (the ``kubernetes`` Service's
+    endpoint): loopback for KWOK-only clusters; the real node's bridge address when pods must reach it
+    (drawnet.testkit.node). ``fake_node=False`` leaves KWOK out.
     """
 
     def __init__(
@@ -538,8 +559,13 @@ class ControlPlane:
         node_name: str = "kwok-node-0",
         workdir: Path | None = None,
         start_timeout: float = 120.0,
+        address: str = LOOPBACK,
+        fake_node: bool = True,
     ) -> None:
         self._binaries = binaries
+        self.address = address
+        self.fake_node = fake_node
+        self._ca: _CertificateAuthority | None = None
         self._build_missing = build_missing
         self.node_name = node_name
         self._own_workdir = workdir is None
@@ -548,7 +574,7 @@ class ControlPlane:
         self._keep_workdir = os.environ.get("DRAWNET_K8S_KEEP_DIR") == "1"
         self._start_timeout = start_timeout
         self._deadline = 0.0
-        self._components: list[_Component] = []
+        self._components: list[Component] = []
         self._workdir: Path | None = None
         self._kubeconfig: Path | None = None
         self._server: str | None = None
@@ -572,7 +598,7 @@ class ControlPlane:
 
     @property
     def server(self) -> str:
-        """The API server's URL, https://127.0.0.1:<port>."""
+        """The API server's URL, https://<address>:<port>."""
         if self._server is None:
             raise ControlPlaneError("control plane not started")
         return self._server
@@ -584,6 +610,23 @@ class ControlPlane:
     @property
     def ca_cert(self) -> Path:
         return self._require_pki().ca_cert
+
+    def issue_certificate(
+        self, name: str, common_name: str, *, org: str | None = None, server_ips: Sequence[str] = ()
+    ) -> tuple[Path, Path]:
+        """A certificate signed by the cluster's CA, in its PKI folder: (cert path, key path).
+
+        A client certificate for ``common_name`` (and group ``org``), or with ``server_ips`` a
+        serving one for those addresses (a kubelet's, say).
+        """
+        if self._ca is None:
+            raise ControlPlaneError("control plane not started")
+        return self._ca.issue(name, common_name, org=org, server=bool(server_ips), server_ips=server_ips)
+
+    def write_kubeconfig(self, name: str, cert: Path, key: Path) -> Path:
+        """A kubeconfig for the identity of ``cert`` (made by ``issue_certificate``)."""
+        path = self.workdir / "kubeconfig" / f"{name}.kubeconfig"
+        return _write_kubeconfig(path, self.server, self.ca_cert, cert, key)
 
     def _require_pki(self) -> _Pki:
         if self._pki is None:
@@ -676,8 +719,9 @@ class ControlPlane:
         self.log_dir.mkdir(exist_ok=True)
 
         etcd_client, etcd_peer, apiserver_port, kcm_port, scheduler_port, kwok_port = _free_ports(6)
-        pki = self._pki = _make_pki(workdir / "pki")
-        self._server = f"https://{LOOPBACK}:{apiserver_port}"
+        pki, self._ca = _make_pki(workdir / "pki", [self.address])
+        self._pki = pki
+        self._server = f"https://{self.address}:{apiserver_port}"
         kubeconfigs = workdir / "kubeconfig"
         kubeconfigs.mkdir(exist_ok=True)
 
@@ -720,8 +764,8 @@ class ControlPlane:
             [
                 str(binaries.kube_apiserver),
                 f"--etcd-servers=http://{LOOPBACK}:{etcd_client}",
-                f"--bind-address={LOOPBACK}",
-                f"--advertise-address={LOOPBACK}",
+                f"--bind-address={self.address}",
+                f"--advertise-address={self.address}",
                 f"--secure-port={apiserver_port}",
                 f"--cert-dir={workdir / 'apiserver'}",
                 f"--tls-cert-file={pki.serving_cert}",
@@ -743,12 +787,19 @@ class ControlPlane:
                 "--authorization-mode=Node,RBAC",
                 "--enable-admission-plugins=NodeRestriction",
                 "--allow-privileged=true",
-                # The "kubernetes" Service's endpoints would be 127.0.0.1, which Endpoints reject.
-                "--endpoint-reconciler-type=none",
+                # Logs, exec and port-forward: the API server calls the kubelet as this identity,
+                # at the node's InternalIP, and checks the kubelet's serving certificate.
+                f"--kubelet-client-certificate={pki.kubelet_client_cert}",
+                f"--kubelet-client-key={pki.kubelet_client_key}",
+                f"--kubelet-certificate-authority={pki.ca_cert}",
+                "--kubelet-preferred-address-types=InternalIP",
+                # On loopback, the "kubernetes" Service's endpoint would be 127.0.0.1, which
+                # Endpoints reject: no reconciler then (no pod could reach it anyway).
+                *(["--endpoint-reconciler-type=none"] if self.address == LOOPBACK else []),
                 "--profiling=false",
             ],
         )
-        self._wait_http(apiserver, apiserver_port, "/readyz", admin_tls, "ok")
+        self._wait_http(apiserver, apiserver_port, "/readyz", admin_tls, "ok", host=self.address)
 
         # --- kube-controller-manager, kube-scheduler and KWOK start together
         serving = [f"--tls-cert-file={pki.serving_cert}", f"--tls-private-key-file={pki.serving_key}"]
@@ -792,28 +843,30 @@ class ControlPlane:
                 "--profiling=false",
             ],
         )
-        kwok_home = workdir / "kwok-home"  # kwok also reads ~/.kwok/kwok.yaml: keep a user's out
-        kwok_home.mkdir(exist_ok=True)
-        kwok = self._spawn(
-            "kwok",
-            [
-                str(binaries.kwok),
-                f"--kubeconfig={admin_kubeconfig}",
-                f"--config={binaries.kwok_stages}",
-                "--manage-all-nodes=false",
-                "--manage-nodes-with-annotation-selector=" + "=".join(FAKE_NODE_ANNOTATION),
-                "--node-lease-duration-seconds=40",
-                f"--cidr={POD_CIDR}",
-                f"--server-address={LOOPBACK}:{kwok_port}",
-                *serving,
-            ],
-            env_overrides={"HOME": str(kwok_home)},
-        )
+        if self.fake_node:
+            kwok_home = workdir / "kwok-home"  # kwok also reads ~/.kwok/kwok.yaml: keep a user's out
+            kwok_home.mkdir(exist_ok=True)
+            kwok = self._spawn(
+                "kwok",
+                [
+                    str(binaries.kwok),
+                    f"--kubeconfig={admin_kubeconfig}",
+                    f"--config={binaries.kwok_stages}",
+                    "--manage-all-nodes=false",
+                    "--manage-nodes-with-annotation-selector=" + "=".join(FAKE_NODE_ANNOTATION),
+                    "--node-lease-duration-seconds=40",
+                    f"--cidr={POD_CIDR}",
+                    f"--server-address={LOOPBACK}:{kwok_port}",
+                    *serving,
+                ],
+                env_overrides={"HOME": str(kwok_home)},
+            )
         self._wait_http(kcm, kcm_port, "/healthz", verify, "ok")
         self._wait_http(scheduler, scheduler_port, "/healthz", verify, "ok")
-        self._wait_http(kwok, kwok_port, "/healthz", None, "ok")
 
-        self._create_fake_node()
+        if self.fake_node:
+            self._wait_http(kwok, kwok_port, "/healthz", None, "ok")
+            self._create_fake_node()
         self.startup_seconds = time.monotonic() - began
 
     def stop(self) -> None:
@@ -835,10 +888,10 @@ class ControlPlane:
 
     def _spawn(
         self, name: str, argv: Sequence[str], *, env_overrides: dict[str, str] | None = None
-    ) -> _Component:
+    ) -> Component:
         env = {k: v for k, v in os.environ.items() if k not in {"KUBECONFIG", "ETCDCTL_API"}}
         env.update(env_overrides or {})
-        component = _Component(name, argv, self.log_dir / f"{name}.log", env)
+        component = Component(name, argv, self.log_dir / f"{name}.log", env)
         self._components.append(component)
         return component
 
@@ -858,11 +911,17 @@ class ControlPlane:
         return max(1.0, self._deadline - time.monotonic())
 
     def _wait_http(
-        self, component: _Component, port: int, path: str, context: ssl.SSLContext | None, expect: str
+        self,
+        component: Component,
+        port: int,
+        path: str,
+        context: ssl.SSLContext | None,
+        expect: str,
+        *,
+        host: str = LOOPBACK,
     ) -> None:
-        """Wait until GET ``path`` on the loopback ``port`` answers 200 with ``expect`` in the body."""
+        """Wait until GET ``path`` on ``host:port`` answers 200 with ``expect`` in the body."""
         last: list[str] = []
-        host = LOOPBACK
 
         def ready() -> bool:
             self.check_alive()

@@ -1,0 +1,3 @@
+module drawnet.local/pause
+
+go 1.26
