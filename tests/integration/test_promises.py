@@ -11,6 +11,7 @@ import httpx
 import pytest
 import websockets
 
+from drawnet.bus import connect, ensure_ops_stream
 from drawnet.embedded.components import DrawingService, NatsServer, RoomServer
 from drawnet.protocol import Ack, AddStroke, CloseCode, Joined, Points
 from drawnet.testkit import RoomClient, eventually_async
@@ -206,6 +207,108 @@ class TestReadyMeansReady:
         room.stop()
         nats.stop()
 
+    async def test_a_room_is_alive_at_once_and_ready_only_once_nats_and_the_op_log_are_there(
+        self, tmp_path: Path
+    ) -> None:
+        """A fresh install starts the room pod before NATS, and before the drawing service declared the op
+        log: the liveness probe (/healthz) must find it alive meanwhile, the readiness probe (/readyz) must
+        not find it ready, and it must get there by itself."""
+        nats = NatsServer(data_dir=tmp_path / "nats")  # its port chosen, not started yet
+        room = RoomServer(
+            nats_url=nats.url,
+            log_path=tmp_path / "room.log",
+            signing_keys=TEST_SIGNING_KEYS,
+            drawing_url="http://127.0.0.1:9",  # a drawing service declares the log; nobody does here yet
+            extra_env={"DRAWNET_ROOM_SESSION": "fresh", "DRAWNET_ROOM_NATS_RETRY_SECONDS": "0.2"},
+        ).start(ready=False)  # returns once /healthz answers
+        try:
+            async with httpx.AsyncClient(base_url=room.http_url) as http:
+                assert (await http.get("/healthz")).status_code == 200
+                waiting = await http.get("/readyz")
+                assert (waiting.status_code, waiting.text) == (
+                    503,
+                    f"not ready: connecting to NATS at {nats.url}",
+                )
+                early = await RoomClient.connect_raw(room.url, "fresh")
+                assert await early.wait_closed() == (CloseCode.TRY_AGAIN_LATER, "room is starting; retry")
+
+                nats.start()
+                await eventually_async(
+                    lambda: _says(
+                        http, "not ready: waiting for the drawing service to declare the DRAWNET_OPS"
+                    ),
+                    what="the room connected, waiting for the op log",
+                )
+                assert (await http.get("/healthz")).status_code == 200
+                nc = await connect(nats.url, "test")
+                try:
+                    await ensure_ops_stream(nc.jetstream(), duplicate_window_seconds=600)
+                finally:
+                    await nc.close()
+                await eventually_async(lambda: _status(http, 200), what="ready once the op log exists")
+            async with await RoomClient.join(
+                room.url, "fresh", token=signer.token("fresh", name="Ann")
+            ) as ann:
+                await ann.draw_stroke(line(3))
+                await eventually_async(lambda: _true(len(ann.acked) == 1), what="the stroke acked")
+        finally:
+            room.stop()
+            nats.stop()
+
+    async def test_a_room_stopped_while_it_waits_for_nats_exits_at_once(self, tmp_path: Path) -> None:
+        nats = NatsServer(data_dir=tmp_path / "nats")
+        room = RoomServer(nats_url=nats.url, log_path=tmp_path / "room.log", signing_keys=TEST_SIGNING_KEYS)
+        room.start(ready=False)
+        assert room.stop(timeout=5) == 0
+
+
+class TestPaths:
+    async def test_a_room_answers_on_its_namespaced_path_and_refuses_another_namespace(
+        self, room_server: RoomServer
+    ) -> None:
+        """The operator's routes give browsers `/rooms/<namespace>/<session>` (one public host serves every
+        namespace); the room serves that path for its own namespace and refuses the others'."""
+        token = signer.token("paths", name="Ann")
+        async with await RoomClient.join(room_server.url, "default/paths", token=token) as ann:
+            await ann.draw_stroke(line(3))
+            await eventually_async(lambda: _true(len(ann.acked) == 1), what="the stroke acked")
+        other = await RoomClient.connect_raw(room_server.url, "team-b/paths")
+        assert await other.wait_closed() == (
+            CloseCode.INVALID_SESSION,
+            "this room hosts namespace 'default', not 'team-b'",
+        )
+
+
+class TestPings:
+    async def test_a_quiet_connection_is_pinged_every_ping_interval(
+        self, nats_server: NatsServer, tmp_path: Path
+    ) -> None:
+        """What a proxy between browser and room sees on a quiet board: a ping from the room every
+        `ping_interval_seconds`, so its idle timeout (ingress-nginx: 60 s) never closes the connection."""
+        room = start_room(
+            nats_server, tmp_path / "room.log", env={"DRAWNET_ROOM_PING_INTERVAL_SECONDS": "0.5"}
+        )
+        try:
+            reader, writer = await asyncio.open_connection(room.host, room.port)
+            writer.write(
+                b"GET /rooms/quiet HTTP/1.1\r\nHost: room\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            )
+            head = await reader.readuntil(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 101"), head
+            started = asyncio.get_running_loop().time()
+            opcodes: list[int] = []
+            while len(opcodes) < 3:
+                first, length = await asyncio.wait_for(reader.readexactly(2), timeout=5)
+                await reader.readexactly(length & 0x7F)
+                opcodes.append(first & 0x0F)
+            elapsed = asyncio.get_running_loop().time() - started
+            assert opcodes == [0x9, 0x9, 0x9]  # three pings, nothing else on a quiet connection
+            assert 1.0 <= elapsed < 3.0, elapsed
+            writer.close()
+        finally:
+            room.stop()
+
 
 class TestReplicas:
     @pytest.fixture
@@ -283,6 +386,14 @@ async def _true(value: bool) -> bool:
 async def _snapshot_covers(http: httpx.AsyncClient, session: str, strokes: int) -> bool:
     response = await http.get(f"/api/v1/sessions/{session}/snapshot")
     return response.status_code == 200 and len(response.json()["strokes"]) >= strokes
+
+
+async def _says(http: httpx.AsyncClient, prefix: str) -> bool:
+    try:
+        response = await http.get("/readyz")
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 503 and response.text.startswith(prefix)
 
 
 async def _status(http: httpx.AsyncClient, expected: int) -> bool:

@@ -130,7 +130,9 @@ class RoomServer:
     def http_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> RoomServer:
+    def start(self, timeout: float = 30.0, *, ready: bool = True) -> RoomServer:
+        """Start the room; return once it is ready (/readyz), or with `ready=False` once it is alive
+        (/healthz answers before NATS and the op log are there)."""
         env = {
             "DRAWNET_ROOM_HOST": self.host,
             "DRAWNET_ROOM_PORT": str(self.port),
@@ -142,7 +144,7 @@ class RoomServer:
         self.process = Supervised(
             "room", python_module("drawnet.room"), log_path=self.log_path, env=env
         ).start()
-        self.process.wait_http_ok(f"{self.http_url}/readyz", timeout=timeout)
+        self.process.wait_http_ok(f"{self.http_url}/{'readyz' if ready else 'healthz'}", timeout=timeout)
         return self
 
     def stop(self, timeout: float = 10.0) -> int | None:

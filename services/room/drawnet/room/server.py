@@ -29,7 +29,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from socketify import App, OpCode
 from socketify.native import lib
 
-from drawnet.bus import connect, ensure_ops_stream, wait_for_ops_stream
+from drawnet.bus import BusError, connect, ensure_ops_stream, wait_for_ops_stream
 from drawnet.protocol import (
     PROTOCOL_VERSION,
     Ack,
@@ -56,7 +56,7 @@ from drawnet.protocol import (
 )
 from drawnet.protocol.messages import AddStroke, Committed, Live
 from drawnet.protocol.status import RoomHeartbeat
-from drawnet.protocol.subjects import relay_subject, status_subject
+from drawnet.protocol.subjects import OPS_STREAM, relay_subject, status_subject
 from drawnet.protocol.tokens import JoinClaims, TokenError, verify
 from drawnet.protocol.validation import LimitError, check_live, check_op
 from drawnet.room import metrics, native
@@ -111,13 +111,14 @@ class _UserBuckets:
 class Room:
     """Sessions, connections and the glue between uWebSockets and NATS, all on one thread."""
 
-    def __init__(self, settings: RoomSettings, nc: NatsClient, js: JetStreamContext) -> None:
+    _nc: NatsClient
+    _js: JetStreamContext
+
+    def __init__(self, settings: RoomSettings) -> None:
         self.settings = settings
         self.limits = settings.limits
         self.keys = settings.keys
         self.stats = metrics.RoomStats()
-        self._nc = nc
-        self._js = js
         self._sessions: dict[str, asyncio.Task[LiveSession]] = {}
         self._connections: set[Connection] = set()
         self._users: dict[str, _UserBuckets] = {}
@@ -133,6 +134,8 @@ class Room:
         """Something was sent since the slow-consumer watcher last looked."""
         self.ready = False
         self.draining = False
+        self.waiting_for = "starting"
+        """What readiness waits for (the body of a 503 from /readyz)."""
         self.app = App(lifespan=False)
         self._ssl = self.app.SSL
         # socketify installs its own task factory and exception handler on the running asyncio loop; its
@@ -153,9 +156,14 @@ class Room:
             self._ws_route()
 
     def _ws_route(self) -> None:
-        self.app.ws(
-            "/rooms/:session",
-            {
+        # `/rooms/<session>` (the embedded platform) and `/rooms/<namespace>/<session>`: what the operator's
+        # routes give browsers, so that sessions of one name in two namespaces share a host without
+        # colliding (an ingress controller forwards the path unchanged).
+        self.app.ws("/rooms/:session", self._ws_behavior(self._upgrade))
+        self.app.ws("/rooms/:namespace/:session", self._ws_behavior(self._upgrade_namespaced))
+
+    def _ws_behavior(self, upgrade: Any) -> dict[str, Any]:
+        return {
                 "compression": 0,
                 # uWebSockets cuts off (1006, no reason) frames over its own limit; up to twice ours we
                 # read them and close with 1009 and the numbers.
@@ -167,19 +175,27 @@ class Room:
                 "max_backpressure": 4 * self.settings.slow_consumer_close_bytes,
                 "close_on_backpressure_limit": True,
                 "send_pings_automatically": True,
-                "upgrade": self._upgrade,
+                "upgrade": upgrade,
                 "open": self._open,
                 "message": self._message,
                 "drain": self._drain,
                 "close": self._close,
-            },
-        )
+            }
+
+    def attach(self, nc: NatsClient, js: JetStreamContext) -> None:
+        """The bus, once connected (the HTTP listener runs before: /healthz answers while NATS is away)."""
+        self._nc = nc
+        self._js = js
 
     def _readyz(self, res: Any, _req: Any) -> None:
-        if self.ready and not self.draining and self._nc.is_connected:
-            res.end("ready")
+        if self.draining:
+            res.write_status(503).end("not ready: draining")
+        elif not self.ready:
+            res.write_status(503).end(f"not ready: {self.waiting_for}")
+        elif not self._nc.is_connected:
+            res.write_status(503).end(f"not ready: NATS disconnected from {self.settings.nats_url}")
         else:
-            res.write_status(503).end("not ready")
+            res.end("ready")
 
     def _metrics(self, res: Any, _req: Any) -> None:
         res.write_header("Content-Type", CONTENT_TYPE_LATEST).end(generate_latest(REGISTRY))
@@ -187,10 +203,22 @@ class Room:
     # ---------------------------------------------------------------------------------- uWS callbacks
 
     def _upgrade(self, res: Any, req: Any, context: Any) -> None:
-        name = req.get_parameter(0) or ""
+        self._accept(res, req, context, req.get_parameter(0) or "", None)
+
+    def _upgrade_namespaced(self, res: Any, req: Any, context: Any) -> None:
+        self._accept(res, req, context, req.get_parameter(1) or "", req.get_parameter(0) or "")
+
+    def _accept(self, res: Any, req: Any, context: Any, name: str, namespace: str | None) -> None:
         conn = Connection(session_name=name)
-        if self.draining:
+        if namespace is not None and namespace != self.settings.namespace:
+            conn.refused = ProtocolError(
+                CloseCode.INVALID_SESSION,
+                f"this room hosts namespace {self.settings.namespace!r}, not {namespace[:63]!r}",
+            )
+        elif self.draining:
             conn.refused = ProtocolError(CloseCode.GOING_AWAY, "room is shutting down; reconnect")
+        elif not self.ready:
+            conn.refused = ProtocolError(CloseCode.TRY_AGAIN_LATER, "room is starting; retry")
         elif not valid_name(name):
             conn.refused = ProtocolError(CloseCode.INVALID_SESSION, f"invalid session name {name[:40]!r}")
         elif self.settings.session is not None and name != self.settings.session:
@@ -696,6 +724,22 @@ class Room:
             if most:
                 self._traffic = True  # keep looking while anything is still waiting to be sent
 
+    async def keep_alive(self) -> None:
+        """Ping every connection each `ping_interval_seconds`: proxies between browser and room (an ingress
+        controller, a load balancer) close a WebSocket that carries nothing for their idle timeout, and a
+        quiet board carries nothing. The browser's pong also tells uWebSockets the client is alive."""
+        ping, compress, fin = int(OpCode.PING), False, True
+        while True:
+            await asyncio.sleep(self.settings.ping_interval_seconds)
+            ssl = self.app.SSL
+            sent = 0
+            for conn in list(self._connections):
+                if not conn.closed and conn.ws is not None:
+                    lib.uws_ws_send_with_options(ssl, conn.ws.ws, b"", 0, ping, compress, fin)
+                    sent += 1
+            if sent:
+                self._wake()
+
     async def heartbeat(self) -> None:
         """Tell the platform (the operator) how each hosted session is doing."""
         while True:
@@ -737,28 +781,51 @@ class Room:
                 task.cancel()
 
 
-async def serve(settings: RoomSettings) -> None:
-    """Run a room until SIGTERM or SIGINT."""
-    nc = await connect(settings.nats_url, name=f"drawnet-room-{settings.replica_id}")
+async def _connect_patiently(room: Room) -> NatsClient:
+    """NATS, however long it takes to come (on a fresh install the room may start first)."""
+    settings = room.settings
+    attempts = 0
+    while True:
+        try:
+            return await connect(settings.nats_url, name=f"drawnet-room-{settings.replica_id}")
+        except BusError as error:
+            attempts += 1
+            if attempts == 1 or attempts % 30 == 0:
+                log.warning(
+                    "waiting for NATS (attempt %d, again every %gs; alive, not ready): %s",
+                    attempts,
+                    settings.nats_retry_seconds,
+                    error,
+                )
+            await asyncio.sleep(settings.nats_retry_seconds)
+
+
+async def start_up(room: Room) -> list[asyncio.Task[None]]:
+    """Everything readiness waits for, in order, each named in /readyz while it is awaited: NATS, the op
+    log, the relay subscription, the session's board. Returns the background tasks it started."""
+    settings = room.settings
+    room.waiting_for = f"connecting to NATS at {settings.nats_url}"
+    nc = await _connect_patiently(room)
     js = nc.jetstream()
     if settings.drawing_url:
         # The drawing service declares the op log, numbered on from what SQL holds: on a NATS that lost
         # it, a room declaring it first would number it from 1 again (see ensure_ops_stream).
+        room.waiting_for = f"waiting for the drawing service to declare the {OPS_STREAM} stream"
         await wait_for_ops_stream(js)
+    room.waiting_for = f"declaring the {OPS_STREAM} stream"
     await ensure_ops_stream(js, duplicate_window_seconds=settings.duplicate_window_seconds)
-    room = Room(settings, nc, js)
-    REGISTRY.register(metrics.RoomCollector(room.stats))
+    room.attach(nc, js)
     if settings.relay_between_replicas:
         await nc.subscribe(f"drawnet.relay.{settings.namespace}.*.*.*", cb=room._relay_in)  # noqa: SLF001
-    loop = asyncio.get_running_loop()
-    listening = loop.create_future()
-    room.app.listen({"port": settings.port, "host": settings.host}, listening.set_result)
-    room.bridge = UVBridge(room.app.loop.get_native_loop(), room.flush_outbox, room.before_turn)
-    room.bridge.start()
-    await asyncio.wait_for(listening, timeout=5)
     if settings.session is not None:
+        room.waiting_for = f"loading the board of session {settings.session}"
         await room.session(settings.session)
-    background = [loop.create_task(room.watch_slow_consumers()), loop.create_task(room.heartbeat())]
+    loop = asyncio.get_running_loop()
+    background = [
+        loop.create_task(room.watch_slow_consumers()),
+        loop.create_task(room.heartbeat()),
+        loop.create_task(room.keep_alive()),
+    ]
     # What exists now (modules, the app, the board loaded at start) lives as long as the process: out of
     # the garbage collector's sight, a full collection walks only what came later. Walking it all took
     # ~55 ms, a stall in every ack and fan-out meanwhile; 1-9 ms after (bench/relay.py durable, timed
@@ -766,21 +833,51 @@ async def serve(settings: RoomSettings) -> None:
     gc.collect()
     gc.freeze()
     room.ready = True
+    room.waiting_for = ""
     log.info("room %s ready on ws://%s:%d/rooms/<session>", settings.replica_id, settings.host, settings.port)
+    return background
+
+
+async def serve(settings: RoomSettings) -> None:
+    """Run a room until SIGTERM or SIGINT.
+
+    The HTTP listener opens first: /healthz answers as soon as the process runs (the liveness probe must
+    not kill a room that waits for NATS or the op log), /readyz only once `start_up` is done."""
+    room = Room(settings)
+    REGISTRY.register(metrics.RoomCollector(room.stats))
+    loop = asyncio.get_running_loop()
+    listening = loop.create_future()
+    room.app.listen({"port": settings.port, "host": settings.host}, listening.set_result)
+    room.bridge = UVBridge(room.app.loop.get_native_loop(), room.flush_outbox, room.before_turn)
+    room.bridge.start()
+    await asyncio.wait_for(listening, timeout=5)
     print(f"drawnet room listening on ws://{settings.host}:{settings.port}", flush=True)  # noqa: T201
 
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    starting = loop.create_task(start_up(room))
+    stopping = loop.create_task(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    background: list[asyncio.Task[None]] = []
+    if starting.done():
+        background = starting.result()  # an error while starting ends the process, with its traceback
+        await stopping
+    else:
+        log.info("room stopped while %s", room.waiting_for)
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
 
     log.info("room draining")
     room.app.close()  # stop accepting connections
-    await room.drain()
+    if room.ready:
+        await room.drain()
     for task in background:
         task.cancel()
     await room.close()
-    with contextlib.suppress(NatsError, TimeoutError):
-        await asyncio.wait_for(nc.drain(), timeout=2)
+    if room.ready:
+        with contextlib.suppress(NatsError, TimeoutError):
+            await asyncio.wait_for(room._nc.drain(), timeout=2)  # noqa: SLF001
     room.bridge.turn()
     room.bridge.close()

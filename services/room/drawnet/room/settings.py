@@ -32,7 +32,15 @@ class RoomSettings(BaseSettings):
     publish_timeout_seconds: Annotated[float, Field(gt=0)] = 5.0
     """How long an op may wait for JetStream's ack before the author is told to reconnect and resend."""
     idle_timeout_seconds: Annotated[int, Field(ge=8, le=960)] = 120
-    """A connection that sends nothing (not even a ping) for this long is closed by uWebSockets."""
+    """A connection that sends nothing (not even a pong) for this long is closed by uWebSockets."""
+    ping_interval_seconds: Annotated[float, Field(gt=0)] = 25.0
+    """The room pings every connection this often. Proxies close WebSockets that carry nothing for their
+    idle timeout (ingress-nginx's proxy-read-timeout and an AWS ALB's idle timeout: 60 s; Traefik's is
+    longer), and a quiet board carries nothing: 25 s stays under them with room for one lost ping. The
+    browser's pong keeps the connection alive for `idle_timeout_seconds` too."""
+    nats_retry_seconds: Annotated[float, Field(gt=0)] = 1.0
+    """A room that cannot reach NATS at start tries again this often, alive (/healthz) but not ready
+    (/readyz): on a fresh install the room pod may start before NATS."""
 
     signing_keys: SecretStr = SecretStr("")
     """Keys that verify join tokens, `kid1:secret1,kid2:secret2` (the drawing service signs with one)."""
@@ -82,6 +90,11 @@ class RoomSettings(BaseSettings):
             raise ValueError(f"session {self.session!r} is not a DNS-1123 label")
         if not self.keys and not self.allow_anonymous:
             raise ValueError("set signing_keys (to verify join tokens) or allow_anonymous")
+        if self.ping_interval_seconds >= self.idle_timeout_seconds:
+            raise ValueError(
+                f"ping_interval_seconds {self.ping_interval_seconds:g} must be below idle_timeout_seconds "
+                f"{self.idle_timeout_seconds}: a client pongs only when pinged"
+            )
         if self.slow_consumer_live_bytes >= self.slow_consumer_close_bytes:
             raise ValueError("slow_consumer_live_bytes must be below slow_consumer_close_bytes")
 
