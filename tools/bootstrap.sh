@@ -34,6 +34,11 @@ if [ "${1:-}" = "--test" ]; then
   # The Kubernetes tier: a real control plane built from Go modules, cached in ~/.cache/drawnet
   # (about 8 minutes the first time on 2 cores; instant afterwards).
   tools/k8s/build.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok helm
+  # The real-node tier: kubelet, kube-proxy, containerd, the CNI plugins, CoreDNS, Traefik and the pause
+  # program from Go modules (about 12 more minutes the first time), with Debian's runc, iptables and
+  # conntrack; the images are built by Debian's buildah from a Debian root made by mmdebstrap.
+  ensure_debian_packages runc iptables conntrack buildah mmdebstrap
+  tools/k8s/build.sh node
   # The chart's SRE kit: promtool and a real Prometheus (Debian's package; its service is not started),
   # and the upstream ServiceMonitor/PodMonitor/PrometheusRule/HTTPRoute CRDs from their Go modules.
   ensure_debian_packages prometheus

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from kubernetes.client import ApiClient
 
-    from tests.node.conftest import BuiltImage
+    from drawnet.testkit.cluster import BuiltImage
 
 pytestmark = pytest.mark.node
 
@@ -33,11 +33,6 @@ RESTRICTED = {
     "runAsUser": 10001,
     "seccompProfile": {"type": "RuntimeDefault"},
 }
-
-
-@pytest.fixture
-def kube(node_api: ApiClient) -> RawKube:
-    return RawKube(node_api)
 
 
 @pytest.fixture

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BRIDGE",
     "BRIDGE_IP",
+    "INGRESS_HOST",
     "NODE_NAME",
     "NodeBinaries",
     "NodeError",
@@ -73,10 +74,18 @@ TEST_RANGE = "198.18.0.0/15"  # RFC 2544: every pod, Service and fake address of
 CLUSTER_DOMAIN = "cluster.local"
 KUBELET_PORT = 10250
 INGRESS_HTTP_PORT = 80  # Traefik's entry point on the bridge: the URLs browsers see carry no port
+# The public host of what the node's ingress serves: /etc/hosts maps it to the bridge while the node runs
+# (.test is reserved for testing, RFC 2606), so browsers and clients on this machine use real URLs.
+INGRESS_HOST = "draw.drawnet.test"
+_HOSTS_FILE = Path("/etc/hosts")
+_HOSTS_MARK = "# drawnet-node"
 ROOT = Path(os.environ.get("DRAWNET_NODE_DIR", "/var/lib/drawnet-node"))
 LOCK = Path("/run/drawnet-node.lock")
 GUARD_CHAIN = "DRAWNET-NODE-GUARD"
 INGRESS_CLASS = "traefik"
+STORAGE_CLASS = "drawnet-local"  # the default class: pre-made local volumes on the node (no provisioner)
+LOCAL_VOLUMES = 8  # how many; each claim of the class binds one, whatever size it asks for up to this
+LOCAL_VOLUME_SIZE = "100Gi"
 
 # Sysctls the run changes (the bridge plugin turns forwarding on for the whole host; the kubelet sets
 # the overcommit and panic ones): saved at start, restored at stop.
@@ -315,7 +324,24 @@ def leftovers() -> list[str]:
                 if chain == GUARD_CHAIN or chain.startswith(("KUBE-", *_CNI_CHAIN_PREFIXES))
             ]
     found += [f"folder {ROOT}"] if ROOT.exists() else []
+    found += [f"{_HOSTS_FILE} entry of {INGRESS_HOST}"] if _HOSTS_MARK in _hosts_text() else []
     return found
+
+
+def _hosts_text() -> str:
+    try:
+        return _HOSTS_FILE.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def _set_hosts_entry(*, present: bool) -> None:
+    """Add (or remove) the line that maps INGRESS_HOST to the bridge, marked as ours."""
+    kept = [line for line in _hosts_text().splitlines() if not line.endswith(_HOSTS_MARK)]
+    if present:
+        kept.append(f"{BRIDGE_IP} {INGRESS_HOST} {_HOSTS_MARK}")
+    # In place (not a rename): /etc/hosts may be a bind mount.
+    _HOSTS_FILE.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
 
 
 def _state() -> dict[str, Any]:
@@ -338,6 +364,8 @@ def clean_leftovers(*, kube_proxy: Path | None = None, log: Callable[[str], obje
     if _link_exists(BRIDGE):
         _run("ip", "link", "delete", BRIDGE, check=False)
     _remove_iptables(kube_proxy)
+    if _HOSTS_MARK in _hosts_text():
+        _set_hosts_entry(present=False)
     for name, value in (state.get("sysctls") or {}).items():
         if value is not None:
             _write_sysctl(name, value)
@@ -435,8 +463,8 @@ class RealNode:
 
     @property
     def ingress_url(self) -> str:
-        """Traefik's plain-HTTP entry point, where Ingress hosts are served."""
-        return f"http://{BRIDGE_IP}:{INGRESS_HTTP_PORT}"
+        """The public URL of what the node's ingress controller serves (INGRESS_HOST, plain HTTP)."""
+        return f"http://{INGRESS_HOST}"
 
     @property
     def dns_server(self) -> str:
@@ -500,6 +528,8 @@ class RealNode:
             self._mark("coredns")
             self._start_traefik(binaries, deadline)
             self._mark("traefik")
+            self._make_local_volumes()
+            self._mark("volumes")
         except BaseException:
             self.stop()
             raise
@@ -583,6 +613,7 @@ class RealNode:
         # Pod-to-pod traffic through a Service crosses the bridge: it must see kube-proxy's rules.
         _write_sysctl("net/bridge/bridge-nf-call-iptables", "1")
         _write_sysctl("net/ipv4/ip_forward", "1")
+        _set_hosts_entry(present=True)
 
     def _certificates(self) -> _Certificates:
         plane = self._plane()
@@ -891,6 +922,70 @@ class RealNode:
             env={"KUBECONFIG": str(plane.kubeconfig)},
         )
         self._wait("Traefik /ping", lambda: _http_ok("127.0.0.1", ping, "/ping"), deadline, traefik)
+
+    # ------------------------------------------------------------------------------ volumes
+
+    def _make_local_volumes(self) -> None:
+        """A default StorageClass whose claims bind pre-made local volumes (folders on the node), as
+        a cluster's default class would give them (the chart's NATS and PostgreSQL ask for one each)."""
+        kube_objects: list[tuple[str, dict[str, Any]]] = [
+            (
+                "/apis/storage.k8s.io/v1/storageclasses",
+                {
+                    "apiVersion": "storage.k8s.io/v1",
+                    "kind": "StorageClass",
+                    "metadata": {
+                        "name": STORAGE_CLASS,
+                        "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+                    },
+                    "provisioner": "kubernetes.io/no-provisioner",
+                    "volumeBindingMode": "WaitForFirstConsumer",
+                    "reclaimPolicy": "Delete",
+                },
+            )
+        ]
+        for index in range(LOCAL_VOLUMES):
+            folder = ROOT / "volumes" / f"pv-{index}"
+            folder.mkdir(parents=True)
+            folder.chmod(0o777)  # the kubelet gives local volumes to the pod's fsGroup as well
+            kube_objects.append(
+                (
+                    "/api/v1/persistentvolumes",
+                    {
+                        "apiVersion": "v1",
+                        "kind": "PersistentVolume",
+                        "metadata": {"name": f"{STORAGE_CLASS}-{index}"},
+                        "spec": {
+                            "capacity": {"storage": LOCAL_VOLUME_SIZE},
+                            "accessModes": ["ReadWriteOnce"],
+                            "persistentVolumeReclaimPolicy": "Retain",
+                            "storageClassName": STORAGE_CLASS,
+                            "local": {"path": str(folder)},
+                            "nodeAffinity": {
+                                "required": {
+                                    "nodeSelectorTerms": [
+                                        {
+                                            "matchExpressions": [
+                                                {
+                                                    "key": "kubernetes.io/hostname",
+                                                    "operator": "In",
+                                                    "values": [NODE_NAME],
+                                                }
+                                            ]
+                                        }
+                                    ]
+                                }
+                            },
+                        },
+                    },
+                )
+            )
+        from drawnet.testkit.operator import RawKube  # noqa: PLC0415 - the kubernetes client is slow to import
+
+        with self.api_client() as api:
+            kube = RawKube(api)
+            for path, body in kube_objects:
+                kube.request_sync("POST", path, body=body)
 
 
 def _refuse_leftovers() -> None:

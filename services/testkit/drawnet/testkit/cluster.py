@@ -1,0 +1,253 @@
+"""Drawnet on a real one-node Kubernetes cluster on this machine: the node (drawnet.testkit.node), the
+images built from images/ (tools/images/build.sh) imported into it, and the chart installed with helm
+behind the node's ingress controller.
+
+The real-node tests share one of these per test session; ``make cluster`` runs one for people::
+
+    python -m drawnet.testkit.cluster up     # build what is missing, start, install, print the URL
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from drawnet.testkit.kube import ControlPlaneError, tool_path, wait_until
+from drawnet.testkit.node import INGRESS_CLASS, INGRESS_HOST, RealNode, find_node_binaries
+from drawnet.testkit.operator import RawKube
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["BuiltImage", "Drawnet", "built_images", "chart_values"]
+
+RELEASE = "drawnet"
+NAMESPACE = "drawnet"
+_ROOT = Path(__file__).resolve().parents[4]
+CHART = _ROOT / "charts" / "drawnet"
+IMAGES_SCRIPT = _ROOT / "tools" / "images" / "build.sh"
+# The components the chart runs, by the label the chart gives their pods.
+COMPONENTS = ("nats", "postgresql", "drawing", "operator")
+
+
+class ImagesMissingError(ControlPlaneError):
+    """tools/images/build.sh has not built the images (the message says how)."""
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    name: str  # room, drawing, operator, nats, postgresql, pause
+    reference: str  # drawnet.local/<name>:<content digest>
+    tarball: Path
+
+    @property
+    def repository(self) -> str:
+        return self.reference.rsplit(":", 1)[0]
+
+    @property
+    def tag(self) -> str:
+        return self.reference.rsplit(":", 1)[1]
+
+
+def built_images(*, build: bool = False) -> dict[str, BuiltImage]:
+    """What tools/images/build.sh built (``--print``: one ``name reference tarball`` line each)."""
+    if build:
+        subprocess.run(["bash", str(IMAGES_SCRIPT)], check=True)
+    result = subprocess.run(
+        ["bash", str(IMAGES_SCRIPT), "--print"], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise ImagesMissingError(
+            f"the images are not built: run {IMAGES_SCRIPT}\n{result.stdout}{result.stderr}".strip()
+        )
+    images = {}
+    for line in result.stdout.splitlines():
+        name, reference, tarball = line.split()
+        images[name] = BuiltImage(name, reference, Path(tarball))
+    return images
+
+
+def chart_values(images: dict[str, BuiltImage]) -> dict[str, Any]:
+    """The chart's values on the node: our images, the node's ingress on plain HTTP."""
+    return {
+        "images": {
+            name: {"repository": images[name].repository, "tag": images[name].tag}
+            for name in ("operator", "drawing", "room", "nats", "postgresql")
+        },
+        "imagePullPolicy": "IfNotPresent",  # imported into containerd: no registry is ever asked
+        "public": {"host": INGRESS_HOST, "tls": False},
+        "ingress": {"enabled": True, "className": INGRESS_CLASS},
+    }
+
+
+@dataclass
+class Drawnet:
+    """The chart installed on a running real node."""
+
+    node: RealNode
+    images: dict[str, BuiltImage]
+    namespace: str = NAMESPACE
+    release: str = RELEASE
+    extra_values: dict[str, Any] = field(default_factory=dict)
+    install_seconds: float | None = None
+
+    @property
+    def url(self) -> str:
+        return self.node.ingress_url
+
+    def helm(self, *args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        home = Path(tempfile.gettempdir()) / "drawnet-helm-home"
+        env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "KUBECONFIG": str(self.node.kubeconfig)}
+        result = subprocess.run(
+            [str(tool_path("helm")), *map(str, args)],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
+            timeout=timeout,
+        )
+        if result.returncode != 0:
+            raise ControlPlaneError(f"helm {' '.join(map(str, args))} failed:\n{result.stderr}")
+        return result
+
+    def install(self, *, timeout: float = 300) -> None:
+        """``helm install`` into a namespace with Pod Security ``restricted`` enforced; returns once
+        every component is Ready by its own probes."""
+        with self.node.api_client() as api:
+            labels = {"pod-security.kubernetes.io/enforce": "restricted"}
+            RawKube(api).request_sync(
+                "POST", "/api/v1/namespaces", body={"metadata": {"name": self.namespace, "labels": labels}}
+            )
+        began = time.monotonic()
+        self.upgrade(install=True, timeout=timeout)
+        self.install_seconds = time.monotonic() - began
+
+    def upgrade(self, *, install: bool = False, timeout: float = 300, **values: Any) -> None:
+        """``helm upgrade`` (or install) with the node's values, ``extra_values`` and ``values``, and
+        wait until every component is Ready."""
+        merged = _merged(_merged(chart_values(self.images), self.extra_values), values)
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
+            json.dump(merged, handle)  # JSON is YAML
+        try:
+            verb = ["install"] if install else ["upgrade"]
+            self.helm(*verb, self.release, CHART, "--namespace", self.namespace, "--values", handle.name)
+        finally:
+            Path(handle.name).unlink()
+        self.wait_ready(timeout=timeout)
+
+    def wait_ready(self, *, timeout: float = 300) -> None:
+        with self.node.api_client() as api:
+            kube = RawKube(api)
+
+            def all_ready() -> bool:
+                for component in COMPONENTS:
+                    pods = kube.list("v1", "Pod", self.namespace, selector=_component_selector(component))
+                    if not pods or not all(_ready(pod) for pod in pods):
+                        return False
+                return True
+
+            wait_until(
+                all_ready,
+                timeout=timeout,
+                what=f"{', '.join(COMPONENTS)} Ready in {self.namespace}",
+                interval=0.5,
+                details=lambda: self.describe(kube),
+            )
+
+    def describe(self, kube: RawKube) -> str:
+        """Each pod of the namespace with its phase, readiness and container states (for failures)."""
+        lines = []
+        for pod in kube.list("v1", "Pod", self.namespace):
+            statuses = pod.get("status", {}).get("containerStatuses", [])
+            states = ", ".join(f"{s['name']}: {json.dumps(s.get('state'))}" for s in statuses)
+            lines.append(
+                f"{pod['metadata']['name']} {pod['status'].get('phase')} ready={_ready(pod)} {states}"
+            )
+        return "\n".join(lines)
+
+
+def _component_selector(component: str) -> str:
+    return f"app.kubernetes.io/component={component}"
+
+
+def _ready(pod: dict[str, Any]) -> bool:
+    conditions = pod.get("status", {}).get("conditions", [])
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    result = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = _merged(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+# --------------------------------------------------------------------------------------------- CLI
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m drawnet.testkit.cluster",
+        description="Drawnet on a real one-node Kubernetes cluster on this machine (root; no Docker).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start the node, install the chart, print the URL, run until Ctrl-C")
+    up.add_argument("--no-build", action="store_true", help="do not build missing binaries and images")
+    args = parser.parse_args(argv)
+
+    stop_requested = False
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    if os.geteuid() != 0:
+        sys.stderr.write("error: the real node needs root (network namespaces, mounts, cgroups)\n")
+        return 1
+    try:
+        binaries = find_node_binaries(build=not args.no_build)
+        images = built_images(build=not args.no_build)
+        node = RealNode(
+            images=[image.tarball for image in images.values()],
+            sandbox_image=images["pause"].reference,
+            binaries=binaries,
+        )
+        with node:
+            drawnet = Drawnet(node, images)
+            drawnet.install()
+            sys.stdout.write(
+                f"Drawnet is up on a real one-node cluster (chart installed in "
+                f"{drawnet.install_seconds:.0f}s).\n"
+                f"  web app      {drawnet.url}/  (this machine's /etc/hosts maps {INGRESS_HOST})\n"
+                f"  kubeconfig   export KUBECONFIG={node.kubeconfig}\n"
+                f"  a session    kubectl -n {NAMESPACE} apply -f examples/drawingsession.yaml\n"
+                f"  logs         {node.log_dir}\n"
+                f"  Ctrl-C stops it and removes everything it made.\n"
+            )
+            sys.stdout.flush()
+            signal.signal(signal.SIGTERM, on_signal)
+            signal.signal(signal.SIGINT, on_signal)
+            while not stop_requested:
+                for component in node.components:
+                    component.check_alive()
+                time.sleep(0.5)
+    except (ControlPlaneError, TimeoutError, subprocess.CalledProcessError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
