@@ -1,0 +1,288 @@
+"""What people do with Drawnet on a real cluster, on the real node: the chart installed with helm from the
+images built from images/, a DrawingSession applied with kubectl, people drawing in Chromium through the
+ingress controller, and the things that happen to pods (deleted, killed, upgraded, drained).
+
+One chart install serves the module; each test uses a session of its own (named after the example's).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import os
+import signal
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import yaml
+from kubernetes import client
+from kubernetes.stream import stream
+
+from drawnet.testkit.kube import wait_until
+from drawnet.testkit.node import INGRESS_HOST
+from drawnet.testkit.operator import DrawingSessions, RawKube
+from tests.browser.board_page import BoardPage
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import playwright as playwright  # noqa: PLC0414 - the fixture, for this module
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from playwright.sync_api import Browser, BrowserContext
+    from playwright.sync_api import Playwright as PlaywrightDriver
+
+    from drawnet.testkit.cluster import Drawnet
+    from drawnet.testkit.node import RealNode
+
+pytestmark = [pytest.mark.node, pytest.mark.browser]
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "drawingsession.yaml"
+STROKE = [(120, 120), (180, 160), (240, 140), (300, 200)]
+
+
+# ------------------------------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: PlaywrightDriver) -> Iterator[Browser]:
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
+def sessions(drawnet: Drawnet, kube: RawKube) -> Iterator[DrawingSessions]:
+    """DrawingSessions in the release's namespace; this test's are deleted afterwards."""
+    found = DrawingSessions(kube.api, drawnet.namespace)
+    before = {item["metadata"]["name"] for item in found.list()}
+    yield found
+    for item in found.list():
+        if item["metadata"]["name"] not in before:
+            found.delete(item["metadata"]["name"])
+
+
+@pytest.fixture
+def person(browser: Browser, drawnet: Drawnet) -> Iterator[Callable[[str], BoardPage]]:
+    """A new person with a browser of their own, at the web app's public URL (through the ingress)."""
+    contexts: list[BrowserContext] = []
+
+    def new_person(name: str) -> BoardPage:
+        context = browser.new_context(viewport={"width": 1100, "height": 720})
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+        page = BoardPage(context.new_page(), drawnet.url)
+        page.as_person(name)
+        return page
+
+    yield new_person
+    for context in contexts:
+        context.close()
+
+
+def apply_example(sessions: DrawingSessions, name: str | None = None) -> str:
+    """`kubectl apply -f examples/drawingsession.yaml` (under another name when given); its name."""
+    manifest = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    if name is not None:
+        manifest = copy.deepcopy(manifest)
+        manifest["metadata"]["name"] = name
+    sessions.create(manifest)
+    session_name: str = manifest["metadata"]["name"]
+    return session_name
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def room_pod(kube: RawKube, namespace: str, session: str) -> dict[str, Any] | None:
+    return kube.find("v1", "Pod", namespace, f"room-{session}")
+
+
+def condition_time(obj: dict[str, Any], kind: str) -> dt.datetime:
+    for condition in obj["status"]["conditions"]:
+        if condition["type"] == kind:
+            return dt.datetime.fromisoformat(condition["lastTransitionTime"])
+    raise AssertionError(f"no {kind} condition in {json.dumps(obj['status'])}")
+
+
+def sql(drawnet: Drawnet, kube: RawKube, query: str) -> str:
+    """A query run with psql in the evaluation PostgreSQL's pod; its unaligned output."""
+    pod = kube.list("v1", "Pod", drawnet.namespace, selector="app.kubernetes.io/component=postgresql")[0]
+    output: str = stream(
+        client.CoreV1Api(kube.api).connect_get_namespaced_pod_exec,
+        pod["metadata"]["name"],
+        drawnet.namespace,
+        command=["psql", "-U", "drawnet", "-d", "drawnet", "-h", "127.0.0.1", "-tAc", query],
+        stderr=True,
+        stdout=True,
+        stdin=False,
+        tty=False,
+    )
+    return output.strip()
+
+
+def stored_ops(drawnet: Drawnet, kube: RawKube, session: str) -> int:
+    # Names of DNS labels: no quote can be in them.
+    query = f"select count(*) from ops where namespace = '{drawnet.namespace}' and session = '{session}'"  # noqa: S608
+    return int(sql(drawnet, kube, query))
+
+
+def draw_strokes(person: BoardPage, count: int, *, offset: int = 0) -> None:
+    for index in range(count):
+        dy = 12 * (index + offset)
+        person.draw_stroke([(x, y + dy) for x, y in STROKE])
+
+
+# ----------------------------------------------------------------------------------------------- tests
+
+
+def test_the_chart_installs_with_every_component_ready_under_pod_security_restricted(
+    drawnet: Drawnet, kube: RawKube
+) -> None:
+    namespace = kube.request_sync("GET", f"/api/v1/namespaces/{drawnet.namespace}")
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    for component in ("nats", "postgresql", "drawing", "operator"):
+        pods = kube.list("v1", "Pod", drawnet.namespace, selector=f"app.kubernetes.io/component={component}")
+        assert pods, f"no {component} pod"
+        for pod in pods:
+            # Ready by the container's own probes, from the image we built, never pulled from anywhere.
+            status = pod["status"]["containerStatuses"][0]
+            assert status["ready"], (component, status)
+            assert status["image"].startswith("drawnet.local/"), status["image"]
+            assert pod["spec"]["containers"][0].get("readinessProbe"), component
+
+
+def test_a_session_applied_with_kubectl_gets_a_room_and_two_people_draw_through_the_ingress(
+    drawnet: Drawnet, kube: RawKube, sessions: DrawingSessions, person: Callable[[str], BoardPage]
+) -> None:
+    name = apply_example(sessions)
+    session = sessions.wait_for_condition(name, "Ready", timeout=90)
+    pod = room_pod(kube, drawnet.namespace, name)
+    assert pod is not None
+    assert pod["spec"]["containers"][0]["image"].startswith("drawnet.local/room:")
+    # Ready only after the room's own /readyz said so.
+    assert condition_time(pod, "Ready") <= condition_time(session, "Ready")
+    url = session["status"]["url"]
+    assert url.startswith(f"ws://{INGRESS_HOST}/"), url
+
+    ann, bob = person("Ann"), person("Bob")
+    sockets: list[str] = []
+    ann.page.on("websocket", lambda socket: sockets.append(socket.url))
+    ann.open(name)
+    bob.open(name)
+    # The room is reached where the platform said it is.
+    assert any(socket.startswith(url) for socket in sockets), (sockets, url)
+
+    draw_strokes(ann, 3)
+    draw_strokes(bob, 2, offset=3)
+    ann.expect_strokes(5)
+    bob.expect_strokes(5)
+    ann.expect_settled()
+    bob.expect_settled()
+    bob.expect_same_board_as(ann)
+    wait_until(
+        lambda: stored_ops(drawnet, kube, name) >= 5,
+        timeout=30,
+        what="the five strokes in PostgreSQL",
+        details=lambda: f"stored: {stored_ops(drawnet, kube, name)}",
+    )
+
+
+def test_a_room_deleted_and_a_room_killed_come_back_and_every_acknowledged_stroke_with_them(
+    drawnet: Drawnet,
+    real_node: RealNode,
+    kube: RawKube,
+    sessions: DrawingSessions,
+    person: Callable[[str], BoardPage],
+) -> None:
+    name = apply_example(sessions, unique("recover"))
+    sessions.wait_for_condition(name, "Ready", timeout=90)
+    ann, bob = person("Ann"), person("Bob")
+    ann.open(name)
+    bob.open(name)
+    draw_strokes(ann, 3)
+    ann.expect_settled()
+
+    # 1. The pod deleted: the operator makes a new one; both browsers reconnect by themselves.
+    first = room_pod(kube, drawnet.namespace, name)
+    assert first is not None
+    kube.request_sync("DELETE", f"/api/v1/namespaces/{drawnet.namespace}/pods/room-{name}")
+    wait_until(
+        lambda: (
+            (room_pod(kube, drawnet.namespace, name) or first)["metadata"]["uid"] != first["metadata"]["uid"]
+        ),
+        timeout=60,
+        what="a new room pod",
+    )
+    sessions.wait_for_condition(name, "Ready", timeout=90)
+    ann.expect_connection("live", timeout=60_000)
+    bob.expect_connection("live", timeout=60_000)
+    draw_strokes(bob, 2, offset=3)
+    ann.expect_strokes(5)
+    bob.expect_settled()
+    ann.expect_same_board_as(bob)
+
+    # 2. The room's process killed with SIGKILL from outside (as the OOM killer would): the kubelet
+    # restarts the container.
+    restarts = _restarts(kube, drawnet.namespace, name)
+    os.kill(_room_process(real_node, kube, drawnet.namespace, name), signal.SIGKILL)
+    wait_until(
+        lambda: _restarts(kube, drawnet.namespace, name) > restarts,
+        timeout=60,
+        what="the room container restarted",
+    )
+    sessions.wait_for_condition(name, "Ready", timeout=90)
+    ann.expect_connection("live", timeout=60_000)
+    bob.expect_connection("live", timeout=60_000)
+    draw_strokes(ann, 1, offset=5)
+    bob.expect_strokes(6)
+    ann.expect_settled()
+    bob.expect_settled()
+    bob.expect_same_board_as(ann)
+    wait_until(lambda: stored_ops(drawnet, kube, name) >= 6, timeout=30, what="six strokes in PostgreSQL")
+
+
+def test_a_quiet_board_stays_connected_through_the_ingress_past_its_idle_timeouts(
+    sessions: DrawingSessions, person: Callable[[str], BoardPage]
+) -> None:
+    name = apply_example(sessions, unique("quiet"))
+    sessions.wait_for_condition(name, "Ready", timeout=90)
+    ann = person("Ann")
+    ann.open(name)
+    closes: list[str] = []
+    ann.page.on("websocket", lambda socket: socket.on("close", lambda _: closes.append(socket.url)))
+    ann.page.reload()
+    ann.expect_connection("live")
+    # Longer than Traefik's read and idle timeouts on this node (TRAEFIK_TIMEOUT_SECONDS) with nothing
+    # drawn: only the room's pings cross the ingress.
+    quiet_until = time.monotonic() + QUIET_SECONDS
+    while time.monotonic() < quiet_until:
+        ann.page.wait_for_timeout(1000)
+    assert not closes, f"the board's WebSocket closed while quiet: {closes}"
+    ann.expect_connection("live", timeout=1_000)
+
+
+QUIET_SECONDS = 75  # > Traefik's 60 s readTimeout default on an entry point
+
+
+def _restarts(kube: RawKube, namespace: str, session: str) -> int:
+    pod = room_pod(kube, namespace, session) or {}
+    statuses = pod.get("status", {}).get("containerStatuses", [])
+    return int(statuses[0]["restartCount"]) if statuses else 0
+
+
+def _room_process(node: RealNode, kube: RawKube, namespace: str, session: str) -> int:
+    """The host PID of the room container's main process (from containerd's task list)."""
+    pod = room_pod(kube, namespace, session)
+    assert pod is not None
+    container_id = pod["status"]["containerStatuses"][0]["containerID"].removeprefix("containerd://")
+    for line in node.ctr("tasks", "list").stdout.splitlines()[1:]:
+        task, pid, _status = line.split()
+        if task == container_id:
+            return int(pid)
+    raise AssertionError(f"no task {container_id} in containerd")
