@@ -298,7 +298,9 @@ export async function startBoard(config, session, linkFromUrl) {
 
   // ---- the connection
   const connection = new Connection({
-    url: roomSocketUrl(config, session),
+    // The room's URL comes with each join token (fetched just before each connect): the platform's own
+    // (on Kubernetes the session's route, /rooms/<namespace>/<session>), not one this page guesses.
+    url: () => tokens.current?.room_url || roomSocketUrl(config, session),
     token: (options) => tokens.get(options),
     outbox,
     hello: (token) => hello({ client: clientId, name: prefs.name, color: prefs.color, since: board.seq, token }),

@@ -63,7 +63,8 @@ import {
 
 /**
  * @typedef {Object} ConnectionOptions
- * @property {string} url the session's room URL
+ * @property {string | (() => string)} url the session's room URL, or where to read it before each connect
+ *   (the URL the platform gives with each join token: the session's route on Kubernetes)
  * @property {(token: string | undefined) => Hello} hello builds the hello for each new socket (`since` = the board's seq then)
  * @property {TokenSource} [token] where join tokens come from (none: tokenless, for rooms that allow it)
  * @property {Outbox} outbox
@@ -229,7 +230,8 @@ export class Connection {
     /** @type {SocketLike} */
     let socket;
     try {
-      socket = new this.#WebSocket(this.#options.url);
+      const { url } = this.#options;
+      socket = new this.#WebSocket(typeof url === "function" ? url() : url);
     } catch (error) {
       this.#setStatus({ state: "offline", willRetry: false, reason: `cannot connect: ${String(error)}` });
       return;

@@ -324,6 +324,32 @@ function withTokens(answers) {
 }
 
 describe("Connection with join tokens", () => {
+  it("opens the room URL the platform gave with the token it just fetched", async () => {
+    const given = [];
+    const connection = new Connection({
+      url: () => given.at(-1),
+      token: async () => {
+        given.push(`wss://draw.example/rooms/team-a/s?n=${given.length + 1}`);
+        return `t${given.length}`;
+      },
+      hello: (token) => hello({ client: "c1", name: "Ada", color: "#000000", since: 0, token }),
+      outbox: new Outbox(null, "k"),
+      isCommitted: () => false,
+      onWelcome: () => {},
+      onMessage: () => {},
+      onStatus: () => {},
+      WebSocket: FakeSocket,
+      timers: new ManualTimers(),
+      random: () => 1,
+    });
+    connection.start();
+    await settle();
+    assert.equal(FakeSocket.last.url, "wss://draw.example/rooms/team-a/s?n=1");
+    connection.reconnect();
+    await settle();
+    assert.equal(FakeSocket.last.url, "wss://draw.example/rooms/team-a/s?n=2");
+  });
+
   it("gets a token before it opens a socket, and says hello with it", async () => {
     const { connection, asked } = withTokens(["t1"]);
     connection.start();

@@ -207,7 +207,7 @@ class TestSessions:
             "max_participants": 12,
         }
         assert created["idle_timeout_seconds"] == 600
-        assert created["room_url"] == "ws://rooms.example:8001/rooms/team-sketch"
+        assert created["room_url"] == "ws://rooms.example:8001/rooms/default/team-sketch"
         assert created["url"].endswith("/s/team-sketch")
         assert http.get("/api/v1/sessions/team-sketch").json()["your_role"] == "public"
 
@@ -282,6 +282,35 @@ class TestSessions:
             == {"session": "made-by-operator", "archived": True, "seq": 0, "strokes": 0}
         )
 
+    def test_archiving_a_session_of_another_namespace_archives_that_one_not_ours(
+        self, http: httpx.Client
+    ) -> None:
+        """The operator may serve namespaces besides the drawing service's (the op log, and SQL, hold every
+        namespace's ops): deleting team-a/retro archives team-a/retro, never default/retro."""
+        owner = login(http)
+        assert http.post("/api/v1/sessions", json={"name": "retro"}, headers=bearer(owner)).status_code == 201
+
+        archived = http.post(
+            "/api/v1/sessions/retro/archive", params={"namespace": "team-a"}, headers=bearer(SERVICE_TOKEN)
+        )
+        assert archived.status_code == 200, archived.text
+        assert http.get("/api/v1/sessions/retro", headers=bearer(owner)).json()["archived"] is False
+        bad = http.post(
+            "/api/v1/sessions/retro/archive", params={"namespace": "Team_A"}, headers=bearer(SERVICE_TOKEN)
+        )
+        assert bad.status_code == 422
+
+    def test_a_room_of_another_namespace_gets_no_snapshot_of_our_board_of_that_name(
+        self, http: httpx.Client
+    ) -> None:
+        """A room loads its board from the snapshot and the rest of its own namespace's op log: the same
+        name's board here would be another board."""
+        ours = http.get("/api/v1/sessions/nobody-made-this/snapshot", params={"namespace": "default"})
+        theirs = http.get("/api/v1/sessions/nobody-made-this/snapshot", params={"namespace": "team-a"})
+        assert ours.status_code == 200
+        refused = problem(theirs, 404)
+        assert "serves the sessions of namespace 'default', not 'team-a'" in str(refused["detail"])
+
     def test_an_open_board_reads_as_a_public_session_without_an_owner(self, http: httpx.Client) -> None:
         board = http.get("/api/v1/sessions/nobody-made-this")
         assert board.status_code == 200
@@ -316,7 +345,10 @@ class TestJoining:
         claims = verify(joined["token"], parse_keys(f"{NEW_KEY},{OLD_KEY}"), ns="default", session=name)
         assert (claims.role, claims.name, claims.sub.startswith("guest:")) == ("viewer", "Vic", True)
         assert jwt.get_unverified_header(joined["token"])["kid"] == "new"
-        assert joined["room_url"] == f"ws://rooms.example:8001/rooms/{name}"
+        assert (joined["room_url"], joined["namespace"]) == (
+            f"ws://rooms.example:8001/rooms/default/{name}",
+            "default",
+        )
 
     def test_a_token_signed_with_the_previous_key_still_works_while_that_key_is_listed(
         self, http: httpx.Client

@@ -4,6 +4,8 @@ back, idle sessions end by policy, and a restarted operator makes no duplicates.
 
 from __future__ import annotations
 
+import base64
+import json
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +19,8 @@ from drawnet.testkit.operator import CHAOS_FAIL_LABEL, DrawingSessions, RawKube,
 from tests.conftest import missing_dependency
 
 if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
     from tests.k8s.conftest import StartOperator
 
 pytestmark = pytest.mark.k8s
@@ -68,6 +72,8 @@ def test_the_example_session_gets_an_owned_room_that_kwok_runs_and_becomes_ready
     name = manifest["metadata"]["name"]
     uid = sessions.create(manifest)["metadata"]["uid"]
 
+    # What the ingress controller does once it serves the route (the next test: Exposed waits for it).
+    kube.admit_ingress(namespace, f"room-{name}")
     session = sessions.wait_for_condition(name, "Ready", "True")
 
     pod = kube.find("v1", "Pod", namespace, f"room-{name}")
@@ -90,7 +96,10 @@ def test_the_example_session_gets_an_owned_room_that_kwok_runs_and_becomes_ready
     assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
     assert service["spec"]["selector"] == {"drawnet.dev/session": name, "app.kubernetes.io/component": "room"}
     rule = ingress["spec"]["rules"][0]
-    assert (rule["host"], rule["http"]["paths"][0]["path"]) == ("draw.example.test", f"/rooms/{name}")
+    assert (rule["host"], rule["http"]["paths"][0]["path"]) == (
+        "draw.example.test",
+        f"/rooms/{namespace}/{name}",
+    )
     assert ingress["spec"]["ingressClassName"] == "nginx"
 
     status = session["status"]
@@ -105,7 +114,7 @@ def test_the_example_session_gets_an_owned_room_that_kwok_runs_and_becomes_ready
     assert status["observedGeneration"] == generation
     assert all(c["observedGeneration"] == generation for c in status["conditions"])
     assert status["phase"] == "Running"
-    assert status["url"] == f"wss://draw.example.test/rooms/{name}"
+    assert status["url"] == f"wss://draw.example.test/rooms/{namespace}/{name}"
     assert status["pod"] == f"room-{name}"
     assert (status["participants"], status["strokes"], status["recoveries"]) == (0, 0, 0)
     assert status["readyTime"]
@@ -126,7 +135,7 @@ def test_the_example_session_gets_an_owned_room_that_kwok_runs_and_becomes_ready
     cells = dict(zip(everything, row["cells"], strict=True))
     assert (cells["Name"], cells["Phase"], cells["Participants"]) == (name, "Running", 0)
     assert (cells["URL"], cells["Ready"], cells["Title"]) == (
-        f"wss://draw.example.test/rooms/{name}",
+        f"wss://draw.example.test/rooms/{namespace}/{name}",
         "True",
         "Team retro",
     )
@@ -439,6 +448,44 @@ def test_with_the_gateway_api_a_session_gets_an_httproute_to_its_room(
     )
     uid = sessions.create(DrawingSessions.manifest("routed"))["metadata"]["uid"]
 
+    sessions.wait_for_condition("routed", "Exposed", "False", reason="RouteNotAdmitted")
+    routes = f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/httproutes/room-routed"
+    parent = {
+        "group": "gateway.networking.k8s.io",
+        "kind": "Gateway",
+        "name": "edge",
+        "namespace": "gateways",
+    }
+
+    def gateway_says(status: str, reason: str) -> None:
+        """What a Gateway controller writes (Gateway API: RouteParentStatus, condition Accepted)."""
+        condition = {
+            "type": "Accepted",
+            "status": status,
+            "reason": reason,
+            "message": "",
+            "lastTransitionTime": "2026-01-01T00:00:00Z",
+            "observedGeneration": 1,
+        }
+        body = {
+            "status": {
+                "parents": [
+                    {"parentRef": parent, "controllerName": "example.test/gateway", "conditions": [condition]}
+                ]
+            }
+        }
+        kube.request_sync("PATCH", f"{routes}/status", body=body, content_type=MERGE_PATCH)
+
+    gateway_says("False", "NotAllowedByListeners")
+    wait_until(
+        lambda: (
+            (sessions.condition("routed", "Exposed") or {}).get("message")
+            == "the room's HTTPRoute is not accepted by Gateway edge: NotAllowedByListeners"
+        ),
+        timeout=30,
+        what="Exposed saying why the Gateway refused the route",
+    )
+    gateway_says("True", "Accepted")
     session = sessions.wait_for_condition("routed", "Ready", "True")
 
     route = kube.find("gateway.networking.k8s.io/v1", "HTTPRoute", namespace, "room-routed")
@@ -449,9 +496,9 @@ def test_with_the_gateway_api_a_session_gets_an_httproute_to_its_room(
         {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "edge", "namespace": "gateways"}
     ]
     (rule,) = route["spec"]["rules"]
-    assert rule["matches"][0]["path"] == {"type": "PathPrefix", "value": "/rooms/routed"}
+    assert rule["matches"][0]["path"] == {"type": "PathPrefix", "value": f"/rooms/{namespace}/routed"}
     assert [(b["name"], b["port"]) for b in rule["backendRefs"]] == [("room-routed", 8001)]
-    assert session["status"]["url"] == "wss://draw.example.test/rooms/routed"
+    assert session["status"]["url"] == f"wss://draw.example.test/rooms/{namespace}/routed"
     assert _conditions(session)["Exposed"] == ("True", "Exposed")
 
     # A route someone changed is put back by the resync timer.
@@ -471,3 +518,91 @@ def test_with_the_gateway_api_a_session_gets_an_httproute_to_its_room(
         timeout=30,
         what="the drifted HTTPRoute repaired",
     )
+
+
+def test_the_operator_puts_the_rooms_signing_keys_in_every_namespace_it_starts_a_room_in(
+    control_plane: ControlPlane,
+    api: ApiClient,
+    kube: RawKube,
+    namespace: str,
+    sessions: DrawingSessions,
+    start_operator: StartOperator,
+) -> None:
+    """A room pod reads the join-token keys from a Secret in its own namespace (without it a kubelet stops
+    at CreateContainerConfigError). The operator writes that Secret wherever it starts a room, so sessions
+    in every namespace it serves work without copying Secrets by hand; an edited one is put back."""
+    keys = "k1:" + "s" * 40
+    other = control_plane.create_namespace()
+    start_operator(room_signing_keys=keys, namespaces=f"{namespace},{other}")
+    theirs = DrawingSessions(api, other)
+    sessions.create(DrawingSessions.manifest("keyed"))
+    theirs.create(DrawingSessions.manifest("keyed"))
+    try:
+        for where, owned in ((namespace, sessions), (other, theirs)):
+            owned.wait_for_condition("keyed", "Ready", "True")
+            secret = kube.find("v1", "Secret", where, "drawnet-room-signing-keys")
+            assert secret is not None, where
+            assert base64.b64decode(secret["data"]["signing-keys"]).decode() == keys
+            pod = kube.find("v1", "Pod", where, "room-keyed")
+            assert pod is not None
+            env = {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}
+            assert env["DRAWNET_ROOM_SIGNING_KEYS"]["valueFrom"]["secretKeyRef"] == {
+                "name": "drawnet-room-signing-keys",
+                "key": "signing-keys",
+            }
+
+        # Someone changes the Secret: the next room the operator starts there puts the keys back first.
+        kube.request_sync(
+            "PATCH",
+            f"/api/v1/namespaces/{other}/secrets/drawnet-room-signing-keys",
+            body={"data": {"signing-keys": "eA=="}},
+            content_type=MERGE_PATCH,
+        )
+        kube.request_sync("DELETE", f"/api/v1/namespaces/{other}/pods/room-keyed")
+        wait_until(
+            lambda: (
+                base64.b64decode(
+                    (kube.find("v1", "Secret", other, "drawnet-room-signing-keys") or {})
+                    .get("data", {})
+                    .get("signing-keys", "")
+                ).decode()
+                == keys
+            ),
+            timeout=60,
+            what="the signing keys put back",
+        )
+        theirs.wait_for_condition("keyed", "Ready", "True")
+    finally:
+        theirs.delete("keyed")
+        theirs.wait_gone("keyed")
+
+
+def test_a_room_is_exposed_only_once_an_ingress_controller_admitted_its_ingress(
+    kube: RawKube, namespace: str, sessions: DrawingSessions, start_operator: StartOperator
+) -> None:
+    """An Ingress nobody serves routes nothing: Exposed (and Ready) wait for the controller's address in
+    `status.loadBalancer.ingress`, saying so, and follow it at once when it comes."""
+    annotations = {"nginx.ingress.kubernetes.io/proxy-read-timeout": "3600"}
+    start_operator(
+        exposure="ingress", public_host="draw.example.test", ingress_annotations=json.dumps(annotations)
+    )
+    sessions.create(DrawingSessions.manifest("unrouted"))
+
+    waiting = sessions.wait_for_condition("unrouted", "RoomReady", "True")  # the room itself is fine
+    assert _conditions(waiting)["Exposed"] == ("False", "RouteNotAdmitted")
+    assert _conditions(waiting)["Ready"] == ("False", "RouteNotAdmitted")
+    assert (sessions.condition("unrouted", "Exposed") or {})["message"] == (
+        "the room's Ingress has no address from an ingress controller yet "
+        "(status.loadBalancer.ingress is empty)"
+    )
+    assert waiting["status"]["phase"] == "Pending"
+
+    ingress = kube.find("networking.k8s.io/v1", "Ingress", namespace, "room-unrouted")
+    assert (ingress or {})["metadata"][
+        "annotations"
+    ] == annotations  # from the chart's ingress.roomAnnotations
+    kube.admit_ingress(namespace, "room-unrouted")
+    ready = sessions.wait_for_condition(
+        "unrouted", "Ready", "True", timeout=10
+    )  # the route's event, no resync
+    assert _conditions(ready)["Exposed"] == ("True", "Exposed")

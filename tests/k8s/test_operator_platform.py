@@ -73,12 +73,15 @@ def test_the_operator_does_its_whole_job_with_exactly_the_rbac_the_chart_grants(
         exposure="ingress",
         public_host="draw.example.test",
         room_image="registry.example/drawnet/room:1.0",
+        room_signing_keys="k1:" + "s" * 40,  # written into a Secret in the session's namespace
     )
     sessions.create(DrawingSessions.manifest("least", {"idleTimeoutSeconds": 0}))
     sessions.create(DrawingSessions.manifest("refused", {"room": {"image": "evil.example/miner:1"}}))
     sessions.create(DrawingSessions.manifest("short", {"idleTimeoutSeconds": 2, "onIdle": "Delete"}))
 
+    kube.admit_ingress(namespace, "room-least")
     sessions.wait_for_condition("least", "Ready", "True")
+    assert kube.find("v1", "Secret", namespace, "drawnet-room-signing-keys") is not None
     sessions.wait_for_condition("refused", "Accepted", "False", reason="InvalidSpec")
     # Replacing a lost pod, repairing a Service, deleting an idle session: each its own permission.
     kube.request_sync(

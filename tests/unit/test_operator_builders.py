@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import pytest
 
 from drawnet.operator.builders import (
+    admitted,
     build_room_httproute,
     build_room_ingress,
     build_room_pod,
     build_room_service,
     build_route,
+    build_signing_keys_secret,
     drifted,
     room_url,
     template_hash,
@@ -49,7 +53,7 @@ class TestRoomPod:
         assert env["DRAWNET_ROOM_HOST"] == "0.0.0.0"
         assert env["DRAWNET_ROOM_REPLICA_ID"] == {"fieldRef": {"fieldPath": "metadata.uid"}}
         assert env["DRAWNET_ROOM_SIGNING_KEYS"] == {
-            "secretKeyRef": {"name": "drawnet-signing-keys", "key": "signing-keys"}
+            "secretKeyRef": {"name": "drawnet-room-signing-keys", "key": "signing-keys"}
         }
         assert "DRAWNET_ROOM_ALLOW_ANONYMOUS" not in env
 
@@ -100,6 +104,50 @@ class TestRoomPod:
         assert pod["spec"]["terminationGracePeriodSeconds"] == 17
         assert _env(pod)["DRAWNET_ROOM_DRAIN_GRACE_SECONDS"] == "12"
 
+    def test_a_room_waiting_for_nats_is_not_killed_and_a_busy_one_gets_time_to_answer(self) -> None:
+        """The room answers /healthz as soon as its process serves HTTP, and /readyz once NATS, the op log
+        and its board are there: the startup probe gives the process its named budget, liveness then
+        watches /healthz with a timeout a board load cannot exceed, readiness follows /readyz."""
+        settings = _settings(room_startup_seconds=301, room_probe_timeout_seconds=7)
+        container = build_room_pod("ns", "s", parse_spec({}, settings), settings)["spec"]["containers"][0]
+
+        startup = container["startupProbe"]
+        assert startup["httpGet"] == {"path": "/healthz", "port": "ws"}
+        assert startup["periodSeconds"] * startup["failureThreshold"] >= 301
+        assert startup["periodSeconds"] * (startup["failureThreshold"] - 1) < 301
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            assert container[probe]["timeoutSeconds"] == 7, probe
+        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "ws"}
+        assert (
+            _env(build_room_pod("ns", "s", parse_spec({}, settings), settings))[
+                "DRAWNET_ROOM_PING_INTERVAL_SECONDS"
+            ]
+            == "25"
+        )
+        defaults = _settings()
+        default = build_room_pod("ns", "s", parse_spec({}, defaults), defaults)["spec"]["containers"][0]
+        assert default["startupProbe"]["periodSeconds"] * default["startupProbe"]["failureThreshold"] == 300
+        assert default["livenessProbe"]["timeoutSeconds"] == 5
+
+    def test_the_charts_image_pull_secrets_reach_the_room_pod(self) -> None:
+        settings = _settings(room_image_pull_secrets="regcred, other")
+        pod = build_room_pod("ns", "s", parse_spec({}, settings), settings)
+
+        assert pod["spec"]["imagePullSecrets"] == [{"name": "regcred"}, {"name": "other"}]
+        plain = _settings()
+        assert "imagePullSecrets" not in build_room_pod("ns", "s", parse_spec({}, plain), plain)["spec"]
+
+    def test_the_signing_keys_secret_the_operator_writes_is_the_one_the_room_reads(self) -> None:
+        keys = "k1:" + "s" * 40
+        settings = _settings(room_signing_keys=keys)
+        secret = build_signing_keys_secret("team-a", settings)
+        env = _env(build_room_pod("team-a", "s", parse_spec({}, settings), settings))
+
+        ref = env["DRAWNET_ROOM_SIGNING_KEYS"]["secretKeyRef"]
+        assert (secret["metadata"]["namespace"], secret["metadata"]["name"]) == ("team-a", ref["name"])
+        assert ref["name"] == "drawnet-room-signing-keys"
+        assert base64.b64decode(secret["data"][ref["key"]]).decode() == keys
+
     def test_without_a_signing_keys_secret_the_room_lets_anyone_in(self) -> None:
         settings = _settings(room_signing_keys_secret="")
         env = _env(build_room_pod("ns", "s", parse_spec({}, settings), settings))
@@ -145,7 +193,7 @@ class TestServiceAndRoutes:
     def test_without_exposure_there_is_no_route_and_the_url_is_the_services(self) -> None:
         settings = _settings()
         assert build_route("ns", "retro", settings) is None
-        assert room_url("ns", "retro", settings) == "ws://room-retro.ns.svc:8001/rooms/retro"
+        assert room_url("ns", "retro", settings) == "ws://room-retro.ns.svc:8001/rooms/ns/retro"
 
     def test_an_ingress_routes_the_rooms_path_on_the_public_host(self) -> None:
         settings = _settings(
@@ -166,7 +214,7 @@ class TestServiceAndRoutes:
                     "http": {
                         "paths": [
                             {
-                                "path": "/rooms/retro",
+                                "path": "/rooms/ns/retro",
                                 "pathType": "Prefix",
                                 "backend": {"service": {"name": "room-retro", "port": {"name": "ws"}}},
                             }
@@ -175,7 +223,7 @@ class TestServiceAndRoutes:
                 }
             ],
         }
-        assert room_url("ns", "retro", settings) == "wss://draw.example.com/rooms/retro"
+        assert room_url("ns", "retro", settings) == "wss://draw.example.com/rooms/ns/retro"
 
     def test_an_httproute_attaches_to_the_configured_gateway(self) -> None:
         settings = _settings(
@@ -203,12 +251,75 @@ class TestServiceAndRoutes:
             "hostnames": ["draw.example.com"],
             "rules": [
                 {
-                    "matches": [{"path": {"type": "PathPrefix", "value": "/rooms/retro"}}],
+                    "matches": [{"path": {"type": "PathPrefix", "value": "/rooms/ns/retro"}}],
                     "backendRefs": [{"name": "room-retro", "port": 8001}],
                 }
             ],
         }
-        assert room_url("ns", "retro", settings) == "ws://draw.example.com/rooms/retro"
+        assert room_url("ns", "retro", settings) == "ws://draw.example.com/rooms/ns/retro"
+
+    def test_room_ingresses_carry_the_configured_annotations(self) -> None:
+        annotations = {"nginx.ingress.kubernetes.io/proxy-read-timeout": "3600"}
+        settings = _settings(
+            exposure="ingress", public_host="draw.example.com", ingress_annotations=json.dumps(annotations)
+        )
+
+        assert build_room_ingress("ns", "retro", settings)["metadata"]["annotations"] == annotations
+        with pytest.raises(ValueError, match="ingress_annotations must be a JSON object of strings"):
+            _settings(ingress_annotations='{"a": 1}')
+
+    def test_sessions_of_one_name_in_two_namespaces_get_two_paths_on_the_public_host(self) -> None:
+        settings = _settings(exposure="ingress", public_host="draw.example.com")
+        paths = {
+            build_room_ingress(ns, "retro", settings)["spec"]["rules"][0]["http"]["paths"][0]["path"]
+            for ns in ("team-a", "team-b")
+        }
+        assert paths == {"/rooms/team-a/retro", "/rooms/team-b/retro"}
+
+
+class TestAdmitted:
+    """Exposed turns True when the route routes: its controller says so in its status."""
+
+    def test_an_ingress_is_admitted_once_its_controller_gave_it_an_address(self) -> None:
+        ingress = build_room_ingress("ns", "r", _settings(exposure="ingress", public_host="h.example"))
+        waiting = admitted("Ingress", ingress)
+        served = admitted(
+            "Ingress", {**ingress, "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.9"}]}}}
+        )
+
+        assert waiting == (
+            False,
+            "has no address from an ingress controller yet (status.loadBalancer.ingress is empty)",
+        )
+        assert served == (True, "")
+        assert admitted("Ingress", None) == (False, "does not exist yet")
+
+    def test_an_httproute_is_admitted_once_every_parent_accepted_it(self) -> None:
+        def route(*conditions: dict[str, str]) -> dict[str, Any]:
+            parent = {
+                "parentRef": {"name": "edge"},
+                "controllerName": "x.io/gw",
+                "conditions": list(conditions),
+            }
+            return {"kind": "HTTPRoute", "status": {"parents": [parent]}}
+
+        accepted = {"type": "Accepted", "status": "True", "reason": "Accepted"}
+        refused = {"type": "Accepted", "status": "False", "reason": "NotAllowedByListeners", "message": "no"}
+        unresolved = {"type": "ResolvedRefs", "status": "False", "reason": "BackendNotFound"}
+
+        assert admitted("HTTPRoute", {"kind": "HTTPRoute"}) == (
+            False,
+            "is not accepted by its Gateway yet (no status.parents)",
+        )
+        assert admitted("HTTPRoute", route(accepted)) == (True, "")
+        assert admitted("HTTPRoute", route(refused)) == (
+            False,
+            "is not accepted by Gateway edge: NotAllowedByListeners (no)",
+        )
+        assert admitted("HTTPRoute", route(accepted, unresolved)) == (
+            False,
+            "has unresolved backends on Gateway edge (BackendNotFound)",
+        )
 
 
 class TestDrift:

@@ -139,7 +139,14 @@ def test_the_rbac_grants_what_the_operator_does_to_each_kind_it_builds() -> None
 
 def test_the_rbac_grants_nothing_the_operator_does_not_use() -> None:
     granted = _granted()
-    assert ("", "secrets") not in granted  # rooms read the signing keys themselves
+    # Secrets: create (the signing keys in a namespace's first room's way), and read or change only the one
+    # the operator writes, by name.
+    (role,) = load_yaml_documents(RBAC_PATH)
+    secret_rules = [r for r in role["rules"] if "secrets" in r["resources"]]
+    assert sorted((tuple(r["verbs"]), tuple(r.get("resourceNames", ()))) for r in secret_rules) == [
+        (("create",), ()),
+        (("get", "patch"), (OperatorSettings().room_signing_keys_secret,)),
+    ]
     assert all("*" not in verbs for verbs in granted.values())
     assert all(resource != "*" for _group, resource in granted)
     assert "update" not in granted[("", "pods")]

@@ -15,6 +15,7 @@ from drawnet.operator.status import (
     Observation,
     PodState,
     compute_status,
+    condition_of,
     is_idle,
     last_active,
     timestamp,
@@ -113,15 +114,27 @@ def test_a_session_that_was_ready_is_recovering_and_counts_its_recoveries() -> N
     assert back["readyTime"] == "2026-05-01T12:00:00Z"
 
 
-def test_an_exposure_that_is_missing_or_unavailable_keeps_the_session_from_ready() -> None:
+def test_an_exposure_that_is_missing_unavailable_or_not_admitted_keeps_the_session_from_ready() -> None:
     no_service = compute_status(_ready(service=False), {}, T0)
     no_route = compute_status(_ready(route_kind="Ingress"), {}, T0)
     no_api = compute_status(_ready(route_kind="HTTPRoute", route_error="no Gateway API"), {}, T0)
+    waiting = compute_status(
+        _ready(
+            route_kind="Ingress", route=True, route_waiting="has no address from an ingress controller yet"
+        ),
+        {},
+        T0,
+    )
     routed = compute_status(_ready(route_kind="Ingress", route=True), {}, T0)
 
     assert _conditions(no_service)["Exposed"] == ("False", "ServiceMissing")
     assert _conditions(no_route)["Exposed"] == ("False", "RouteMissing")
     assert _conditions(no_api)["Exposed"] == ("False", "RouteUnavailable")
+    assert _conditions(waiting)["Exposed"] == ("False", "RouteNotAdmitted")
+    assert (condition_of(waiting, "Exposed") or {})["message"] == (
+        "the room's Ingress has no address from an ingress controller yet"
+    )
+    assert _conditions(waiting)["Ready"] == ("False", "RouteNotAdmitted")
     assert _conditions(routed)["Ready"] == ("True", "Ready")
 
 

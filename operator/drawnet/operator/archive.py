@@ -19,10 +19,11 @@ class Archived:
 
 
 def archive_url(base_url: str, namespace: str, session: str) -> str:
-    """`POST <drawing>/api/v1/sessions/<session>/archive`; `{namespace}` in the base URL is the session's
-    namespace (a drawing service per namespace)."""
+    """`POST <drawing>/api/v1/sessions/<session>/archive?namespace=<namespace>`: the session's own board
+    (one drawing service stores every namespace's ops); `{namespace}` in the base URL is the session's
+    namespace too (a drawing service per namespace)."""
     base = base_url.replace("{namespace}", namespace).rstrip("/")
-    return f"{base}/api/v1/sessions/{quote(session, safe='')}/archive"
+    return f"{base}/api/v1/sessions/{quote(session, safe='')}/archive?namespace={quote(namespace, safe='')}"
 
 
 async def archive_board(

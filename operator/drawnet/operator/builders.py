@@ -7,6 +7,7 @@ Service's clusterIP, defaults) is ignored when looking for drift (`drifted`).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Mapping
@@ -14,6 +15,9 @@ from typing import Any
 
 from drawnet.operator.resource import (
     COMPONENT,
+    MANAGED_BY,
+    NAME,
+    OPERATOR,
     TEMPLATE_HASH,
     child_labels,
     child_name,
@@ -23,21 +27,24 @@ from drawnet.operator.settings import OperatorSettings
 from drawnet.operator.spec import SessionSpec
 
 PORT_NAME = "ws"
+STARTUP_PERIOD_SECONDS = 2
+"""The startup probe looks this often: a room that starts fast is probed by liveness soon after."""
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 
 
-def room_path(session: str) -> str:
-    """The path browsers open (`/rooms/<session>`), also what the routes match."""
-    return f"/rooms/{session}"
+def room_path(namespace: str, session: str) -> str:
+    """The path browsers open (`/rooms/<namespace>/<session>`), also what the routes match: every
+    namespace's sessions share the public host, and two sessions of one name must not share a path."""
+    return f"/rooms/{namespace}/{session}"
 
 
 def room_url(namespace: str, session: str, settings: OperatorSettings) -> str:
     """Where browsers reach the session's room: through the route, or in-cluster through its Service."""
     if settings.exposure != "none":
         scheme = "wss" if settings.public_tls else "ws"
-        return f"{scheme}://{settings.public_host}{room_path(session)}"
+        return f"{scheme}://{settings.public_host}{room_path(namespace, session)}"
     host = f"{child_name(session)}.{namespace}.svc"
-    return f"ws://{host}:{settings.room_port}{room_path(session)}"
+    return f"ws://{host}:{settings.room_port}{room_path(namespace, session)}"
 
 
 def _metadata(namespace: str, session: str) -> dict[str, Any]:
@@ -56,6 +63,7 @@ def _env(namespace: str, session: str, spec: SessionSpec, settings: OperatorSett
         {"name": "DRAWNET_ROOM_MAX_PARTICIPANTS", "value": str(spec.max_participants)},
         {"name": "DRAWNET_ROOM_HEARTBEAT_SECONDS", "value": f"{settings.room_heartbeat_seconds:g}"},
         {"name": "DRAWNET_ROOM_DRAIN_GRACE_SECONDS", "value": f"{settings.room_drain_grace_seconds:g}"},
+        {"name": "DRAWNET_ROOM_PING_INTERVAL_SECONDS", "value": f"{settings.room_ping_interval_seconds:g}"},
     ]
     if settings.room_drawing_url:
         env.append({"name": "DRAWNET_ROOM_DRAWING_URL", "value": settings.room_drawing_url})
@@ -85,15 +93,25 @@ def build_room_pod(
         "ports": [{"name": PORT_NAME, "containerPort": settings.room_port, "protocol": "TCP"}],
         "env": _env(namespace, session, spec, settings),
         "resources": spec.resources.as_manifest(),
+        # /healthz answers as soon as the process serves HTTP, before NATS, the op log and the board: the
+        # startup budget covers only the process starting; liveness takes over after it.
+        "startupProbe": {
+            "httpGet": {"path": "/healthz", **probe_port},
+            "periodSeconds": STARTUP_PERIOD_SECONDS,
+            "timeoutSeconds": settings.room_probe_timeout_seconds,
+            "failureThreshold": max(1, -(-settings.room_startup_seconds // STARTUP_PERIOD_SECONDS)),
+        },
         # /readyz: NATS connected, the op-log stream declared, the socket listening, the board loaded.
         "readinessProbe": {
             "httpGet": {"path": "/readyz", **probe_port},
             "periodSeconds": 2,
+            "timeoutSeconds": settings.room_probe_timeout_seconds,
             "failureThreshold": 2,
         },
         "livenessProbe": {
             "httpGet": {"path": "/healthz", **probe_port},
             "periodSeconds": 10,
+            "timeoutSeconds": settings.room_probe_timeout_seconds,
             "failureThreshold": 3,
         },
         "securityContext": {
@@ -116,6 +134,11 @@ def build_room_pod(
             "terminationGracePeriodSeconds": int(settings.room_drain_grace_seconds) + 5,
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
+            **(
+                {"imagePullSecrets": [{"name": name} for name in settings.image_pull_secret_list]}
+                if settings.image_pull_secret_list
+                else {}
+            ),
             "securityContext": {
                 "runAsNonRoot": True,
                 "runAsUser": settings.room_run_as_user,
@@ -157,7 +180,7 @@ def build_room_service(namespace: str, session: str, settings: OperatorSettings)
 def build_room_ingress(namespace: str, session: str, settings: OperatorSettings) -> dict[str, Any]:
     """`<public_host>/rooms/<session>` to the room's Service."""
     path = {
-        "path": room_path(session),
+        "path": room_path(namespace, session),
         "pathType": "Prefix",
         "backend": {"service": {"name": child_name(session), "port": {"name": PORT_NAME}}},
     }
@@ -166,12 +189,10 @@ def build_room_ingress(namespace: str, session: str, settings: OperatorSettings)
         spec["ingressClassName"] = settings.ingress_class_name
     if settings.ingress_tls_secret:
         spec["tls"] = [{"hosts": [settings.public_host], "secretName": settings.ingress_tls_secret}]
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": _metadata(namespace, session),
-        "spec": spec,
-    }
+    metadata = _metadata(namespace, session)
+    if settings.ingress_annotation_map:
+        metadata["annotations"] = dict(settings.ingress_annotation_map)
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": metadata, "spec": spec}
 
 
 def build_room_httproute(namespace: str, session: str, settings: OperatorSettings) -> dict[str, Any]:
@@ -182,7 +203,7 @@ def build_room_httproute(namespace: str, session: str, settings: OperatorSetting
     if settings.gateway_section_name:
         parent["sectionName"] = settings.gateway_section_name
     rule = {
-        "matches": [{"path": {"type": "PathPrefix", "value": room_path(session)}}],
+        "matches": [{"path": {"type": "PathPrefix", "value": room_path(namespace, session)}}],
         "backendRefs": [{"name": child_name(session), "port": settings.room_port}],
     }
     return {
@@ -191,6 +212,57 @@ def build_room_httproute(namespace: str, session: str, settings: OperatorSetting
         "metadata": _metadata(namespace, session),
         "spec": {"parentRefs": [parent], "hostnames": [settings.public_host], "rules": [rule]},
     }
+
+
+def build_signing_keys_secret(namespace: str, settings: OperatorSettings) -> dict[str, Any]:
+    """The join-token keys rooms verify with, in a session's namespace: one Secret per namespace, shared
+    by its rooms (no owner: it outlives any one session)."""
+    keys = settings.room_signing_keys.get_secret_value()
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": settings.room_signing_keys_secret,
+            "namespace": namespace,
+            "labels": {NAME: "drawnet-room", MANAGED_BY: OPERATOR, COMPONENT: "room-signing-keys"},
+        },
+        "type": "Opaque",
+        "data": {settings.room_signing_keys_key: base64.b64encode(keys.encode()).decode()},
+    }
+
+
+def admitted(kind: str, route: Mapping[str, Any] | None) -> tuple[bool, str]:  # noqa: PLR0911 - one per state
+    """Whether the controller serves a route (and if not, what it waits for).
+
+    An Ingress is served once its controller wrote an address into `status.loadBalancer.ingress`.
+    An HTTPRoute once every parent (Gateway) it names reports `Accepted: True` in `status.parents`
+    (Gateway API: a route not accepted by a parent is not attached to it) and none of them says its
+    backends are unresolved (`ResolvedRefs: False`).
+    """
+    if route is None:
+        return False, "does not exist yet"
+    status = route.get("status") or {}
+    if kind == "Ingress":
+        if (status.get("loadBalancer") or {}).get("ingress"):
+            return True, ""
+        return False, "has no address from an ingress controller yet (status.loadBalancer.ingress is empty)"
+    parents = status.get("parents") or []
+    if not parents:
+        return False, "is not accepted by its Gateway yet (no status.parents)"
+    for parent in parents:
+        conditions = {c.get("type"): c for c in parent.get("conditions") or []}
+        name = (parent.get("parentRef") or {}).get("name", "?")
+        accepted = conditions.get("Accepted") or {}
+        if accepted.get("status") != "True":
+            reason = accepted.get("reason") or "no Accepted condition yet"
+            message = accepted.get("message") or ""
+            return False, f"is not accepted by Gateway {name}: {reason}" + (
+                f" ({message})" if message else ""
+            )
+        resolved = conditions.get("ResolvedRefs") or {}
+        if resolved.get("status") == "False":
+            return False, f"has unresolved backends on Gateway {name} ({resolved.get('reason')})"
+    return True, ""
 
 
 def build_route(namespace: str, session: str, settings: OperatorSettings) -> dict[str, Any] | None:

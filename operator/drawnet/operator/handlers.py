@@ -27,6 +27,7 @@ import kopf
 from prometheus_client import start_http_server
 
 from drawnet.operator.archive import ArchiveError, archive_board
+from drawnet.operator.builders import admitted
 from drawnet.operator.heartbeats import HeartbeatBoard, HeartbeatListener, Throttle
 from drawnet.operator.kube import Kube, KubeError, load_api_client
 from drawnet.operator.metrics import OperatorMetrics
@@ -253,7 +254,7 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Ope
     async def child_seen(kind: str, event: kopf.RawEvent) -> None:
         view, obj = operator.view, event["object"]
         key = view.child_key(obj)
-        before = view.pods.get(key) if kind == "Pod" and key is not None else None
+        before = view.children(kind).get(key) if key is not None else None
         if view.observe_child(kind, event["type"], obj) is None or key not in view.sessions:
             return
         # A pod's every change of state matters (scheduled, ready, failed, gone), not the echo of one
@@ -263,6 +264,13 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Ope
             await operator.reconcile_or_retry(key, kind.lower())
         elif kind == "Pod" and (before is None or pod_state(before) != pod_state(obj)):
             await operator.reconcile_or_retry(key, "pod")
+        elif (
+            kind in {"Ingress", "HTTPRoute"}
+            and before is not None
+            and admitted(kind, before) != admitted(kind, obj)
+        ):
+            # Its controller admitted it (or stopped routing it): Exposed follows at once.
+            await operator.reconcile_or_retry(key, "route")
 
     @kopf.on.event("v1", "pods", labels=CHILDREN, registry=registry)
     async def pod_seen(event: kopf.RawEvent, **_: Any) -> None:

@@ -30,6 +30,7 @@ JSON = "application/json"
 _COLLECTIONS = {
     ("v1", "Pod"): "/api/v1/namespaces/{namespace}/pods",
     ("v1", "Service"): "/api/v1/namespaces/{namespace}/services",
+    ("v1", "Secret"): "/api/v1/namespaces/{namespace}/secrets",
     ("networking.k8s.io/v1", "Ingress"): "/apis/networking.k8s.io/v1/namespaces/{namespace}/ingresses",
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): (
         "/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/httproutes"

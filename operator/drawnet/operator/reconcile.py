@@ -19,7 +19,15 @@ from typing import Any
 
 import kopf
 
-from drawnet.operator.builders import build_room_pod, build_room_service, build_route, drifted, room_url
+from drawnet.operator.builders import (
+    admitted,
+    build_room_pod,
+    build_room_service,
+    build_route,
+    build_signing_keys_secret,
+    drifted,
+    room_url,
+)
 from drawnet.operator.heartbeats import HeartbeatBoard
 from drawnet.operator.kube import Kube, KubeError
 from drawnet.operator.metrics import OperatorMetrics
@@ -188,6 +196,7 @@ class Reconciler:
         self._written: dict[Key, tuple[str, dict[str, Any]]] = {}
         self._replacing: dict[Key, str] = {}
         self._reconciled: dict[Key, tuple[str, int]] = {}  # the (uid, generation) last reconciled
+        self._keys_checked: dict[str, float] = {}  # namespace -> when its signing-keys Secret was checked
 
     # ------------------------------------------------------------------------------------- public
 
@@ -245,6 +254,7 @@ class Reconciler:
                 service=key in self.view.services,
                 route_kind=self._route_kind(),
                 route=key in self.view.routes,
+                route_waiting=admitted(self._route_kind() or "", self.view.routes.get(key))[1],
                 listening=self.listening,
                 heartbeat=self.heartbeats.get(key),
                 heartbeat_stale_seconds=self.heartbeats.stale_seconds,
@@ -319,6 +329,7 @@ class Reconciler:
             route_kind=self._route_kind(),
             route=route,
             route_error=route_error,
+            route_waiting=admitted(self._route_kind() or "", self.view.routes.get(key))[1] if route else "",
             listening=self.listening,
             heartbeat=heartbeat,
             heartbeat_stale_seconds=self.heartbeats.stale_seconds,
@@ -406,14 +417,16 @@ class Reconciler:
             if actual is None:
                 child, _ = await self._create(key, desired, body)
                 return child is not None, ""
-            if drifted(desired["spec"], actual.get("spec")):
+            annotations = desired["metadata"].get("annotations") or {}
+            if drifted(desired["spec"], actual.get("spec")) or drifted(
+                annotations, _meta(actual).get("annotations") or {}
+            ):
                 log.info("repairing drifted %s %s/%s", desired["kind"], key[0], child_name(key[1]))
+                patch: dict[str, Any] = {"spec": desired["spec"]}
+                if annotations:
+                    patch["metadata"] = {"annotations": annotations}
                 repaired = await self.kube.merge_patch(
-                    desired["apiVersion"],
-                    desired["kind"],
-                    key[0],
-                    child_name(key[1]),
-                    {"spec": desired["spec"]},
+                    desired["apiVersion"], desired["kind"], key[0], child_name(key[1]), patch
                 )
                 self.view.routes[key] = trimmed(repaired)
         except KubeError as error:
@@ -424,6 +437,32 @@ class Reconciler:
                 )
             raise
         return True, ""
+
+    async def _ensure_signing_keys(self, namespace: str, *, recheck: bool) -> None:
+        """The join-token keys in the namespace's Secret, written before a room that reads them starts
+        (a missing Secret would stop the pod at CreateContainerConfigError). New rooms check it at most
+        once per resync interval per namespace (a thousand sessions created at once cost a handful of
+        reads); a replacement room (`recheck`) always does, so a deleted or edited Secret is repaired
+        before the room that replaces a lost one reads it."""
+        if not self.settings.room_signing_keys.get_secret_value():
+            return
+        checked = self._keys_checked.get(namespace)
+        if not recheck and checked is not None and time.monotonic() - checked < self.settings.resync_seconds:
+            return
+        desired = build_signing_keys_secret(namespace, self.settings)
+        name = desired["metadata"]["name"]
+        actual = await self.kube.get("v1", "Secret", namespace, name)
+        if actual is None:
+            try:
+                await self.kube.create(desired)
+                log.info("created Secret %s/%s (the rooms' join-token keys)", namespace, name)
+            except KubeError as error:
+                if not error.conflict:
+                    raise
+        elif (actual.get("data") or {}) != desired["data"]:
+            await self.kube.merge_patch("v1", "Secret", namespace, name, {"data": desired["data"]})
+            log.info("updated Secret %s/%s (the rooms' join-token keys changed)", namespace, name)
+        self._keys_checked[namespace] = time.monotonic()
 
     async def _ensure_pod(
         self,
@@ -463,6 +502,7 @@ class Reconciler:
             return None, False
         # No pod: the first one, or a lost/failed one's replacement.
         reason = self._replacing.pop(key, "lost" if previous.get("pod") else "")
+        await self._ensure_signing_keys(namespace, recheck=bool(reason))
         created, made = await self._create(key, desired, body)
         if created is None:
             return None, False

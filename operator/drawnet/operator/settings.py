@@ -3,6 +3,7 @@ start and validated there. The Helm chart's values become these variables."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -11,8 +12,12 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from drawnet.protocol import valid_name
+from drawnet.protocol.tokens import parse_keys
 
 Exposure = Literal["none", "ingress", "httproute"]
+
+ROOM_SIGNING_KEYS_SECRET = "drawnet-room-signing-keys"  # noqa: S105 - a Secret's name, not a secret
+"""The Secret the operator writes the join-token keys to in each session's namespace (rbac.yaml names it)."""
 
 
 def _csv(value: str) -> tuple[str, ...]:
@@ -66,13 +71,34 @@ class OperatorSettings(BaseSettings):
     room_drawing_url: str = ""
     """The drawing service as the rooms reach it, to load boards from snapshots
     (`DRAWNET_ROOM_DRAWING_URL`)."""
-    room_signing_keys_secret: str = "drawnet-signing-keys"  # noqa: S105 - a Secret's name, not a secret
+    room_signing_keys_secret: str = ROOM_SIGNING_KEYS_SECRET
     """Secret (in the session's namespace) whose key `room_signing_keys_key` holds the join-token keys
-    the room verifies with; empty lets rooms in without tokens (development only)."""
+    the room verifies with; empty lets rooms in without tokens (development only). With
+    `room_signing_keys` set, the operator writes this Secret itself in every namespace it starts a room
+    in (rbac.yaml lets it read and patch only a Secret of this name)."""
     room_signing_keys_key: str = "signing-keys"
-    """The key in that Secret (the chart writes `signing-keys`)."""
+    """The key in that Secret."""
+    room_signing_keys: SecretStr = SecretStr("")
+    """The join-token keys (`kid:secret,...`, the chart passes its signing-keys Secret): the operator
+    copies them into `room_signing_keys_secret` in each session's namespace before it starts a room there,
+    so sessions in any namespace it serves work without copying Secrets by hand. Empty: that Secret must
+    already exist wherever rooms run."""
+    room_image_pull_secrets: str = ""
+    """Image pull Secrets of the room pods, comma-separated names (the chart's `imagePullSecrets`). Like
+    every pod's, they must exist in the pod's namespace, the session's."""
+    room_startup_seconds: Annotated[int, Field(ge=10, le=3600)] = 300
+    """How long a room's process may take to start serving HTTP (its startupProbe on /healthz) before the
+    kubelet restarts it: interpreter start on a busy node. Waiting for NATS, the op log and the board
+    does not count: the room is alive (/healthz) meanwhile and only not ready (/readyz)."""
+    room_probe_timeout_seconds: Annotated[int, Field(ge=1, le=60)] = 5
+    """How long the kubelet waits for /healthz and /readyz to answer. The room is one thread: loading a
+    large board holds it for seconds, and a 1 s timeout would restart a room that is busy, not hung."""
     room_heartbeat_seconds: Annotated[float, Field(gt=0)] = 5.0
     """How often rooms publish heartbeats (`DRAWNET_ROOM_HEARTBEAT_SECONDS`); Live goes stale after 3."""
+    room_ping_interval_seconds: Annotated[float, Field(gt=0, lt=120)] = 25.0
+    """How often rooms ping each WebSocket (`DRAWNET_ROOM_PING_INTERVAL_SECONDS`): below the idle timeout
+    of every proxy between browsers and rooms (ingress-nginx and cloud load balancers: 60 s), or quiet
+    boards are cut off."""
     room_drain_grace_seconds: Annotated[float, Field(gt=0)] = 10.0
     """The room's drain time on SIGTERM; the pod's termination grace period adds 5 s to it."""
 
@@ -86,6 +112,9 @@ class OperatorSettings(BaseSettings):
     """Whether browsers use wss:// (TLS ends at the ingress or gateway)."""
     ingress_class_name: str = ""
     """With `ingress`: the IngressClass (empty: the cluster's default class)."""
+    ingress_annotations: str = ""
+    """With `ingress`: annotations of every room's Ingress, as a JSON object (the chart passes
+    `ingress.roomAnnotations`, by default ingress-nginx's WebSocket timeouts)."""
     ingress_tls_secret: str = ""
     """With `ingress`: the TLS Secret for `public_host`, in each session's namespace (empty: no TLS section,
     as when a shared certificate is the controller's default)."""
@@ -151,12 +180,39 @@ class OperatorSettings(BaseSettings):
             raise ValueError(f"exposure {self.exposure!r} needs public_host")
         if self.exposure == "httproute" and not self.gateway_name:
             raise ValueError("exposure 'httproute' needs gateway_name")
+        self._check_room_secrets_and_annotations()
         if self.service_token.get_secret_value() and len(self.service_token.get_secret_value()) < 32:
             raise ValueError("service_token must be at least 32 characters (the drawing service's rule)")
 
     @property
     def namespace_list(self) -> tuple[str, ...]:
         return _csv(self.namespaces)
+
+    def _check_room_secrets_and_annotations(self) -> None:
+        try:
+            annotations = json.loads(self.ingress_annotations or "{}")
+        except ValueError as error:
+            raise ValueError(f"ingress_annotations is not JSON: {error}") from error
+        if not isinstance(annotations, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in annotations.items()
+        ):
+            raise ValueError("ingress_annotations must be a JSON object of strings")
+        if self.room_signing_keys.get_secret_value():
+            try:
+                parse_keys(self.room_signing_keys.get_secret_value())
+            except ValueError as error:
+                raise ValueError(f"room_signing_keys: {error}") from error
+            if not self.room_signing_keys_secret:
+                raise ValueError("room_signing_keys needs room_signing_keys_secret: the Secret to write")
+
+    @property
+    def ingress_annotation_map(self) -> dict[str, str]:
+        loaded: dict[str, str] = json.loads(self.ingress_annotations or "{}")
+        return loaded
+
+    @property
+    def image_pull_secret_list(self) -> tuple[str, ...]:
+        return _csv(self.room_image_pull_secrets)
 
     @property
     def image_prefixes(self) -> tuple[str, ...]:

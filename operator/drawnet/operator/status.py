@@ -75,6 +75,9 @@ class Observation:
     """`Ingress` or `HTTPRoute` when one is configured, else None."""
     route: bool = False
     route_error: str = ""
+    route_waiting: str = ""
+    """Why the route exists but does not route yet ("" once its controller admitted it): an Ingress
+    without an address from its controller, an HTTPRoute its Gateway has not accepted."""
     listening: bool = True
     """Whether the operator listens to heartbeats at all (it has a NATS URL)."""
     heartbeat: Heartbeat | None = None
@@ -143,7 +146,7 @@ def _room_ready(obs: Observation) -> tuple[ConditionStatus, str, str]:  # noqa: 
     return "True", "PodReady", f"room pod {pod.name} is Ready"
 
 
-def _exposed(obs: Observation) -> tuple[ConditionStatus, str, str]:
+def _exposed(obs: Observation) -> tuple[ConditionStatus, str, str]:  # noqa: PLR0911 - one per state
     if obs.spec_error is not None:
         return "False", "InvalidSpec", "nothing is exposed for a spec outside the operator's bounds"
     if not obs.service:
@@ -153,6 +156,8 @@ def _exposed(obs: Observation) -> tuple[ConditionStatus, str, str]:
             return "False", "RouteUnavailable", obs.route_error
         if not obs.route:
             return "False", "RouteMissing", f"the room's {obs.route_kind} does not exist yet"
+        if obs.route_waiting:
+            return "False", "RouteNotAdmitted", f"the room's {obs.route_kind} {obs.route_waiting}"
         return "True", "Exposed", f"Service and {obs.route_kind} route {obs.url}"
     return "True", "Exposed", f"Service serves {obs.url} (inside the cluster)"
 

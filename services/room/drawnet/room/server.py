@@ -164,23 +164,23 @@ class Room:
 
     def _ws_behavior(self, upgrade: Any) -> dict[str, Any]:
         return {
-                "compression": 0,
-                # uWebSockets cuts off (1006, no reason) frames over its own limit; up to twice ours we
-                # read them and close with 1009 and the numbers.
-                "max_payload_length": 2 * self.limits.max_frame_bytes,
-                "idle_timeout": self.settings.idle_timeout_seconds,
-                # We close slow consumers ourselves (with a reason) well before uWebSockets would: its
-                # limit is only the backstop that bounds memory if a flood outruns our scan. It closes
-                # rather than drops, so no committed op is ever silently skipped.
-                "max_backpressure": 4 * self.settings.slow_consumer_close_bytes,
-                "close_on_backpressure_limit": True,
-                "send_pings_automatically": True,
-                "upgrade": upgrade,
-                "open": self._open,
-                "message": self._message,
-                "drain": self._drain,
-                "close": self._close,
-            }
+            "compression": 0,
+            # uWebSockets cuts off (1006, no reason) frames over its own limit; up to twice ours we
+            # read them and close with 1009 and the numbers.
+            "max_payload_length": 2 * self.limits.max_frame_bytes,
+            "idle_timeout": self.settings.idle_timeout_seconds,
+            # We close slow consumers ourselves (with a reason) well before uWebSockets would: its
+            # limit is only the backstop that bounds memory if a flood outruns our scan. It closes
+            # rather than drops, so no committed op is ever silently skipped.
+            "max_backpressure": 4 * self.settings.slow_consumer_close_bytes,
+            "close_on_backpressure_limit": True,
+            "send_pings_automatically": True,
+            "upgrade": upgrade,
+            "open": self._open,
+            "message": self._message,
+            "drain": self._drain,
+            "close": self._close,
+        }
 
     def attach(self, nc: NatsClient, js: JetStreamContext) -> None:
         """The bus, once connected (the HTTP listener runs before: /healthz answers while NATS is away)."""
@@ -460,7 +460,12 @@ class Room:
 
     async def _load(self, live: LiveSession) -> LiveSession:
         drawing = self.settings.drawing_url
-        snapshot_url = f"{drawing.rstrip('/')}/api/v1/sessions/{live.name}/snapshot" if drawing else None
+        namespace = self.settings.namespace
+        snapshot_url = (
+            f"{drawing.rstrip('/')}/api/v1/sessions/{live.name}/snapshot?namespace={namespace}"
+            if drawing
+            else None
+        )
         try:
             await live.load(snapshot_url)
         except BaseException:

@@ -261,6 +261,21 @@ class RawKube(Kube):
                 return None
             raise
 
+    def admit_ingress(self, namespace: str, name: str, *, address: str = "198.18.0.10") -> None:
+        """What an ingress controller does once it serves an Ingress (none runs on KWOK): its address in
+        `status.loadBalancer.ingress`, which the operator waits for before a session is Exposed."""
+        wait_until(
+            lambda: self.find("networking.k8s.io/v1", "Ingress", namespace, name),
+            timeout=30,
+            what=f"Ingress {namespace}/{name}",
+        )
+        self.request_sync(
+            "PATCH",
+            f"{collection_path('networking.k8s.io/v1', 'Ingress', namespace)}/{name}/status",
+            body={"status": {"loadBalancer": {"ingress": [{"ip": address}]}}},
+            content_type=MERGE_PATCH,
+        )
+
     def limit_pods(self, namespace: str, pods: int, *, name: str = "pods") -> str:
         """A ResourceQuota allowing `pods` pods in the namespace (the API server refuses more); its name."""
         quota = {

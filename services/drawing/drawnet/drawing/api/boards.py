@@ -22,7 +22,7 @@ from drawnet.drawing.access import READERS, WRITERS, Caller, SessionAccess, requ
 from drawnet.drawing.api.pages import page, page_size
 from drawnet.drawing.api.sessions import SessionPath, access_to
 from drawnet.drawing.context import Context
-from drawnet.drawing.errors import InvalidInputError, LimitExceededError, UnavailableError
+from drawnet.drawing.errors import InvalidInputError, LimitExceededError, NotFoundError, UnavailableError
 from drawnet.drawing.schemas import BoardExport, Imported, Snapshot
 from drawnet.protocol import OPS_STREAM, AddStroke, Committed, Limits, OpRecord, encode, ops_subject
 from drawnet.protocol.validation import LimitError, check_op
@@ -181,7 +181,25 @@ async def _load(ctx: Context, session: str) -> snapshots.StoredBoard:
         ),
     ],
 )
-async def get_snapshot(ctx: Context, caller: Caller, session: SessionPath) -> Response[Snapshot]:
+async def get_snapshot(
+    ctx: Context,
+    caller: Caller,
+    session: SessionPath,
+    namespace: Annotated[
+        str | None,
+        Parameter(
+            description="the session's namespace (rooms send theirs); only this service's own is served",
+            max_length=63,
+        ),
+    ] = None,
+) -> Response[Snapshot]:
+    if namespace is not None and namespace != ctx.settings.namespace:
+        # A room of a session elsewhere must not load the board of the same name here: it replays its
+        # own namespace's op log instead.
+        raise NotFoundError(
+            f"this drawing service serves the sessions of namespace {ctx.settings.namespace!r}, "
+            f"not {namespace[:63]!r}"
+        )
     access = await _readable(ctx, caller, session)
     namespace = ctx.settings.namespace
     recent = await db.recent_op_ids(ctx.engine, namespace, access.name, ctx.settings.recent_op_ids)

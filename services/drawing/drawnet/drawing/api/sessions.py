@@ -59,10 +59,17 @@ async def access_to(ctx: Context, caller: Caller, name: str) -> SessionAccess:
     )
 
 
+def room_url_of(ctx: Context, namespace: str, name: str, status: SessionStatus | None) -> str:
+    """Where browsers open the session's room: the URL the platform gives it (on Kubernetes the session's
+    route, from its status), else the room server's public URL (the embedded platform)."""
+    if status is not None and status.url:
+        return status.url
+    return f"{ctx.settings.room_public_url.rstrip('/')}/rooms/{namespace}/{name}"
+
+
 def session_view(
     ctx: Context, row: SessionRow, role: str | None = None, status: SessionStatus | None = None
 ) -> Session:
-    room_url = f"{ctx.settings.room_public_url.rstrip('/')}/rooms/{row.name}"
     return Session(
         name=row.name,
         namespace=row.namespace,
@@ -75,7 +82,7 @@ def session_view(
         created_at=row.created_at,
         archived=row.archived,
         url=f"{ctx.settings.base_url}/s/{row.name}",
-        room_url=status.url if status is not None and status.url else room_url,
+        room_url=room_url_of(ctx, row.namespace, row.name, status),
         your_role=role,
         status=None
         if status is None
@@ -211,16 +218,29 @@ async def delete_session(ctx: Context, caller: Caller, session: SessionPath) -> 
     status_code=200,
     summary="Archive a session's board (the platform's service token; idempotent)",
 )
-async def archive_session(ctx: Context, caller: Caller, session: SessionPath) -> Archived:
+async def archive_session(
+    ctx: Context,
+    caller: Caller,
+    session: SessionPath,
+    namespace: Annotated[
+        str | None,
+        Parameter(
+            description="the session's namespace (the operator's); default: this service's", max_length=63
+        ),
+    ] = None,
+) -> Archived:
     if not caller.service:
         if caller.anonymous:
             raise UnauthorizedError("archiving takes the service token")
         raise ForbiddenError("only the platform (its service token) archives sessions")
     name = checked_name(session)
-    stored = await snapshots.load_board(ctx.engine, ctx.settings.namespace, name)
-    write, _ = snapshots.whole_snapshot(ctx.settings.namespace, name, stored.board)
+    # The op log, and so SQL, holds every namespace's ops: a session of another namespace the operator
+    # serves is archived under its own namespace, never as the same name here.
+    namespace = checked_name(namespace) if namespace is not None else ctx.settings.namespace
+    stored = await snapshots.load_board(ctx.engine, namespace, name)
+    write, _ = snapshots.whole_snapshot(namespace, name, stored.board)
     await snapshots.save(ctx.engine, write)
-    await sessions.mark_archived(ctx.engine, ctx.settings.namespace, name)
+    await sessions.mark_archived(ctx.engine, namespace, name)
     return Archived(session=name, archived=True, seq=stored.board.seq, strokes=len(stored.board))
 
 
@@ -333,10 +353,13 @@ async def join(ctx: Context, caller: Caller, session: SessionPath, data: JoinReq
         raise ConflictError(f"session {session!r} is archived: nobody can join it")
     role = await _join_role(ctx, caller, access, data)
     sub, name = _join_identity(caller, access, data)
+    # The token names the session's namespace: the room verifies it against its own.
+    namespace = access.row.namespace if access.row is not None else ctx.settings.namespace
+    status = (await ctx.backend.status(namespace, [access.name])).get(access.name)
     claims = JoinClaims.issue(
         sub=sub,
         name=name,
-        ns=ctx.settings.namespace,
+        ns=namespace,
         session=access.name,
         role=role,
         ttl_seconds=ctx.settings.join_token_ttl_seconds,
@@ -345,11 +368,11 @@ async def join(ctx: Context, caller: Caller, session: SessionPath, data: JoinReq
         token=sign(claims, ctx.signing.active, ctx.signing.key),
         role=role,
         session=access.name,
-        namespace=ctx.settings.namespace,
+        namespace=namespace,
         sub=sub,
         name=name,
         expires_at=claims.exp,
-        room_url=f"{ctx.settings.room_public_url.rstrip('/')}/rooms/{access.name}",
+        room_url=room_url_of(ctx, namespace, access.name, status),
     )
 
 
