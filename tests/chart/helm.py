@@ -23,12 +23,26 @@ NAMESPACE = "drawnet"
 # only the built-in ones).
 API_VERSIONS = ("monitoring.coreos.com/v1", "gateway.networking.k8s.io/v1")
 
-VALUE_SETS: dict[str, dict[str, Any]] = {
-    # What `helm install drawnet charts/drawnet` does: evaluation database, in-chart NATS, no exposure.
+IMAGES: dict[str, Any] = {
+    name: {"repository": f"images.example/drawnet/{name}", "tag": "0.1.0"}
+    for name in ("operator", "drawing", "room")
+}
+"""Drawnet publishes no images: every install names the ones it built (`images.example` is no registry)."""
+
+REQUIRED: dict[str, Any] = {
+    "images": IMAGES,
+    "public": {"host": "draw.example.test", "tls": False},
+    "ingress": {"enabled": True},
+}
+"""The least `helm install` takes: the images, and a way for browsers to reach the rooms."""
+
+_SETS: dict[str, dict[str, Any]] = {
+    # What `helm install drawnet charts/drawnet` does with the least it needs: evaluation database, in-chart
+    # NATS, an Ingress of the cluster's default class.
     "default": {},
     # Production behind an ingress controller: a managed PostgreSQL, TLS, only the controller may connect.
     "ingress": {
-        "public": {"host": "draw.example.com"},
+        "public": {"host": "draw.example.com", "tls": True},
         "ingress": {"enabled": True, "className": "nginx", "tlsSecret": "draw-example-com-tls"},
         "postgresql": {"url": "postgresql://drawnet:secret@db.example.com:5432/drawnet"},
         "networkPolicy": {
@@ -43,20 +57,22 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
     },
     # The Gateway API instead of an Ingress.
     "gateway": {
-        "public": {"host": "draw.example.com"},
+        "public": {"host": "draw.example.com", "tls": True},
+        "ingress": {"enabled": False},
         "gateway": {"enabled": True, "name": "public", "namespace": "gateways", "sectionName": "https"},
     },
-    # A NATS cluster and a database Secret of one's own; several teams' namespaces.
+    # A NATS cluster and a database Secret of one's own; the release's and several teams' namespaces; a
+    # private registry.
     "external-nats": {
         "nats": {"enabled": False, "externalUrl": "nats://nats.nats.svc.cluster.local:4222"},
         "postgresql": {"existingSecret": {"name": "drawnet-db", "key": "url"}},
-        "operator": {"namespaces": ["team-a", "team-b"]},
+        "operator": {"namespaces": [NAMESPACE, "team-a", "team-b"]},
+        "imagePullSecrets": ["regcred"],
     },
     # No Prometheus Operator, no NetworkPolicy-enforcing CNI: a bare cluster (kind without extras).
     "monitoring-off": {
         "monitoring": {"serviceMonitors": False, "prometheusRule": False, "dashboards": False},
         "networkPolicy": {"enabled": False},
-        "podDisruptionBudget": {"enabled": False},
     },
     # One operator for every namespace, keys and token from Secrets of one's own.
     "cluster-wide": {
@@ -114,9 +130,10 @@ def template(
     namespace: str = NAMESPACE,
     api_versions: tuple[str, ...] = API_VERSIONS,
 ) -> list[dict[str, Any]]:
-    """`helm template` with these values: every rendered object (CRDs included), as plain dicts."""
+    """`helm template` with these values over `REQUIRED` (what every install needs): every rendered object
+    (CRDs included), as plain dicts. `template_error` renders values as they are."""
     args: list[str | Path] = ["template", RELEASE, CHART, "--namespace", namespace, "--include-crds"]
-    args += ["--values", values_file(values, directory)]
+    args += ["--values", values_file(merged(REQUIRED, values), directory)]
     for api_version in api_versions:
         args += ["--api-versions", api_version]
     rendered = helm(*args).stdout
@@ -170,3 +187,7 @@ def merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
         else:
             result[key] = value
     return result
+
+
+VALUE_SETS: dict[str, dict[str, Any]] = {name: merged(REQUIRED, values) for name, values in _SETS.items()}
+"""Every value set the chart tests render, each with what an install requires."""

@@ -27,12 +27,15 @@ from drawnet.operator.spec import parse_spec
 from drawnet.room.settings import RoomSettings
 from tests.chart.helm import (
     CHART,
+    IMAGES,
     NAMESPACE,
+    REQUIRED,
     ROOT,
     VALUE_SETS,
     env_of,
     find,
     helm,
+    merged,
     one,
     template,
     template_error,
@@ -71,8 +74,8 @@ def test_the_default_values_render_the_whole_platform(rendered: dict[str, list[d
         "ConfigMap",
         "CustomResourceDefinition",
         "Deployment",
+        "Ingress",
         "NetworkPolicy",
-        "PodDisruptionBudget",
         "PodMonitor",
         "PrometheusRule",
         "Role",
@@ -91,13 +94,7 @@ def test_monitoring_off_renders_no_prometheus_operator_resources(
     rendered: dict[str, list[dict[str, Any]]],
 ) -> None:
     kinds = {o["kind"] for o in rendered["monitoring-off"]}
-    assert not kinds & {
-        "ServiceMonitor",
-        "PodMonitor",
-        "PrometheusRule",
-        "NetworkPolicy",
-        "PodDisruptionBudget",
-    }
+    assert not kinds & {"ServiceMonitor", "PodMonitor", "PrometheusRule", "NetworkPolicy"}
     assert not [
         o
         for o in find(rendered["monitoring-off"], "ConfigMap")
@@ -197,20 +194,34 @@ def test_the_room_pod_the_operator_builds_from_the_charts_settings_is_valid_for_
     assert room.nats_url == f"nats://dn-drawnet-nats.{NAMESPACE}.svc.cluster.local:4222"
     assert room.drawing_url == f"http://dn-drawnet-drawing.{NAMESPACE}.svc.cluster.local:8000"
     assert pod["spec"]["securityContext"]["runAsUser"] == 10001
-    assert pod["spec"]["containers"][0]["image"] == "ghcr.io/drawnet/room:0.1.0"
+    assert pod["spec"]["containers"][0]["image"] == "images.example/drawnet/room:0.1.0"
+    # The keys reach the operator, which writes them into the Secret this pod reads, in its namespace.
+    assert env["DRAWNET_OPERATOR_ROOM_SIGNING_KEYS"] == "<secret:dn-drawnet-signing-keys/signing-keys>"
+    keys_ref = pod["spec"]["containers"][0]["env"]
+    (signing,) = [e for e in keys_ref if e["name"] == "DRAWNET_ROOM_SIGNING_KEYS"]
+    assert signing["valueFrom"]["secretKeyRef"]["name"] == settings.room_signing_keys_secret
+    # Probes, pings and Ingress annotations as the chart's values say.
+    container = pod["spec"]["containers"][0]
+    startup = container["startupProbe"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] == 300
+    assert container["livenessProbe"]["timeoutSeconds"] == 5
+    assert room.ping_interval_seconds == 25
+    assert settings.ingress_annotation_map == {
+        "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
+        "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
+    }
 
 
 def test_selectors_for_rooms_match_the_pods_the_operator_builds(
     rendered: dict[str, list[dict[str, Any]]],
 ) -> None:
-    """The PodDisruptionBudget, the PodMonitor and the NetworkPolicy select the operator's room pods, and
-    name their port as the operator does."""
+    """The PodMonitor and the NetworkPolicy select the operator's room pods, and name their port as the
+    operator does."""
     settings = OperatorSettings(room_signing_keys_secret="keys")
     pod = build_room_pod("team", "retro", parse_spec({}, settings), settings)
     labels = pod["metadata"]["labels"]
     objects = rendered["default"]
     selectors = [
-        one(objects, "PodDisruptionBudget", "-rooms")["spec"]["selector"]["matchLabels"],
         one(objects, "PodMonitor", "-rooms")["spec"]["selector"]["matchLabels"],
         one(objects, "NetworkPolicy", "-rooms")["spec"]["podSelector"]["matchLabels"],
     ]
@@ -396,7 +407,10 @@ def test_the_in_chart_nats_fsyncs_jetstream_as_configured(
     own default syncs every 2 minutes). A real nats-server started from the rendered file says so."""
     monitor = free_port()
     path = _local_nats_conf(
-        one(template(values, tmp_path), "ConfigMap", "-nats"), tmp_path, port=free_port(), monitor=monitor
+        one(template(merged(REQUIRED, values), tmp_path), "ConfigMap", "-nats"),
+        tmp_path,
+        port=free_port(),
+        monitor=monitor,
     )
     server = Supervised(
         "nats-server",
@@ -468,30 +482,45 @@ def test_the_schema_refuses_bad_values_saying_where(
     assert message in error, error
 
 
+def _with_images(values: dict[str, Any]) -> dict[str, Any]:
+    return merged({"images": IMAGES}, values)
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [
         (
-            {
-                "ingress": {"enabled": True},
-                "gateway": {"enabled": True, "name": "g"},
-                "public": {"host": "a.b"},
-            },
+            _with_images(
+                {
+                    "ingress": {"enabled": True},
+                    "gateway": {"enabled": True, "name": "g"},
+                    "public": {"host": "a.b"},
+                }
+            ),
             "ingress.enabled and gateway.enabled are both true: choose one",
         ),
-        ({"ingress": {"enabled": True}}, "public.host is required with ingress.enabled or gateway.enabled"),
         (
-            {"gateway": {"enabled": True}, "public": {"host": "a.b"}},
+            _with_images({"ingress": {"enabled": True}}),
+            "public.host is required with ingress.enabled or gateway.enabled",
+        ),
+        (
+            _with_images({"gateway": {"enabled": True}, "public": {"host": "a.b"}}),
             "gateway.name is required with gateway.enabled",
         ),
-        ({"nats": {"enabled": False}}, "nats.externalUrl is required when nats.enabled is false"),
-        ({"nats": {"externalUrl": "nats://n:4222"}}, "set nats.enabled=false to use an external NATS"),
         (
-            {"postgresql": {"url": "postgresql://a/b", "existingSecret": {"name": "db"}}},
+            merged(REQUIRED, {"nats": {"enabled": False}}),
+            "nats.externalUrl is required when nats.enabled is false",
+        ),
+        (
+            merged(REQUIRED, {"nats": {"externalUrl": "nats://n:4222"}}),
+            "set nats.enabled=false to use an external NATS",
+        ),
+        (
+            merged(REQUIRED, {"postgresql": {"url": "postgresql://a/b", "existingSecret": {"name": "db"}}}),
             "postgresql.url and postgresql.existingSecret.name are both set",
         ),
         (
-            {"operator": {"namespaces": ["*", "team"]}},
+            merged(REQUIRED, {"operator": {"namespaces": ["*", "team"]}}),
             '"*" (every namespace) cannot be listed with other namespaces',
         ),
     ],
@@ -501,3 +530,83 @@ def test_contradicting_values_are_refused_with_what_to_change(
 ) -> None:
     error = template_error(values, tmp_path)
     assert message in error, error
+
+
+def test_an_install_without_images_is_refused_saying_drawnet_publishes_none(tmp_path: Path) -> None:
+    """The chart used to default to ghcr.io/drawnet/*:0.1.0, which nobody publishes: every pod would have
+    stopped at ImagePullBackOff."""
+    error = template_error({}, tmp_path)
+    assert (
+        "images.operator.repository, images.drawing.repository, images.room.repository not set: "
+        "Drawnet publishes no images" in error
+    ), error
+    only_room = merged(REQUIRED, {"images": {"room": {"repository": ""}}})
+    assert "images.room.repository not set" in template_error(only_room, tmp_path)
+
+
+def test_an_install_browsers_could_not_reach_rooms_through_is_refused(tmp_path: Path) -> None:
+    """Rooms are pods the operator makes per session: without an Ingress or a Gateway the web app had
+    nothing to give browsers but ws://127.0.0.1:8001."""
+    error = template_error({"images": IMAGES}, tmp_path)
+    assert "neither ingress.enabled nor gateway.enabled is set: browsers reach" in error, error
+    assert "/rooms/<namespace>/<session>" in error
+
+
+def test_namespaces_that_leave_out_the_web_apps_sessions_are_refused(tmp_path: Path) -> None:
+    """The drawing service creates the web app's sessions in the release namespace: an operator that does
+    not serve it would leave every one of them without a room."""
+    teams = merged(REQUIRED, {"operator": {"namespaces": ["team-a", "team-b"]}})
+    error = template_error(teams, tmp_path)
+    assert (
+        'operator.namespaces ["team-a","team-b"] leaves out the release namespace drawnet, where the drawing '
+        "service creates the sessions people start in the web app" in error
+    ), error
+    # Fine: with the release namespace, every namespace, or no sessions made by the web app.
+    template(merged(teams, {"operator": {"namespaces": [NAMESPACE, "team-a"]}}), tmp_path)
+    template(merged(teams, {"operator": {"namespaces": ["*"]}}), tmp_path)
+    template(merged(teams, {"drawing": {"sessionBackend": "embedded"}}), tmp_path)
+
+
+PROMETHEUS_KINDS = {"ServiceMonitor", "PodMonitor", "PrometheusRule"}
+
+
+def test_the_prometheus_operators_kinds_are_rendered_only_where_the_cluster_serves_them(
+    tmp_path: Path,
+) -> None:
+    """`helm install` on a cluster without the Prometheus Operator's CRDs failed ("no matches for kind
+    ServiceMonitor"): they are rendered only when the cluster serves monitoring.coreos.com/v1, or when
+    forced; NOTES says what was left out."""
+    served = {o["kind"] for o in template(REQUIRED, tmp_path)}
+    bare = {o["kind"] for o in template(REQUIRED, tmp_path, api_versions=())}
+    forced = {
+        o["kind"]
+        for o in template(merged(REQUIRED, {"monitoring": {"force": True}}), tmp_path, api_versions=())
+    }
+    assert served >= PROMETHEUS_KINDS
+    assert not PROMETHEUS_KINDS & bare
+    assert "ConfigMap" in bare  # the dashboards are plain ConfigMaps
+    assert forced >= PROMETHEUS_KINDS
+
+
+def test_rooms_have_no_disruption_budget_that_would_block_a_drain(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    """Rooms are bare pods (one per session, owned by a DrawingSession with no scale subresource), so a
+    budget can only be an absolute minAvailable: any useful one blocks `kubectl drain` and managed node
+    upgrades for as long as people draw. A drained room drains itself instead (clients told to reconnect,
+    in-flight ops acknowledged) and the operator starts its replacement (docs/deploy.md, "Node drains")."""
+    for name, objects in rendered.items():
+        assert not find(objects, "PodDisruptionBudget"), name
+
+
+def test_image_pull_secrets_reach_every_pod_and_the_operator_for_the_rooms(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    objects = rendered["external-nats"]
+    for workload in workloads(objects):
+        assert workload["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "regcred"}], workload
+    operator = env_of(_containers(one(objects, "Deployment", "-operator"))[0])
+    assert operator["DRAWNET_OPERATOR_ROOM_IMAGE_PULL_SECRETS"] == "regcred"
+    settings = OperatorSettings(room_image_pull_secrets=operator["DRAWNET_OPERATOR_ROOM_IMAGE_PULL_SECRETS"])
+    pod = build_room_pod("team-a", "retro", parse_spec({}, settings), settings)
+    assert pod["spec"]["imagePullSecrets"] == [{"name": "regcred"}]

@@ -1,7 +1,7 @@
 """skaffold.yaml: one artifact per image, the chart deployed with them, the room image handed to the operator
-through a chart value, the web app port-forwarded, a dev profile. Skaffold itself cannot run here (no Docker
-engine, and its module is not served by the Go proxy), so this checks what skaffold would hand to helm by
-rendering the chart with exactly those values."""
+through a chart value, the web app and the rooms reached through the ingress, a dev profile. Skaffold
+itself cannot run here (no Docker engine, and its module is not served by the Go proxy), so this checks
+what skaffold would hand to helm by rendering the chart with exactly those values."""
 
 from __future__ import annotations
 
@@ -37,7 +37,11 @@ def _template_key(image: str) -> str:
 
 
 def _render(
-    release: dict[str, Any], built: dict[str, tuple[str, str]], directory: Path
+    release: dict[str, Any],
+    built: dict[str, tuple[str, str]],
+    directory: Path,
+    *,
+    api_versions: tuple[str, ...] = ("monitoring.coreos.com/v1",),
 ) -> list[dict[str, Any]]:
     """`helm template` with what skaffold passes: setValueTemplates filled in for the built images (image ->
     (repository, tag)), and setValues."""
@@ -51,7 +55,8 @@ def _render(
         args += ["--set-string", f"{key}={filled}"]
     for key, value in release.get("setValues", {}).items():
         args += ["--set", f"{key}={str(value).lower() if isinstance(value, bool) else value}"]
-    args += ["--api-versions", "monitoring.coreos.com/v1"]
+    for api_version in api_versions:
+        args += ["--api-versions", api_version]
     directory.mkdir(parents=True, exist_ok=True)
     return [doc for doc in yaml.safe_load_all(helm(*args).stdout) if doc]
 
@@ -87,17 +92,25 @@ def test_the_chart_gets_every_built_image_and_the_operator_the_room_image(
     assert drawing["image"] == "localhost:5000/drawnet-drawing:drawing-abc123"
 
 
-def test_the_web_app_is_port_forwarded_from_the_charts_service(
+def test_browsers_reach_the_web_app_and_every_room_through_the_ingress(
     config: dict[str, Any], tmp_path: Path
 ) -> None:
+    """A port-forward reached the web app only: rooms are pods the operator makes per session, which
+    skaffold never sees, and the web app gave browsers ws://127.0.0.1:8001. Through the ingress, the web
+    app and each room's Ingress share one host."""
     release = _release(config)
-    (forward,) = config["portForward"]
+    assert "portForward" not in config
     built = {f"drawnet-{image}": (f"drawnet-{image}", "dev") for image in IMAGES}
-    service = one(_render(release, built, tmp_path), "Service", "-drawing")
-    assert forward["resourceType"] == "service"
-    assert forward["resourceName"] == service["metadata"]["name"]
-    assert forward["namespace"] == release["namespace"]
-    assert forward["port"] == service["spec"]["ports"][0]["port"] == forward["localPort"]
+    objects = _render(release, built, tmp_path)
+    (ingress,) = [o for o in objects if o["kind"] == "Ingress"]
+    assert ingress["spec"]["rules"][0]["host"] == "drawnet.localtest.me"
+    (drawing,) = one(objects, "Deployment", "-drawing")["spec"]["template"]["spec"]["containers"]
+    assert env_of(drawing)["DRAWNET_DRAWING_PUBLIC_URL"] == "http://drawnet.localtest.me"
+    assert env_of(drawing)["DRAWNET_DRAWING_ROOM_PUBLIC_URL"] == "ws://drawnet.localtest.me"
+    (operator,) = one(objects, "Deployment", "-operator")["spec"]["template"]["spec"]["containers"]
+    assert env_of(operator)["DRAWNET_OPERATOR_EXPOSURE"] == "ingress"
+    assert env_of(operator)["DRAWNET_OPERATOR_PUBLIC_HOST"] == "drawnet.localtest.me"
+    assert env_of(operator)["DRAWNET_OPERATOR_PUBLIC_TLS"] == "false"
 
 
 def test_the_dev_profile_applies_and_the_chart_takes_its_values(
@@ -110,7 +123,7 @@ def test_the_dev_profile_applies_and_the_chart_takes_its_values(
     release = _release(patched)
     assert release["setValues"]["operator.logLevel"] == "DEBUG"
     built = {f"drawnet-{image}": (f"drawnet-{image}", "dev") for image in IMAGES}
-    objects = _render(release, built, tmp_path)
+    objects = _render(release, built, tmp_path, api_versions=())  # a laptop cluster: no Prometheus Operator
     assert not [o for o in objects if o["kind"] in {"ServiceMonitor", "PodMonitor", "PrometheusRule"}]
     (operator,) = one(objects, "Deployment", "-operator")["spec"]["template"]["spec"]["containers"]
     assert env_of(operator)["DRAWNET_OPERATOR_LOG_LEVEL"] == "DEBUG"

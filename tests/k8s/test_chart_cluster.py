@@ -1,8 +1,9 @@
 """The chart against the real test control plane: every manifest of every value set passes the API
 server's server-side dry-run (strict field validation, the upstream ServiceMonitor, PodMonitor,
 PrometheusRule and HTTPRoute CRDs installed); a real `helm install` keeps its Secrets across an upgrade and
-an uninstall; the rooms' PodDisruptionBudget refuses to evict an active room and lets a broken one go;
-and the operator does its job with exactly the RBAC the chart renders."""
+an uninstall; nothing keeps a drain from evicting an active room, whose replacement the operator starts at
+once; and the operator does its job, in every namespace it serves, with exactly the RBAC the chart
+renders."""
 
 from __future__ import annotations
 
@@ -14,17 +15,27 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
-from drawnet.operator.builders import build_room_pod
 from drawnet.operator.kube import KubeError
-from drawnet.operator.settings import OperatorSettings
-from drawnet.operator.spec import parse_spec
 from drawnet.testkit.kube import ControlPlane, wait_until
 from drawnet.testkit.operator import DrawingSessions, RawKube, service_account_kubeconfig
-from tests.chart.helm import CHART, RELEASE, ROOT, VALUE_SETS, helm, merged, one, template, values_file
+from tests.chart.helm import (
+    CHART,
+    RELEASE,
+    REQUIRED,
+    ROOT,
+    VALUE_SETS,
+    helm,
+    merged,
+    one,
+    template,
+    values_file,
+)
 from tests.conftest import missing_dependency
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from kubernetes.client import ApiClient
 
     from tests.k8s.conftest import StartOperator
 
@@ -105,9 +116,10 @@ def test_every_manifest_passes_the_api_servers_server_side_dry_run(
     assert len(upstream_crds) == 4
     values = VALUE_SETS[name]
     if values.get("operator", {}).get("namespaces", ["*"]) != ["*"]:
-        # The teams' namespaces must exist for their RoleBindings, NetworkPolicies and budgets.
-        teams = [control_plane.create_namespace() for _ in values["operator"]["namespaces"]]
-        values = merged(values, {"operator": {"namespaces": teams}})
+        # The teams' namespaces must exist for their RoleBindings and NetworkPolicies (the release's own
+        # is one of them: the web app's sessions are made there).
+        teams = [control_plane.create_namespace() for _ in values["operator"]["namespaces"][1:]]
+        values = merged(values, {"operator": {"namespaces": [namespace, *teams]}})
     objects = template(values, tmp_path, namespace=namespace)
     refused = []
     for manifest in objects:
@@ -143,7 +155,18 @@ def test_helm_install_upgrade_and_uninstall_keep_the_generated_secrets(
     assert crd
     assert upstream_crds
     kubeconfig = control_plane.kubeconfig
-    installed = helm("install", RELEASE, CHART, "--namespace", namespace, kubeconfig=kubeconfig, timeout=120)
+    required = values_file(REQUIRED, tmp_path, "required")
+    installed = helm(
+        "install",
+        RELEASE,
+        CHART,
+        "--namespace",
+        namespace,
+        "--values",
+        required,
+        kubeconfig=kubeconfig,
+        timeout=120,
+    )
     assert "STATUS: deployed" in installed.stdout
     # NOTES.txt: what to do next.
     assert f"kubectl -n {namespace} rollout status deployment/{RELEASE}-drawnet-operator" in installed.stdout
@@ -171,6 +194,8 @@ def test_helm_install_upgrade_and_uninstall_keep_the_generated_secrets(
         "--namespace",
         namespace,
         "--values",
+        required,
+        "--values",
         changed,
         kubeconfig=kubeconfig,
         timeout=120,
@@ -186,98 +211,105 @@ def test_helm_install_upgrade_and_uninstall_keep_the_generated_secrets(
     )
     # helm.sh/resource-policy: keep. A reinstall finds the same keys, token and password.
     assert _secret_values(kube, namespace) == first
-    helm("install", RELEASE, CHART, "--namespace", namespace, kubeconfig=kubeconfig, timeout=120)
+    helm(
+        "install",
+        RELEASE,
+        CHART,
+        "--namespace",
+        namespace,
+        "--values",
+        required,
+        kubeconfig=kubeconfig,
+        timeout=120,
+    )
     assert _secret_values(kube, namespace) == first
     helm("uninstall", RELEASE, "--namespace", namespace, kubeconfig=kubeconfig, timeout=120)
 
 
-def test_the_rooms_budget_keeps_an_active_room_from_eviction_and_lets_a_broken_one_go(
-    kube: RawKube, namespace: str, tmp_path: Path
+def test_a_drain_evicts_an_active_room_at_once_and_the_operator_starts_its_replacement(
+    kube: RawKube, namespace: str, sessions: DrawingSessions, start_operator: StartOperator
 ) -> None:
-    (budget,) = [o for o in template({}, tmp_path, namespace=namespace) if o["kind"] == "PodDisruptionBudget"]
-    apply(kube, budget, namespace, dry_run=False)
-    pods = f"/api/v1/namespaces/{namespace}/pods"
-    settings = OperatorSettings(room_signing_keys_secret="keys")
-    for session in ("busy", "broken"):  # the pods the operator creates; KWOK runs them
-        kube.request_sync(
-            "POST", pods, body=build_room_pod(namespace, session, parse_spec({}, settings), settings)
-        )
+    """The chart used to give rooms a PodDisruptionBudget of minAvailable 1000000: `kubectl drain` and
+    managed node upgrades waited for as long as anyone drew. Rooms are bare pods (a budget over them can
+    only be an absolute minAvailable), so there is none: an eviction goes through, the room drains itself
+    (in-flight ops acknowledged, clients told to reconnect) and the operator starts its replacement."""
+    start_operator()
+    sessions.create(DrawingSessions.manifest("drained"))
+    sessions.wait_for_condition("drained", "Ready", "True")
+    budgets = kube.request_sync("GET", f"/apis/policy/v1/namespaces/{namespace}/poddisruptionbudgets")
+    assert not budgets["items"]
+    old = kube.find("v1", "Pod", namespace, "room-drained")
+    assert old is not None
+    eviction = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "room-drained"}}
+    kube.request_sync("POST", f"/api/v1/namespaces/{namespace}/pods/room-drained/eviction", body=eviction)
 
-    def ready(name: str) -> bool:
-        conditions = kube.request_sync("GET", f"{pods}/{name}").get("status", {}).get("conditions", [])
-        return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+    def replaced() -> bool:
+        pod = kube.find("v1", "Pod", namespace, "room-drained")
+        return pod is not None and pod["metadata"]["uid"] != old["metadata"]["uid"]
 
-    wait_until(lambda: ready("room-busy") and ready("room-broken"), timeout=60, what="both room pods Ready")
-    path = f"/apis/policy/v1/namespaces/{namespace}/poddisruptionbudgets/{budget['metadata']['name']}"
-    wait_until(
-        lambda: kube.request_sync("GET", path).get("status", {}).get("currentHealthy") == 2,
-        timeout=30,
-        what="the budget counting both rooms",
-    )
-
-    def evict(name: str) -> int:
-        eviction = {
-            "apiVersion": "policy/v1",
-            "kind": "Eviction",
-            "metadata": {"name": name, "namespace": namespace},
-        }
-        try:
-            kube.request_sync("POST", f"{pods}/{name}/eviction", body=eviction)
-        except KubeError as error:
-            assert "disruption budget" in str(error), error  # noqa: PT017 - the API's words, checked
-            return error.status
-        return 201
-
-    assert evict("room-busy") == 429  # a drain waits while people draw
-    # A room that is not Ready (its board cannot load, NATS is gone) serves nobody: a drain may take it.
-    not_ready = {"status": {"conditions": [{"type": "Ready", "status": "False"}]}}
-    kube.request_sync(
-        "PATCH",
-        f"{pods}/room-broken/status",
-        body=not_ready,
-        content_type="application/strategic-merge-patch+json",
-    )
-    assert evict("room-broken") == 201
-    assert evict("room-busy") == 429
+    wait_until(replaced, timeout=60, what="a new room pod after the eviction")
+    back = sessions.wait_for_condition("drained", "Ready", "True")
+    assert back["status"]["recoveries"] == 1
 
 
 @pytest.fixture
 def chart_operator_account(
     control_plane: ControlPlane, kube: RawKube, namespace: str, tmp_path: Path
-) -> Iterator[Path]:
-    """The chart's ServiceAccount, ClusterRole and RoleBinding for the operator serving the release's own
-    namespace (the chart's default), applied as rendered; a kubeconfig with a token of that account."""
-    objects = template({}, tmp_path, namespace=namespace)
+) -> Iterator[tuple[Path, str]]:
+    """The chart's ServiceAccount, ClusterRole and RoleBindings for the operator serving the release's own
+    namespace and a team's, applied as rendered; a kubeconfig with a token of that account, and the
+    team's namespace."""
+    other = control_plane.create_namespace()
+    values = merged(REQUIRED, {"operator": {"namespaces": [namespace, other]}})
+    objects = template(values, tmp_path, namespace=namespace)
     rbac = [
         o
         for o in objects
         if o["kind"] in {"ServiceAccount", "ClusterRole", "RoleBinding"}
         and o["metadata"]["labels"]["app.kubernetes.io/component"] == "operator"
     ]
-    assert sorted(o["kind"] for o in rbac) == ["ClusterRole", "RoleBinding", "ServiceAccount"]
+    assert sorted(o["kind"] for o in rbac) == ["ClusterRole", "RoleBinding", "RoleBinding", "ServiceAccount"]
     for manifest in rbac:
         apply(kube, manifest, namespace, dry_run=False)
-    yield service_account_kubeconfig(
-        kube.api,
-        server=control_plane.server,
-        ca_cert=control_plane.ca_cert,
-        namespace=namespace,
-        name=one(objects, "ServiceAccount", "-operator")["metadata"]["name"],
-        path=tmp_path / "operator.kubeconfig",
+    yield (
+        service_account_kubeconfig(
+            kube.api,
+            server=control_plane.server,
+            ca_cert=control_plane.ca_cert,
+            namespace=namespace,
+            name=one(objects, "ServiceAccount", "-operator")["metadata"]["name"],
+            path=tmp_path / "operator.kubeconfig",
+        ),
+        other,
     )
     role = one(objects, "ClusterRole", "")["metadata"]["name"]
     kube.request_sync("DELETE", f"/apis/rbac.authorization.k8s.io/v1/clusterroles/{role}")
 
 
-def test_the_operator_serves_its_namespace_with_exactly_the_rbac_the_chart_renders(
+def test_the_operator_serves_its_namespaces_with_exactly_the_rbac_the_chart_renders(
+    api: ApiClient,
+    kube: RawKube,
     sessions: DrawingSessions,
-    chart_operator_account: Path,  # before start_operator: its RBAC outlives the operator's clean-up
+    chart_operator_account: tuple[Path, str],  # before start_operator: its RBAC outlives the clean-up
     start_operator: StartOperator,
     namespace: str,
 ) -> None:
-    operator = start_operator(kubeconfig=chart_operator_account, namespaces=namespace)
-    sessions.create(DrawingSessions.manifest("charted", {"idleTimeoutSeconds": 0}))
-    sessions.wait_for_condition("charted", "Ready", "True", timeout=60)
-    sessions.delete("charted")  # the finalizer's step, under the same RBAC
-    sessions.wait_gone("charted", timeout=60)
+    """The release's namespace and a team's, as the chart binds them: sessions in both get rooms, and the
+    rooms' join-token keys Secret is written in both (a room pod reading a Secret that is not there stops
+    at CreateContainerConfigError on a real node)."""
+    kubeconfig, other = chart_operator_account
+    keys = "k1:" + "s" * 40
+    operator = start_operator(
+        kubeconfig=kubeconfig, namespaces=f"{namespace},{other}", room_signing_keys=keys
+    )
+    theirs = DrawingSessions(api, other)
+    for owned in (sessions, theirs):
+        owned.create(DrawingSessions.manifest("charted", {"idleTimeoutSeconds": 0}))
+    for where, owned in ((namespace, sessions), (other, theirs)):
+        owned.wait_for_condition("charted", "Ready", "True", timeout=60)
+        secret = kube.find("v1", "Secret", where, "drawnet-room-signing-keys")
+        assert secret is not None, where
+        assert base64.b64decode(secret["data"]["signing-keys"]).decode() == keys
+        owned.delete("charted")  # the finalizer's step, under the same RBAC
+        owned.wait_gone("charted", timeout=60)
     assert not operator.permission_errors()

@@ -87,21 +87,14 @@ app.kubernetes.io/component: room
 {{- if .Values.ingress.enabled }}ingress{{ else if .Values.gateway.enabled }}httproute{{ else }}none{{ end }}
 {{- end }}
 
-{{/* Where browsers reach the web app and the rooms. */}}
+{{/* Where browsers reach the web app and the rooms (validate.yaml makes sure one route is configured). */}}
 {{- define "drawnet.publicUrl" -}}
-{{- if ne (include "drawnet.exposure" .) "none" }}
 {{- printf "%s://%s" (ternary "https" "http" .Values.public.tls) .Values.public.host }}
-{{- else }}
-{{- printf "http://127.0.0.1:%d" (int .Values.drawing.port) }}
-{{- end }}
 {{- end }}
 
+{{/* The rooms' base URL on the public host (each session's own URL is its status.url). */}}
 {{- define "drawnet.roomPublicUrl" -}}
-{{- if ne (include "drawnet.exposure" .) "none" }}
 {{- printf "%s://%s" (ternary "wss" "ws" .Values.public.tls) .Values.public.host }}
-{{- else }}
-{{- print "ws://127.0.0.1:8001" }}
-{{- end }}
 {{- end }}
 
 {{/* The namespaces the operator serves: a list, or ["*"] for all of them. */}}
@@ -175,4 +168,9 @@ affinity:
 {{- else }}
 {{- .generate }}
 {{- end }}
+{{- end }}
+
+{{/* Whether to render the Prometheus Operator's kinds: the cluster serves them, or monitoring.force. */}}
+{{- define "drawnet.prometheusOperator" -}}
+{{- if or .Values.monitoring.force (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1") }}true{{ end }}
 {{- end }}
