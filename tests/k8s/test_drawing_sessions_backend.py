@@ -125,7 +125,7 @@ async def test_deleting_a_session_deletes_its_resource_and_the_operator_lets_it_
     assert (listed.phase, listed.ready, listed.url) == (
         "Running",
         True,
-        f"ws://room-done.{namespace}.svc:8001/rooms/done",
+        f"ws://room-done.{namespace}.svc:8001/rooms/{namespace}/done",
     )
 
     await backend.delete(namespace, "done")
