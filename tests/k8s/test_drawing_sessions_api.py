@@ -158,6 +158,11 @@ def test_a_session_applied_with_kubectl_is_listed_and_open_to_guests(
     joined = http.post("/api/v1/sessions/standup/join", json={"name": "Bob"})
     assert joined.status_code == 200, joined.text
     assert (joined.json()["role"], joined.json()["session"]) == ("editor", "standup")
+    # The token names the session's namespace, and the room URL is the one the platform gave the session
+    # (its status.url), which the web app opens: not a URL of the drawing service's own making.
+    assert joined.json()["namespace"] == sessions.namespace
+    assert joined.json()["room_url"] == sessions.get("standup")["status"]["url"]
+    assert joined.json()["room_url"].endswith(f"/rooms/{sessions.namespace}/standup")
     missing = http.post("/api/v1/sessions/nobody-made-this/join", json={"name": "Bob"})
     assert missing.status_code == 404, missing.text
     # Nobody owns it through the API: nobody deletes it there.
