@@ -74,7 +74,9 @@ def test_one_artifact_per_image_built_from_the_repository_root(config: dict[str,
         assert artifact["context"] == "."
         assert artifact["docker"]["dockerfile"] == f"images/{image}/Dockerfile"
         assert (ROOT / artifact["docker"]["dockerfile"]).is_file()
-    assert sorted(p.parent.name for p in ROOT.glob("images/*/Dockerfile")) == sorted(IMAGES)
+    # images/ also holds NATS and PostgreSQL images for the real-node tier (no registry there); a laptop
+    # cluster pulls those two from their projects, as the chart's defaults say.
+    assert set(IMAGES) <= {p.parent.name for p in ROOT.glob("images/*/Dockerfile")}
 
 
 def test_the_chart_gets_every_built_image_and_the_operator_the_room_image(
