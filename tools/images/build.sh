@@ -290,7 +290,8 @@ build_image() {
   local build_log="${cache_root}/logs/${name}.log"
   mkdir -p "${cache_root}/logs"
   log "${name}: buildah build -f $(dockerfile_of "${name}") (log: ${build_log})"
-  local args=(--layers --pull=never --network host --format docker -f "$(dockerfile_of "${name}")" -t "${ref}"
+  local args=(--layers --force-rm --pull=never --network host --format docker
+    -f "$(dockerfile_of "${name}")" -t "${ref}"
     --secret "id=pip.conf,src=${secrets}/pip.conf" --secret "id=pip-ca.pem,src=${secrets}/pip-ca.pem")
   if [[ -n "${rebuild}" ]]; then args+=(--no-cache); fi
   for kind in $(bases_of "${name}"); do
