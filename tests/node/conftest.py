@@ -10,6 +10,7 @@ the machine is checked for anything it left behind.
 from __future__ import annotations
 
 import os
+import subprocess
 from typing import TYPE_CHECKING
 
 import pytest
@@ -28,9 +29,11 @@ if TYPE_CHECKING:
 
 @pytest.fixture(scope="session")
 def images() -> dict[str, BuiltImage]:
+    """The images for the current code: built now when they are not (seconds after a code change:
+    only the code layer is new)."""
     try:
-        return built_images()
-    except ImagesMissingError as exc:
+        return built_images(build=True)
+    except (ImagesMissingError, subprocess.CalledProcessError) as exc:
         missing_dependency(str(exc))
         raise
 

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from kubernetes import client
-from kubernetes.stream import stream
 
+from drawnet.testkit.cluster import pod_exec
 from drawnet.testkit.kube import wait_until
 from drawnet.testkit.node import BRIDGE_IP, POD_SUBNET
 from drawnet.testkit.operator import RawKube
@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
     from drawnet.testkit.cluster import BuiltImage
 
-pytestmark = pytest.mark.node
+# The first test also starts the node (and installs the chart): minutes, not seconds.
+pytestmark = [pytest.mark.node, pytest.mark.timeout(600)]
 
 RESTRICTED = {
     "allowPrivilegeEscalation": False,
@@ -42,7 +43,9 @@ def namespace(kube: RawKube) -> Iterator[str]:
     labels = {"pod-security.kubernetes.io/enforce": "restricted"}
     kube.request_sync("POST", "/api/v1/namespaces", body={"metadata": {"name": name, "labels": labels}})
     wait_until(
-        lambda: kube.find("v1", "ServiceAccount", name, "default"), timeout=30, what="default ServiceAccount"
+        lambda: kube.request_sync("GET", f"/api/v1/namespaces/{name}/serviceaccounts/default"),
+        timeout=30,
+        what="the namespace's default ServiceAccount",
     )
     yield name
     kube.request_sync("DELETE", f"/api/v1/namespaces/{name}")
@@ -118,15 +121,8 @@ def test_a_pod_runs_from_an_imported_image_with_its_probes_and_an_address_on_the
     assert pod["status"]["hostIP"] == BRIDGE_IP
     # The API server reaches the kubelet: logs and exec.
     assert "serving" in pod_log(kube, namespace, "web")
-    output = stream(
-        client.CoreV1Api(node_api).connect_get_namespaced_pod_exec,
-        "web",
-        namespace,
-        command=["/opt/drawnet/bin/python", "-c", "import os; print(os.getuid())"],
-        stderr=True,
-        stdout=True,
-        stdin=False,
-        tty=False,
+    output = pod_exec(
+        node_api, namespace, "web", ["/opt/drawnet/bin/python", "-c", "import os; print(os.getuid())"]
     )
     assert output.strip() == "10001"
 

@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
-from kubernetes import client
-from kubernetes.stream import stream
 
+from drawnet.testkit.cluster import pod_exec
 from drawnet.testkit.kube import wait_until
 from drawnet.testkit.node import INGRESS_HOST
 from drawnet.testkit.operator import DrawingSessions, RawKube
@@ -38,7 +37,8 @@ if TYPE_CHECKING:
     from drawnet.testkit.cluster import Drawnet
     from drawnet.testkit.node import RealNode
 
-pytestmark = [pytest.mark.node, pytest.mark.browser]
+# The first test also starts the node (and installs the chart): minutes, not seconds.
+pytestmark = [pytest.mark.node, pytest.mark.browser, pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "drawingsession.yaml"
@@ -113,15 +113,11 @@ def condition_time(obj: dict[str, Any], kind: str) -> dt.datetime:
 def sql(drawnet: Drawnet, kube: RawKube, query: str) -> str:
     """A query run with psql in the evaluation PostgreSQL's pod; its unaligned output."""
     pod = kube.list("v1", "Pod", drawnet.namespace, selector="app.kubernetes.io/component=postgresql")[0]
-    output: str = stream(
-        client.CoreV1Api(kube.api).connect_get_namespaced_pod_exec,
-        pod["metadata"]["name"],
+    output = pod_exec(
+        kube.api,
         drawnet.namespace,
-        command=["psql", "-U", "drawnet", "-d", "drawnet", "-h", "127.0.0.1", "-tAc", query],
-        stderr=True,
-        stdout=True,
-        stdin=False,
-        tty=False,
+        pod["metadata"]["name"],
+        ["psql", "-U", "drawnet", "-d", "drawnet", "-h", "127.0.0.1", "-tAc", query],
     )
     return output.strip()
 

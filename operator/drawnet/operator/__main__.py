@@ -6,6 +6,7 @@ It talks to the cluster it runs in (its ServiceAccount), or to $KUBECONFIG's whe
 from __future__ import annotations
 
 import logging
+import socket
 
 import kopf
 
@@ -35,6 +36,9 @@ def main() -> None:
         namespaces=namespaces,
         standalone=True,
         liveness_endpoint=liveness,
+        # kopf's own default asks the password database for the user's name, and the uid a pod runs as
+        # (10001 in the chart, any uid on OpenShift) has no entry there: the pod's name is enough.
+        identity=socket.gethostname(),
     )
 
 

@@ -28,7 +28,9 @@ from drawnet.testkit.operator import RawKube
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["BuiltImage", "Drawnet", "built_images", "chart_values"]
+    from kubernetes.client import ApiClient
+
+__all__ = ["BuiltImage", "Drawnet", "built_images", "chart_values", "pod_exec"]
 
 RELEASE = "drawnet"
 NAMESPACE = "drawnet"
@@ -61,7 +63,7 @@ class BuiltImage:
 def built_images(*, build: bool = False) -> dict[str, BuiltImage]:
     """What tools/images/build.sh built (``--print``: one ``name reference tarball`` line each)."""
     if build:
-        subprocess.run(["bash", str(IMAGES_SCRIPT)], check=True)
+        subprocess.run(["bash", str(IMAGES_SCRIPT)], check=True, stdout=subprocess.DEVNULL)
     result = subprocess.run(
         ["bash", str(IMAGES_SCRIPT), "--print"], capture_output=True, text=True, check=False
     )
@@ -173,6 +175,35 @@ class Drawnet:
                 f"{pod['metadata']['name']} {pod['status'].get('phase')} ready={_ready(pod)} {states}"
             )
         return "\n".join(lines)
+
+
+def pod_exec(api: ApiClient, namespace: str, pod: str, command: Sequence[str], *, timeout: float = 30) -> str:
+    """Run ``command`` in the pod's first container through the API server and the kubelet (what
+    ``kubectl exec`` does); its standard output. Raises when it exits non-zero."""
+    from kubernetes import client  # noqa: PLC0415 - the client library is slow to import
+    from kubernetes.stream import stream  # noqa: PLC0415
+
+    session = stream(
+        client.CoreV1Api(api).connect_get_namespaced_pod_exec,
+        pod,
+        namespace,
+        command=list(command),
+        stderr=True,
+        stdout=True,
+        stdin=False,
+        tty=False,
+        _preload_content=False,
+    )
+    try:
+        session.run_forever(timeout=timeout)
+        output = str(session.read_stdout() or "")
+        errors = str(session.read_stderr() or "")
+        code = session.returncode
+    finally:
+        session.close()
+    if code != 0:
+        raise ControlPlaneError(f"{' '.join(command)} in {namespace}/{pod} exited {code}: {errors.strip()}")
+    return output
 
 
 def _component_selector(component: str) -> str:

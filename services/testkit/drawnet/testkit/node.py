@@ -27,6 +27,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -409,7 +410,7 @@ def _remove_iptables(kube_proxy: Path | None) -> None:
             # Rules in the built-in chains that jump to ours go first, then ours are emptied and removed.
             rules = _run(iptables, "-w", "-t", table, "-S", check=False).stdout.splitlines()
             for rule in rules:
-                parts = rule.split()
+                parts = shlex.split(rule)  # comments are quoted: "kubernetes forwarding rules"
                 if parts[:1] == ["-A"] and parts[1] not in ours and any(chain in parts for chain in ours):
                     _run(iptables, "-w", "-t", table, "-D", *parts[1:], check=False)
             for chain in ours:
@@ -787,18 +788,28 @@ class RealNode:
         return any(c.name == "kubelet" and c.process.poll() is None for c in self.components)
 
     def _delete_all_pods(self, *, timeout: float) -> None:
-        from kubernetes import client  # noqa: PLC0415
+        """Every namespace but the system ones deleted (so no controller makes its pods again), the
+        pods left anywhere deleted too, and a wait until the kubelet has stopped all of them."""
+        from drawnet.testkit.operator import RawKube  # noqa: PLC0415 - the kubernetes client is slow to import
 
+        system = {"default", "kube-system", "kube-public", "kube-node-lease"}
         with self._plane().api_client() as api:
-            core = client.CoreV1Api(api)
-            for pod in core.list_pod_for_all_namespaces().items:
-                meta = pod.metadata
-                if meta is None or meta.name is None or meta.namespace is None:
-                    continue
+            kube = RawKube(api)
+            for namespace in kube.request_sync("GET", "/api/v1/namespaces")["items"]:
+                name = namespace["metadata"]["name"]
+                if name not in system:
+                    with contextlib.suppress(Exception):
+                        kube.request_sync("DELETE", f"/api/v1/namespaces/{name}")
+            for pod in kube.request_sync("GET", "/api/v1/pods")["items"]:
+                meta = pod["metadata"]
                 with contextlib.suppress(Exception):
-                    core.delete_namespaced_pod(meta.name, meta.namespace, grace_period_seconds=2)
+                    kube.request_sync(
+                        "DELETE",
+                        f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}",
+                        query={"gracePeriodSeconds": "2"},
+                    )
             wait_until(
-                lambda: not core.list_pod_for_all_namespaces().items,
+                lambda: not kube.request_sync("GET", "/api/v1/pods")["items"],
                 timeout=timeout,
                 what="every pod gone (the kubelet stopping their containers)",
                 interval=0.2,
