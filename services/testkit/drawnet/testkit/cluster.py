@@ -201,6 +201,9 @@ def pod_exec(api: ApiClient, namespace: str, pod: str, command: Sequence[str], *
         code = session.returncode
     finally:
         session.close()
+        # close() only closes a socket the server has not closed already (as it does once the command
+        # exits): shutdown() closes it whatever its state.
+        session.sock.shutdown()
     if code != 0:
         raise ControlPlaneError(f"{' '.join(command)} in {namespace}/{pod} exited {code}: {errors.strip()}")
     return output
