@@ -238,7 +238,7 @@ async def measure(args: argparse.Namespace, node: RealNode, drawnet: Drawnet, re
                     api,
                     namespace,
                     postgres["metadata"]["name"],
-                    ["psql", "-U", "drawnet", "-d", "drawnet", "-h", "127.0.0.1", "-tAc", query],
+                    ["psql", "-U", "drawnet", "-d", "drawnet", "-tAc", query],
                 )
                 wanted: int = args.strokes
                 return int(output.strip()) >= wanted

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import signal
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -22,7 +23,7 @@ import yaml
 
 from drawnet.testkit.cluster import pod_exec
 from drawnet.testkit.kube import wait_until
-from drawnet.testkit.node import INGRESS_HOST
+from drawnet.testkit.node import INGRESS_HOST, NODE_NAME
 from drawnet.testkit.operator import DrawingSessions, RawKube
 from tests.browser.board_page import BoardPage
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -111,13 +112,13 @@ def condition_time(obj: dict[str, Any], kind: str) -> dt.datetime:
 
 
 def sql(drawnet: Drawnet, kube: RawKube, query: str) -> str:
-    """A query run with psql in the evaluation PostgreSQL's pod; its unaligned output."""
+    """A query run with psql in the evaluation PostgreSQL's pod (its socket: local trust); its output."""
     pod = kube.list("v1", "Pod", drawnet.namespace, selector="app.kubernetes.io/component=postgresql")[0]
     output = pod_exec(
         kube.api,
         drawnet.namespace,
         pod["metadata"]["name"],
-        ["psql", "-U", "drawnet", "-d", "drawnet", "-h", "127.0.0.1", "-tAc", query],
+        ["psql", "-U", "drawnet", "-d", "drawnet", "-tAc", query],
     )
     return output.strip()
 
@@ -285,3 +286,117 @@ def _room_process(node: RealNode, kube: RawKube, namespace: str, session: str) -
         if task == container_id:
             return int(pid)
     raise AssertionError(f"no task {container_id} in containerd")
+
+
+def test_a_helm_upgrade_to_new_image_tags_while_people_draw_loses_no_acknowledged_stroke(
+    drawnet: Drawnet,
+    real_node: RealNode,
+    kube: RawKube,
+    sessions: DrawingSessions,
+    person: Callable[[str], BoardPage],
+) -> None:
+    name = apply_example(sessions, unique("upgrade"))
+    sessions.wait_for_condition(name, "Ready", timeout=90)
+    ann, bob = person("Ann"), person("Bob")
+    ann.open(name)
+    bob.open(name)
+    draw_strokes(ann, 2)
+
+    # New tags of every image of ours, as a release would bring (the same content: what changes is
+    # what the cluster does about a new tag, not the code).
+    upgraded = {}
+    for component in ("operator", "drawing", "room"):
+        image = drawnet.images[component]
+        real_node.ctr("images", "tag", "--force", image.reference, f"{image.repository}:{image.tag}-next")
+        upgraded[component] = {"repository": image.repository, "tag": f"{image.tag}-next"}
+    errors: list[BaseException] = []
+
+    def upgrade() -> None:
+        try:
+            drawnet.upgrade(images=upgraded, timeout=240)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            errors.append(exc)
+
+    helm = threading.Thread(target=upgrade)
+    helm.start()
+    drawn = 2
+    while helm.is_alive():  # people go on drawing through the whole upgrade
+        draw_strokes(bob, 1, offset=drawn)
+        drawn += 1
+        bob.page.wait_for_timeout(500)
+    helm.join()
+    assert not errors, errors
+
+    sessions.wait_for_condition(name, "Ready", timeout=120)
+    ann.expect_connection("live", timeout=60_000)
+    bob.expect_connection("live", timeout=60_000)
+    bob.expect_settled(timeout=60_000)  # every stroke Bob drew is acknowledged (resent if need be)
+    ann.expect_strokes(drawn, timeout=60_000)
+    ann.expect_same_board_as(bob)
+    wait_until(lambda: stored_ops(drawnet, kube, name) >= drawn, timeout=60, what="all stored")
+    for component in ("operator", "drawing"):
+        pods = kube.list("v1", "Pod", drawnet.namespace, selector=f"app.kubernetes.io/component={component}")
+        assert all(p["spec"]["containers"][0]["image"].endswith("-next") for p in pods), component
+
+
+def test_a_drain_of_the_node_completes_in_bounded_time_and_a_deleted_session_is_archived(
+    drawnet: Drawnet,
+    kube: RawKube,
+    sessions: DrawingSessions,
+    person: Callable[[str], BoardPage],
+) -> None:
+    name = apply_example(sessions, unique("drain"))
+    sessions.wait_for_condition(name, "Ready", timeout=90)
+    ann = person("Ann")
+    ann.open(name)
+    draw_strokes(ann, 2)
+    ann.expect_settled()
+
+    # `kubectl drain`: cordon, then evict every pod through the Eviction API (PodDisruptionBudgets
+    # honoured), and wait until they are gone.
+    node_path = f"/api/v1/nodes/{NODE_NAME}"
+    merge = "application/merge-patch+json"
+    kube.request_sync("PATCH", node_path, body={"spec": {"unschedulable": True}}, content_type=merge)
+    began = time.monotonic()
+    try:
+        for pod in kube.request_sync("GET", "/api/v1/pods")["items"]:
+            evict(kube, pod)
+        wait_until(
+            lambda: not kube.request_sync("GET", "/api/v1/pods")["items"],
+            timeout=DRAIN_BOUND_SECONDS,
+            what="every pod evicted",
+        )
+        drained = time.monotonic() - began
+    finally:
+        kube.request_sync("PATCH", node_path, body={"spec": {"unschedulable": False}}, content_type=merge)
+    assert drained < DRAIN_BOUND_SECONDS
+
+    # Back on the node: the platform, the room, and the participant with every stroke.
+    drawnet.wait_ready(timeout=240)
+    sessions.wait_for_condition(name, "Ready", timeout=120)
+    ann.expect_connection("live", timeout=60_000)
+    ann.expect_strokes(2)
+
+    # Deleting the session archives its board and removes its room.
+    sessions.delete(name)
+    sessions.wait_gone(name, timeout=60)
+    wait_until(lambda: room_pod(kube, drawnet.namespace, name) is None, timeout=60, what="the room pod gone")
+    query = f"select archived from sessions where namespace = '{drawnet.namespace}' and name = '{name}'"  # noqa: S608
+    assert sql(drawnet, kube, query) == "t"
+    assert stored_ops(drawnet, kube, name) >= 2
+
+
+# NATS's lame duck (30 s) and grace period bound how long its eviction takes; the rest go at once.
+DRAIN_BOUND_SECONDS = 90
+
+
+def evict(kube: RawKube, pod: dict[str, Any]) -> None:
+    """Evict a pod as `kubectl drain` does, waiting while a disruption budget refuses (429)."""
+    meta = pod["metadata"]
+    eviction = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": meta}
+    path = f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}/eviction"
+    wait_until(
+        lambda: kube.request_sync("POST", path, body=eviction),
+        timeout=DRAIN_BOUND_SECONDS,
+        what=f"the eviction of {meta['namespace']}/{meta['name']}",
+    )
