@@ -39,6 +39,8 @@ if [ "${1:-}" = "--test" ]; then
   # conntrack; the images are built by Debian's buildah from a Debian root made by mmdebstrap.
   ensure_debian_packages runc iptables conntrack buildah mmdebstrap
   tools/k8s/build.sh node
+  # The images (about 3 minutes cold, seconds after a code change, nothing when unchanged).
+  tools/images/build.sh >/dev/null
   # The chart's SRE kit: promtool and a real Prometheus (Debian's package; its service is not started),
   # and the upstream ServiceMonitor/PodMonitor/PrometheusRule/HTTPRoute CRDs from their Go modules.
   ensure_debian_packages prometheus
