@@ -338,6 +338,20 @@ def test_every_pod_runs_as_non_root_read_only_without_capabilities(
             assert "readinessProbe" in container or container["name"] == "operator", what
 
 
+@pytest.mark.parametrize("name", VALUE_SET_NAMES)
+def test_volumes_change_owner_only_on_their_first_mount(
+    name: str, rendered: dict[str, list[dict[str, Any]]]
+) -> None:
+    """Else the kubelet makes PostgreSQL's data folder group-writable again at every start, and
+    PostgreSQL refuses it (found on the real node: a crash loop after the first reschedule)."""
+    for workload in workloads(rendered[name]):
+        pod = workload["spec"]["template"]["spec"]
+        if "fsGroup" in pod["securityContext"]:
+            assert pod["securityContext"]["fsGroupChangePolicy"] == "OnRootMismatch", workload["metadata"][
+                "name"
+            ]
+
+
 def test_the_drawing_service_is_one_replica_replaced_not_rolled(
     rendered: dict[str, list[dict[str, Any]]],
 ) -> None:

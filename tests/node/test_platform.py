@@ -359,12 +359,18 @@ def test_a_drain_of_the_node_completes_in_bounded_time_and_a_deleted_session_is_
     kube.request_sync("PATCH", node_path, body={"spec": {"unschedulable": True}}, content_type=merge)
     began = time.monotonic()
     try:
+        evicted = pod_uids(kube)
         for pod in kube.request_sync("GET", "/api/v1/pods")["items"]:
             evict(kube, pod)
+        # As kubectl drain: done once every evicted pod is gone (their controllers' new ones wait,
+        # Pending, for a node that takes them).
         wait_until(
-            lambda: not kube.request_sync("GET", "/api/v1/pods")["items"],
+            lambda: (
+                not evicted
+                & {p["metadata"]["uid"] for p in kube.request_sync("GET", "/api/v1/pods")["items"]}
+            ),
             timeout=DRAIN_BOUND_SECONDS,
-            what="every pod evicted",
+            what="every evicted pod gone",
         )
         drained = time.monotonic() - began
     finally:
@@ -388,6 +394,10 @@ def test_a_drain_of_the_node_completes_in_bounded_time_and_a_deleted_session_is_
 
 # NATS's lame duck (30 s) and grace period bound how long its eviction takes; the rest go at once.
 DRAIN_BOUND_SECONDS = 90
+
+
+def pod_uids(kube: RawKube) -> set[str]:
+    return {pod["metadata"]["uid"] for pod in kube.request_sync("GET", "/api/v1/pods")["items"]}
 
 
 def evict(kube: RawKube, pod: dict[str, Any]) -> None:

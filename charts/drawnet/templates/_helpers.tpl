@@ -124,6 +124,9 @@ runAsNonRoot: true
 runAsUser: {{ .Values.podSecurityContext.runAsUser }}
 runAsGroup: {{ .Values.podSecurityContext.runAsGroup }}
 fsGroup: {{ .Values.podSecurityContext.runAsGroup }}
+# A volume's ownership is changed only when its root is not the group's yet (the first mount): not a walk
+# of every JetStream file at each start.
+fsGroupChangePolicy: OnRootMismatch
 seccompProfile:
   type: RuntimeDefault
 {{- end }}
