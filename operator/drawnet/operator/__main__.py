@@ -9,6 +9,7 @@ import logging
 import socket
 
 import kopf
+from kopf._core.engines.peering import Identity
 
 from drawnet.operator.handlers import register
 from drawnet.operator.settings import OperatorSettings
@@ -38,7 +39,7 @@ def main() -> None:
         liveness_endpoint=liveness,
         # kopf's own default asks the password database for the user's name, and the uid a pod runs as
         # (10001 in the chart, any uid on OpenShift) has no entry there: the pod's name is enough.
-        identity=socket.gethostname(),
+        identity=Identity(socket.gethostname()),
     )
 
 
