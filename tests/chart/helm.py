@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from drawnet.testkit.cluster import merged as merged  # noqa: PLC0414 - the chart tests' own name for it
 from drawnet.testkit.kube import BinariesMissingError, tool_path
 from tests.conftest import missing_dependency
 
@@ -176,17 +177,6 @@ def env_of(container: dict[str, Any]) -> dict[str, str]:
             ref = item["valueFrom"].get("secretKeyRef") or {}
             env[item["name"]] = f"<secret:{ref.get('name')}/{ref.get('key')}>"
     return env
-
-
-def merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """`base` with `override` merged in, map by map (lists and scalars are replaced), as helm does."""
-    result = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = merged(result[key], value)
-        else:
-            result[key] = value
-    return result
 
 
 VALUE_SETS: dict[str, dict[str, Any]] = {name: merged(REQUIRED, values) for name, values in _SETS.items()}

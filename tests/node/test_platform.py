@@ -96,6 +96,18 @@ def apply_example(sessions: DrawingSessions, name: str | None = None) -> str:
     return session_name
 
 
+def people_at_a_new_board(
+    sessions: DrawingSessions, person: Callable[[str], BoardPage], prefix: str, *names: str
+) -> tuple[str, list[BoardPage]]:
+    """The example session applied under a new name, Ready; then each of `names` opens it, live."""
+    name = apply_example(sessions, unique(prefix))
+    sessions.wait_for_condition(name, "Ready", timeout=90)
+    people = [person(who) for who in names]
+    for someone in people:
+        someone.open(name)
+    return name, people
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
@@ -200,11 +212,7 @@ def test_a_room_deleted_and_a_room_killed_come_back_and_every_acknowledged_strok
     sessions: DrawingSessions,
     person: Callable[[str], BoardPage],
 ) -> None:
-    name = apply_example(sessions, unique("recover"))
-    sessions.wait_for_condition(name, "Ready", timeout=90)
-    ann, bob = person("Ann"), person("Bob")
-    ann.open(name)
-    bob.open(name)
+    name, (ann, bob) = people_at_a_new_board(sessions, person, "recover", "Ann", "Bob")
     draw_strokes(ann, 3)
     ann.expect_settled()
 
@@ -250,10 +258,7 @@ def test_a_room_deleted_and_a_room_killed_come_back_and_every_acknowledged_strok
 def test_a_quiet_board_stays_connected_through_the_ingress_past_its_idle_timeouts(
     sessions: DrawingSessions, person: Callable[[str], BoardPage]
 ) -> None:
-    name = apply_example(sessions, unique("quiet"))
-    sessions.wait_for_condition(name, "Ready", timeout=90)
-    ann = person("Ann")
-    ann.open(name)
+    _, (ann,) = people_at_a_new_board(sessions, person, "quiet", "Ann")
     closes: list[str] = []
     ann.page.on("websocket", lambda socket: socket.on("close", lambda _: closes.append(socket.url)))
     ann.page.reload()
@@ -295,11 +300,7 @@ def test_a_helm_upgrade_to_new_image_tags_while_people_draw_loses_no_acknowledge
     sessions: DrawingSessions,
     person: Callable[[str], BoardPage],
 ) -> None:
-    name = apply_example(sessions, unique("upgrade"))
-    sessions.wait_for_condition(name, "Ready", timeout=90)
-    ann, bob = person("Ann"), person("Bob")
-    ann.open(name)
-    bob.open(name)
+    name, (ann, bob) = people_at_a_new_board(sessions, person, "upgrade", "Ann", "Bob")
     draw_strokes(ann, 2)
 
     # New tags of every image of ours, as a release would bring (the same content: what changes is
@@ -345,10 +346,7 @@ def test_a_drain_of_the_node_completes_in_bounded_time_and_a_deleted_session_is_
     sessions: DrawingSessions,
     person: Callable[[str], BoardPage],
 ) -> None:
-    name = apply_example(sessions, unique("drain"))
-    sessions.wait_for_condition(name, "Ready", timeout=90)
-    ann = person("Ann")
-    ann.open(name)
+    name, (ann,) = people_at_a_new_board(sessions, person, "drain", "Ann")
     draw_strokes(ann, 2)
     ann.expect_settled()
 

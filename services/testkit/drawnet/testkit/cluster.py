@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from kubernetes.client import ApiClient
 
-__all__ = ["BuiltImage", "Drawnet", "built_images", "chart_values", "pod_exec"]
+__all__ = ["BuiltImage", "Drawnet", "built_images", "chart_values", "merged", "pod_exec"]
 
 RELEASE = "drawnet"
 NAMESPACE = "drawnet"
@@ -136,9 +136,9 @@ class Drawnet:
     def upgrade(self, *, install: bool = False, timeout: float = 300, **values: Any) -> None:
         """``helm upgrade`` (or install) with the node's values, ``extra_values`` and ``values``, and
         wait until every component is Ready."""
-        merged = _merged(_merged(chart_values(self.images), self.extra_values), values)
+        every = merged(merged(chart_values(self.images), self.extra_values), values)
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
-            json.dump(merged, handle)  # JSON is YAML
+            json.dump(every, handle)  # JSON is YAML
         try:
             verb = ["install"] if install else ["upgrade"]
             self.helm(*verb, self.release, CHART, "--namespace", self.namespace, "--values", handle.name)
@@ -218,11 +218,12 @@ def _ready(pod: dict[str, Any]) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
-def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+def merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `override` merged in, map by map (lists and scalars are replaced), as helm does."""
     result = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = _merged(result[key], value)
+            result[key] = merged(result[key], value)
         else:
             result[key] = value
     return result
