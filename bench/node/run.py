@@ -261,6 +261,8 @@ async def measure(args: argparse.Namespace, node: RealNode, drawnet: Drawnet, re
             welcomed = time.time()
             strokes_seen = len(client.board.strokes)
             await client.close()
+            # The new room's own account of its start, each line with the kubelet's timestamp.
+            room_log = client_log(api, namespace, f"room-{big}")
             report["replaced_room"] = {
                 "strokes": args.strokes,
                 "points_per_stroke": args.points,
@@ -268,7 +270,16 @@ async def measure(args: argparse.Namespace, node: RealNode, drawnet: Drawnet, re
                 "stored_s": stored_after,
                 "process_start_to_welcome_s": welcomed - process_start,
                 "strokes_in_welcome": strokes_seen,
+                "process_start": dt.datetime.fromtimestamp(process_start, dt.UTC).isoformat(),
+                "room_log": room_log,
             }
+
+
+def client_log(api: Any, namespace: str, pod: str) -> list[str]:
+    from kubernetes import client  # noqa: PLC0415 - the client library is slow to import
+
+    text = client.CoreV1Api(api).read_namespaced_pod_log(pod, namespace, timestamps=True)
+    return str(text).splitlines()[-40:]
 
 
 def print_report(report: dict[str, Any]) -> None:
@@ -302,6 +313,9 @@ def print_report(report: dict[str, Any]) -> None:
         f"- new room process start -> first welcome: **{big['process_start_to_welcome_s']:.2f} s** "
         f"({big['strokes_in_welcome']:,} strokes in it)\n"
     )
+    out(f"- the new room's log (process started {big['process_start']}):\n\n```\n")
+    out("".join(f"{line}\n" for line in big["room_log"]))
+    out("```\n")
 
 
 def main() -> int:
