@@ -281,7 +281,8 @@ class TestDeadConnections:
             nats_url=nats_server.url,
             log_path=tmp_path / "idle.log",
             signing_keys=TEST_SIGNING_KEYS,
-            extra_env={"DRAWNET_ROOM_IDLE_TIMEOUT_SECONDS": "8"},
+            # Pings must come more often than the idle timeout (the room refuses settings that do not).
+            extra_env={"DRAWNET_ROOM_IDLE_TIMEOUT_SECONDS": "8", "DRAWNET_ROOM_PING_INTERVAL_SECONDS": "3"},
         ).start()
         async with await join(room, "idle", name="Ann") as ann:
             ghost = await join(room, "idle", name="Ghost")
