@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import logging
 
-import nats
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
@@ -37,20 +36,27 @@ async def connect(url: str, name: str, *, connect_timeout: float = 2.0) -> Clien
     async def on_error(error: Exception) -> None:
         log.warning("NATS error: %s", error)
 
+    client = Client()
     try:
-        return await nats.connect(
+        await client.connect(
             url,
             name=name,
-            connect_timeout=connect_timeout,
+            connect_timeout=connect_timeout,  # type: ignore[arg-type] # annotated int, takes seconds as float
             allow_reconnect=True,
             max_reconnect_attempts=-1,
-            reconnect_time_wait=0.25,
+            reconnect_time_wait=0.25,  # type: ignore[arg-type] # the same
             disconnected_cb=on_disconnect,
             reconnected_cb=on_reconnect,
             error_cb=on_error,
         )
     except (OSError, NatsError) as error:
         raise BusError(f"cannot connect to NATS at {url}: {error}") from error
+    except asyncio.CancelledError:
+        # Cancelled while it retries (a room stopped while it waits for NATS): the client's own retry
+        # task would go on for ever and keep the process from exiting.
+        await client.close()
+        raise
+    return client
 
 
 def ops_stream_config(*, duplicate_window_seconds: float, max_age_seconds: float = 0) -> StreamConfig:
