@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -242,12 +241,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     up.add_argument("--no-build", action="store_true", help="do not build missing binaries and images")
     args = parser.parse_args(argv)
 
-    stop_requested = False
-
-    def on_signal(_signum: int, _frame: object) -> None:
-        nonlocal stop_requested
-        stop_requested = True
-
     if os.geteuid() != 0:
         sys.stderr.write("error: the real node needs root (network namespaces, mounts, cgroups)\n")
         return 1
@@ -272,12 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"  Ctrl-C stops it and removes everything it made.\n"
             )
             sys.stdout.flush()
-            signal.signal(signal.SIGTERM, on_signal)
-            signal.signal(signal.SIGINT, on_signal)
-            while not stop_requested:
-                for component in node.components:
-                    component.check_alive()
-                time.sleep(0.5)
+            node.run_until_stopped()
     except (ControlPlaneError, TimeoutError, subprocess.CalledProcessError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1

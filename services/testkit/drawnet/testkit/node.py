@@ -33,13 +33,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Self
 
 from drawnet.testkit.kube import (
-    SERVICE_CLUSTER_IP_RANGE,
     Component,
     ControlPlane,
     ControlPlaneError,
@@ -48,7 +48,7 @@ from drawnet.testkit.kube import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Sequence
     from types import TracebackType
 
     from kubernetes.client import ApiClient
@@ -519,7 +519,7 @@ class RealNode:
             certificates = self._certificates()
             self._start_containerd(binaries, deadline)
             self._mark("containerd")
-            self._import_images(binaries)
+            self._import_images()
             self._mark("images")
             self._start_kubelet(binaries, certificates, deadline)
             self._mark("kubelet")
@@ -694,13 +694,19 @@ class RealNode:
             bins.ctr, "--address", self.containerd_socket, "--namespace", "k8s.io", *args, timeout=timeout
         )
 
-    def _import_images(self, _binaries: NodeBinaries) -> None:
+    def _import_images(self) -> None:
         for tarball in self.images:
             self.ctr("images", "import", "--platform", "linux/amd64", tarball)
 
-    def import_image(self, tarball: Path) -> None:
-        """Import one more image tarball (a new tag, say) into the running node."""
-        self.ctr("images", "import", "--platform", "linux/amd64", tarball)
+    def run_until_stopped(self) -> None:
+        """Keep the node running until SIGTERM or SIGINT (a person's Ctrl-C); a component that dies
+        ends it with its log's tail."""
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda _signum, _frame: stop.set())
+        while not stop.wait(0.5):
+            for component in self.components:
+                component.check_alive()
 
     # ------------------------------------------------------------------------------ kubelet
 
@@ -1115,13 +1121,6 @@ def _resolves(name: str, server: str) -> bool:
     return answer[:2] == packet[:2] and rcode == 0 and answers > 0
 
 
-def service_ip(index: int) -> str:
-    """The ``index``-th address of the Service range (1: the ``kubernetes`` Service)."""
-    import ipaddress  # noqa: PLC0415
-
-    return str(ipaddress.IPv4Network(SERVICE_CLUSTER_IP_RANGE)[index])
-
-
 # --------------------------------------------------------------------------------------------- CLI
 
 
@@ -1148,34 +1147,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write("".join(f"{line}\n" for line in left))
         return 1 if left else 0
 
-    stop_requested = False
-
-    def on_signal(_signum: int, _frame: object) -> None:
-        nonlocal stop_requested
-        stop_requested = True
-
     try:
         with RealNode(images=args.image, sandbox_image=args.sandbox_image) as node:
             sys.stdout.write(
                 f"export KUBECONFIG={node.kubeconfig}\n# ingress {node.ingress_url}; Ctrl-C stops it\n"
             )
             sys.stdout.flush()
-            signal.signal(signal.SIGTERM, on_signal)
-            signal.signal(signal.SIGINT, on_signal)
-            while not stop_requested:
-                for component in node.components:
-                    component.check_alive()
-                time.sleep(0.5)
+            node.run_until_stopped()
     except (ControlPlaneError, TimeoutError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1
     return 0
-
-
-def iter_logs(node: RealNode) -> Iterator[tuple[str, str]]:
-    """(name, tail) of each component's log, for a failing test's report."""
-    for component in node.components:
-        yield component.name, component.tail(60)
 
 
 if __name__ == "__main__":
