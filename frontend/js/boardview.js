@@ -17,30 +17,29 @@ import {
   zoomAt,
 } from "./geometry.js";
 import { CLIENT_CHANNEL, PALETTE, claimClientId, loadPrefs, makeIdFactory, savePrefs } from "./identity.js";
-import { StrokeBuilder, chunk, pressureOf } from "./ink.js";
 import { Outbox, outboxKey } from "./outbox.js";
 import { People } from "./people.js";
 import {
   DEFAULT_LIMITS,
-  HardLimits,
   NackCode,
   OpKind,
   Role,
   ServerKind,
-  begin,
   cursor,
   hello,
   isValidColor,
-  points,
   presence,
   view,
 } from "./protocol.js";
 import { rememberBoard } from "./recent.js";
 import { Renderer } from "./render.js";
 import { boardPath } from "./routes.js";
-import { Smoother } from "./smoothing.js";
 import { JoinTokens } from "./tokens.js";
-import { ToolKind, isDrawingTool, shortcut, strokeStyle, usesPressure } from "./tools.js";
+import { ToolKind, isDrawingTool, shortcut, strokeStyle } from "./tools.js";
+import { eraserTool } from "./tools/eraser.js";
+import { handTool } from "./tools/hand.js";
+import { lineTool } from "./tools/line.js";
+import { freehandTool } from "./tools/pen.js";
 
 /** @typedef {import("./api.js").Config} Config */
 /** @typedef {import("./protocol.js").Participant} Participant */
@@ -55,6 +54,7 @@ import { ToolKind, isDrawingTool, shortcut, strokeStyle, usesPressure } from "./
 /** @typedef {import("./render.js").Drawable} Drawable */
 /** @typedef {import("./geometry.js").Camera} Camera */
 /** @typedef {import("./tools.js").ToolKindName} ToolKindName */
+/** @typedef {import("./tools/tool.js").Tool} Tool */
 
 /**
  * Someone else's stroke in progress, and when it last grew (ms).
@@ -68,8 +68,6 @@ const CURSOR_EVERY_MS = 50;
 const VIEW_EVERY_MS = 150;
 /** No pointer or key for this long (ms), or a hidden tab: the others see me as away. */
 const IDLE_AFTER_MS = 60_000;
-/** The eraser's reach, in CSS pixels. */
-const ERASER_RADIUS_PX = 10;
 /** Zoom steps of the buttons and keys. */
 const ZOOM_STEP = 1.25;
 
@@ -439,7 +437,10 @@ export async function startBoard(config, session, linkFromUrl) {
     }
     hint.textContent = viewer ? "View only: drag to look around." : "Draw anywhere. Share the link to draw together.";
     if (viewer && isDrawingTool(tool)) selectTool(ToolKind.HAND);
-    if (viewer && current) cancelStroke();
+    if (viewer && gesture?.tool.writes) {
+      gesture.tool.cancel();
+      gesture = null;
+    }
     updateUndoButtons();
   }
 
@@ -566,9 +567,7 @@ export async function startBoard(config, session, linkFromUrl) {
 
   /** @param {ToolKindName} next */
   function selectTool(next) {
-    if (isDrawingTool(next) || next === ToolKind.ERASER) {
-      if (!canWrite() && people.me !== null) return;
-    }
+    if (tools[next].writes && !canWrite() && people.me !== null) return;
     tool = next;
     for (const button of toolButtons) {
       const chosen = button.dataset.tool === tool;
@@ -576,6 +575,7 @@ export async function startBoard(config, session, linkFromUrl) {
       button.setAttribute("aria-pressed", String(chosen));
     }
     canvas.dataset.tool = tool;
+    canvas.style.setProperty("--tool-cursor", tools[tool].cursor);
     showPen();
   }
 
@@ -732,155 +732,45 @@ export async function startBoard(config, session, linkFromUrl) {
     }
   });
 
-  // ---- drawing
-  /** The stroke I am drawing, the pointer drawing it, and the connection generation that saw it begin. */
-  /** @type {StrokeBuilder | null} */
-  let current = null;
-  /** @type {Smoother | null} */
-  let smoother = null;
-  /** @type {ToolKindName} */
-  let currentTool = ToolKind.PEN;
-  /** @type {number | null} */
-  let activePointer = null;
-  let announcedIn = -1;
+  // ---- tools: one module each (tools/), driven through the Tool interface (tools/tool.js)
   /** @type {DOMRect} */
   let canvasRect = canvas.getBoundingClientRect();
+  /** @type {import("./tools/tool.js").ToolContext} */
+  const toolContext = {
+    camera: () => camera,
+    boardPoint: (event) => screenToBoard(camera, event.clientX - canvasRect.left, event.clientY - canvasRect.top),
+    limits: () => limits,
+    prefs: () => prefs,
+    nextId,
+    sendLive: (message) => connection.sendLive(message),
+    generation: () => connection.generation,
+    submitStroke(op) {
+      inflight.set(op.id, op);
+      submit(op);
+    },
+    submitErase(id, strokes) {
+      erasing.set(id, strokes);
+      submit({ kind: OpKind.ERASE, id, strokes: strokes.map((stroke) => stroke.id) });
+    },
+    strokesAt: (x, y, radius) => renderer.strokesAt(x, y, radius),
+    panBy: (dx, dy) => setCamera(panBy(camera, dx, dy)),
+    showPanning: (panning) => canvas.classList.toggle("panning", panning),
+    invalidate,
+  };
+  /** @type {Record<ToolKindName, Tool>} */
+  const tools = {
+    pen: freehandTool(toolContext, ToolKind.PEN),
+    highlighter: freehandTool(toolContext, ToolKind.HIGHLIGHTER),
+    line: lineTool(toolContext),
+    eraser: eraserTool(toolContext),
+    hand: handTool(toolContext),
+  };
 
-  /**
-   * The board point under a pointer event.
-   * @param {{clientX: number, clientY: number}} event
-   */
-  function boardPoint(event) {
-    return screenToBoard(camera, event.clientX - canvasRect.left, event.clientY - canvasRect.top);
-  }
-
-  /** @param {PointerEvent} event */
-  function beginStroke(event) {
-    currentTool = tool;
-    const style = strokeStyle(tool, prefs.penColor, prefs.penWidth, limits.max_width);
-    current = new StrokeBuilder(nextId(), style, limits, 0.75 / camera.zoom);
-    smoother = new Smoother(tool === ToolKind.LINE ? 0 : 0.5, 1 / camera.zoom);
-    const at = boardPoint(event);
-    current.add(at.x, at.y, usesPressure(tool) ? pressureOf(event.pointerType, event.pressure) : 0.5);
-    // A straight line changes as a whole until it is done: the others see it when it is committed.
-    if (currentTool !== ToolKind.LINE) announceStroke(current);
-    else announcedIn = -1;
-  }
-
-  /** @param {StrokeBuilder} stroke */
-  function announceStroke(stroke) {
-    const { tool: kind, color, width, opacity } = stroke.style;
-    const sent = connection.sendLive(begin({ stroke: stroke.id, tool: kind, color, width, opacity }));
-    announcedIn = sent ? connection.generation : -1;
-  }
-
-  /** Send the points not sent yet, in messages of at most max_points_per_message. */
-  function flushPoints() {
-    if (!current || currentTool === ToolKind.LINE) return;
-    const unsent = current.takeUnsent();
-    // Points of a stroke this connection never saw begin would mean nothing to the others.
-    if (unsent.length === 0 || announcedIn !== connection.generation) return;
-    for (const piece of chunk(unsent, limits.max_points_per_message)) {
-      connection.sendLive(points(current.id, piece));
-    }
-  }
-
-  /** @param {StrokeBuilder} stroke */
-  function submitStroke(stroke) {
-    if (stroke.pts.length === 0) return;
-    const op = stroke.toOp();
-    inflight.set(op.id, op);
-    submit(op);
-  }
-
-  /**
-   * @param {PointerEvent[]} events
-   * @param {boolean} [lifting] the pen is lifting: keep the last pressure (it reports 0), end exactly here
-   */
-  function addPoints(events, lifting = false) {
-    for (const event of events) {
-      if (!current || !smoother) return;
-      const at = boardPoint(event);
-      const last = current.pts.at(-1);
-      const raw = usesPressure(currentTool) ? pressureOf(event.pointerType, event.pressure) : 0.5;
-      const pressure = lifting && last ? last[2] : raw;
-      if (currentTool === ToolKind.LINE) {
-        current.lineTo(at.x, at.y, pressure);
-        continue;
-      }
-      if (current.full) {
-        // A stroke at the room's point limit goes out as is; the line continues as a new stroke.
-        flushPoints();
-        submitStroke(current);
-        current = current.continuation(nextId(), limits);
-        announceStroke(current);
-      }
-      const point = lifting ? [at.x, at.y, pressure] : smoother.push(at.x, at.y, pressure);
-      current.add(point[0], point[1], point[2]);
-    }
-    invalidate();
-  }
-
-  function endStroke() {
-    if (!current) return;
-    flushPoints();
-    submitStroke(current);
-    current = null;
-    smoother = null;
-    activePointer = null;
-    invalidate();
-  }
-
-  /** Drop the stroke being drawn (a second finger came down: it is a pinch, not a stroke). */
-  function cancelStroke() {
-    if (current && current.pts.length > 3) {
-      endStroke();
-      return;
-    }
-    current = null;
-    smoother = null;
-    activePointer = null;
-    invalidate();
-  }
-
-  // ---- erasing: whole strokes under the eraser's path, removed in one op when it lifts
-  /** @type {Map<string, StrokeOp>} */
-  const eraserHits = new Map();
-  /** @type {{x: number, y: number} | null} */
-  let eraserAt = null;
-
-  /** @param {{x: number, y: number}} at */
-  function eraseAlong(at) {
-    const radius = ERASER_RADIUS_PX / camera.zoom;
-    const from = eraserAt ?? at;
-    const steps = Math.max(1, Math.ceil(Math.hypot(at.x - from.x, at.y - from.y) / radius));
-    for (let i = 1; i <= steps; i += 1) {
-      const x = from.x + ((at.x - from.x) * i) / steps;
-      const y = from.y + ((at.y - from.y) * i) / steps;
-      for (const stroke of renderer.strokesAt(x, y, radius)) eraserHits.set(stroke.id, stroke);
-    }
-    eraserAt = at;
-    invalidate();
-  }
-
-  function endErase() {
-    eraserAt = null;
-    activePointer = null;
-    const targets = [...eraserHits.values()];
-    eraserHits.clear();
-    for (const piece of chunk(targets, HardLimits.MAX_ERASE_TARGETS)) {
-      const id = nextId();
-      erasing.set(id, piece);
-      submit({ kind: OpKind.ERASE, id, strokes: piece.map((stroke) => stroke.id) });
-    }
-    invalidate();
-  }
-
-  // ---- pointers: draw, erase, pan; two fingers pinch
+  // ---- pointers: the gesture's pointer goes to its tool; two fingers pinch
   /** @type {Map<number, {x: number, y: number}>} screen positions of the pointers that are down */
   const down = new Map();
-  /** @type {{pointer: number, x: number, y: number} | null} */
-  let panning = null;
+  /** The pointer of the gesture under way and the tool it belongs to. @type {{pointer: number, tool: Tool} | null} */
+  let gesture = null;
   /** @type {{distance: number, x: number, y: number} | null} */
   let pinch = null;
 
@@ -898,25 +788,16 @@ export async function startBoard(config, session, linkFromUrl) {
     canvas.focus({ preventScroll: true });
     canvas.setPointerCapture(event.pointerId);
     if (down.size === 2 && event.pointerType === "touch") {
-      if (current) cancelStroke();
-      eraserHits.clear();
-      eraserAt = null;
-      activePointer = null;
-      panning = null;
+      gesture?.tool.cancel();
+      gesture = null;
       pinch = pinchState();
       return;
     }
-    if (down.size > 1 || current || activePointer !== null) return;
+    if (down.size > 1 || gesture) return;
     const wantsPan =
-      event.button === 1 || spaceHeld || tool === ToolKind.HAND || !canWrite() || (event.pointerType === "mouse" && event.button !== 0);
-    if (wantsPan) {
-      panning = { pointer: event.pointerId, ...at };
-      canvas.classList.add("panning");
-      return;
-    }
-    activePointer = event.pointerId;
-    if (tool === ToolKind.ERASER) eraseAlong(boardPoint(event));
-    else beginStroke(event);
+      event.button === 1 || spaceHeld || !canWrite() || (event.pointerType === "mouse" && event.button !== 0);
+    gesture = { pointer: event.pointerId, tool: wantsPan ? tools.hand : tools[tool] };
+    gesture.tool.down(event);
   });
 
   canvas.addEventListener("pointermove", (event) => {
@@ -933,18 +814,7 @@ export async function startBoard(config, session, linkFromUrl) {
       setCamera(moved);
       return;
     }
-    if (panning && panning.pointer === event.pointerId) {
-      setCamera(panBy(camera, at.x - panning.x, at.y - panning.y));
-      panning = { pointer: event.pointerId, ...at };
-      return;
-    }
-    if (event.pointerId !== activePointer) return;
-    if (tool === ToolKind.ERASER && !current) {
-      eraseAlong(boardPoint(event));
-      return;
-    }
-    const coalesced = typeof event.getCoalescedEvents === "function" ? event.getCoalescedEvents() : [];
-    addPoints(coalesced.length > 0 ? coalesced : [event]);
+    if (gesture && gesture.pointer === event.pointerId) gesture.tool.move(event);
   });
 
   /** @param {PointerEvent} event */
@@ -954,18 +824,10 @@ export async function startBoard(config, session, linkFromUrl) {
       if (down.size < 2) pinch = null;
       return;
     }
-    if (panning && panning.pointer === event.pointerId) {
-      panning = null;
-      canvas.classList.remove("panning");
-      return;
-    }
-    if (event.pointerId !== activePointer) return;
-    if (current) {
-      if (event.type === "pointerup") addPoints([event], true);
-      endStroke();
-    } else {
-      endErase();
-    }
+    if (!gesture || gesture.pointer !== event.pointerId) return;
+    const { tool: owner } = gesture;
+    gesture = null;
+    owner.up(event);
   }
   canvas.addEventListener("pointerup", pointerEnds);
   canvas.addEventListener("pointercancel", pointerEnds);
@@ -1052,13 +914,14 @@ export async function startBoard(config, session, linkFromUrl) {
 
   function frame() {
     frameRequested = false;
-    flushPoints();
-    /** @type {Drawable[]} */
-    const live = [...previews.values()];
-    if (current) live.push({ ...current.style, pts: current.pts });
-    /** @type {Drawable[]} */
-    const faded = [...eraserHits.values()];
+    const active = gesture?.tool ?? tools[tool];
+    active.frame();
+    /** @type {import("./tools/tool.js").Overlay} */
+    const overlay = { live: [...previews.values()], erasing: [] };
+    active.overlay(overlay);
+    const faded = overlay.erasing;
     for (const strokes of erasing.values()) faded.push(...strokes);
+    const live = overlay.live;
     renderer.setCamera(camera);
     const more = renderer.draw({ pending: inflight.values(), live, erasing: faded });
     if (cameraMoved) {
@@ -1070,7 +933,7 @@ export async function startBoard(config, session, linkFromUrl) {
     canvas.dataset.pending = String(outbox.size);
     statusPending.hidden = outbox.size === 0;
     statusPending.textContent = `${outbox.size} change${outbox.size === 1 ? "" : "s"} waiting to be sent`;
-    hint.style.opacity = board.size > 0 || inflight.size > 0 || previews.size > 0 || current ? "0" : "1";
+    hint.style.opacity = board.size > 0 || inflight.size > 0 || previews.size > 0 || active.busy() ? "0" : "1";
     if (more) invalidate();
   }
 

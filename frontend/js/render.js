@@ -1,13 +1,15 @@
 // Drawing the board on the canvas, fast at any size: committed strokes are drawn once into cached tiles
 // (256 CSS pixels square, at a "render zoom"), found through a spatial index, each stroke's paths built
-// once as Path2D. Panning only moves tiles; zooming scales the tiles it has and redraws them sharp once
+// once as Path2D by its kind's module (kinds/). Panning only moves tiles; zooming scales the tiles it has and redraws them sharp once
 // the zoom settles, a few per frame; a new stroke is drawn on top of the tiles it touches; an erase, undo
 // or redo redraws only the tiles under the strokes it changed. What is in flight (my strokes not yet
 // committed, others' strokes being drawn, the eraser's marks) is drawn over the tiles each frame.
 // Crisp on HiDPI screens: the canvas has devicePixelRatio pixels per CSS pixel.
 
-import { hitsStroke, intersects, strokeBounds, union, visibleRect } from "./geometry.js";
-import { segments } from "./smoothing.js";
+import { intersects, union, visibleRect } from "./geometry.js";
+import { kindOf } from "./kinds/kinds.js";
+
+export { strokePaths } from "./kinds/stroke.js";
 
 /** @typedef {import("./board.js").Board} Board */
 /** @typedef {import("./board.js").BoardChange} BoardChange */
@@ -33,7 +35,10 @@ import { segments } from "./smoothing.js";
  * @property {Iterable<Drawable>} erasing strokes the eraser is about to remove (drawn faded)
  */
 
-/** @typedef {{id: string, stroke: StrokeOp, z: number, rect: Rect, paths: {path: Path2D, width: number, dot: boolean}[] | null}} Item */
+/**
+ * A visible item in the index: its op, stacking order, bounds and what its kind built for painting it.
+ * @typedef {{id: string, stroke: StrokeOp, z: number, rect: Rect, prepared: unknown}} Item
+ */
 
 /** Tile edge, CSS pixels. */
 export const TILE = 256;
@@ -49,41 +54,13 @@ const DOT = "#dcdcd6";
 const GRID = 24;
 
 /**
- * The Path2D of each of a stroke's segments (board units).
- * @param {Drawable} stroke
+ * Paint any item or drawable with its kind's module, building what it needs on the spot.
+ * @param {import("./kinds/kinds.js").Context2D} ctx
+ * @param {Drawable & {kind?: string}} item
  */
-export function strokePaths(stroke) {
-  return segments(stroke).map((segment) => {
-    const path = new Path2D();
-    if (segment.dot) {
-      path.arc(segment.start[0], segment.start[1], segment.width / 2, 0, Math.PI * 2);
-      return { path, width: segment.width, dot: true };
-    }
-    path.moveTo(segment.start[0], segment.start[1]);
-    const q = segment.quads;
-    for (let i = 0; i < q.length; i += 4) path.quadraticCurveTo(q[i], q[i + 1], q[i + 2], q[i + 3]);
-    if (segment.end) path.lineTo(segment.end[0], segment.end[1]);
-    return { path, width: segment.width, dot: false };
-  });
-}
-
-/**
- * @param {CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D} ctx
- * @param {Drawable} stroke
- * @param {{path: Path2D, width: number, dot: boolean}[]} paths
- */
-function paint(ctx, stroke, paths) {
-  ctx.globalAlpha = stroke.opacity;
-  ctx.strokeStyle = stroke.color;
-  ctx.fillStyle = stroke.color;
-  for (const { path, width, dot } of paths) {
-    if (dot) {
-      ctx.fill(path);
-    } else {
-      ctx.lineWidth = width;
-      ctx.stroke(path);
-    }
-  }
+function paintNow(ctx, item) {
+  const kind = kindOf(item);
+  kind.paint(ctx, item, kind.prepare(item));
 }
 
 /**
@@ -193,7 +170,7 @@ export class Renderer {
       this.#z.set(stroke.id, z);
     }
     /** @type {Item} */
-    const item = { id: stroke.id, stroke, z, rect: strokeBounds(stroke), paths: null };
+    const item = { id: stroke.id, stroke, z, rect: kindOf(stroke).bounds(stroke), prepared: null };
     this.#index.insert(item, item.rect);
     if (change.type === "show") {
       this.#invalidate(item.rect);
@@ -211,8 +188,8 @@ export class Renderer {
     this.#nextZ = 0;
     for (const stroke of this.board.allStrokes()) this.#z.set(stroke.id, this.#nextZ++);
     for (const stroke of this.board.strokes) {
-      const rect = strokeBounds(stroke);
-      this.#index.insert({ id: stroke.id, stroke, z: /** @type {number} */ (this.#z.get(stroke.id)), rect, paths: null }, rect);
+      const rect = kindOf(stroke).bounds(stroke);
+      this.#index.insert({ id: stroke.id, stroke, z: /** @type {number} */ (this.#z.get(stroke.id)), rect, prepared: null }, rect);
     }
   }
 
@@ -242,7 +219,7 @@ export class Renderer {
   strokesAt(x, y, radius) {
     const near = this.#index.query({ x: x - radius, y: y - radius, w: 2 * radius, h: 2 * radius });
     return near
-      .filter((item) => hitsStroke(item.stroke, x, y, radius))
+      .filter((item) => kindOf(item.stroke).hits(item.stroke, x, y, radius))
       .sort((a, b) => b.z - a.z)
       .map((item) => item.stroke);
   }
@@ -314,11 +291,10 @@ export class Renderer {
     ctx.lineCap = "round";
     ctx.lineJoin = "round";
     for (const stroke of scene.erasing) {
-      const faded = { ...stroke, color: BACKGROUND, opacity: 0.72, width: stroke.width + 2 / camera.zoom };
-      paint(ctx, faded, strokePaths(faded));
+      paintNow(ctx, { ...stroke, color: BACKGROUND, opacity: 0.72, width: stroke.width + 2 / camera.zoom });
     }
-    for (const stroke of scene.pending) paint(ctx, stroke, strokePaths(stroke));
-    for (const stroke of scene.live) paint(ctx, stroke, strokePaths(stroke));
+    for (const item of scene.pending) paintNow(ctx, item);
+    for (const item of scene.live) paintNow(ctx, item);
     ctx.globalAlpha = 1;
     return !complete || camera.zoom !== this.#level;
   }
@@ -413,8 +389,9 @@ export class Renderer {
     ctx.lineCap = "round";
     ctx.lineJoin = "round";
     for (const item of items) {
-      item.paths ??= strokePaths(item.stroke);
-      paint(ctx, item.stroke, item.paths);
+      const kind = kindOf(item.stroke);
+      item.prepared ??= kind.prepare(item.stroke);
+      kind.paint(ctx, item.stroke, item.prepared);
     }
     ctx.globalAlpha = 1;
   }

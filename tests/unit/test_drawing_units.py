@@ -96,7 +96,7 @@ class TestStrokesAreDrawnAsTheBrowserDrawsThem:
         self, drawn: list[tuple[list[tuple[float, float, float]], float]]
     ) -> None:
         strokes = [stroke(pts, width=width) for pts, width in drawn]
-        paths = render._paths(strokes)
+        paths = render.strokes.paths(strokes)
         coords = paths.coords.tolist()
         flat: list[float] = []
         found = []
@@ -188,7 +188,7 @@ def _expected_calls(strokes: list[AddStroke]) -> list[tuple[object, ...]]:
     f32 = np.float32
     calls: list[tuple[object, ...]] = []
     for each in strokes:
-        color = render._color(each.color, each.opacity)
+        color = render.common.color(each.color, each.opacity)
         by_width: dict[float, skia.Path] = {}
         for seg in render.segments(each):
             if seg.dot:
@@ -209,13 +209,11 @@ def _expected_calls(strokes: list[AddStroke]) -> list[tuple[object, ...]]:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_png_draws_the_paths_of_segments_in_the_browsers_order(seed: int) -> None:
     strokes = scribbles(80, seed=seed)
-    paths = render._paths(strokes)
-    box = paths.bounds
-    image = render._Image(math.floor(box.width), math.floor(box.height), 1.0, (box.x, box.y), None)
-    opacity = np.array([s.opacity for s in strokes])
-    colors, opaque = render._colors(strokes, opacity), opacity >= 1
+    layer = render.strokes.layer(strokes)
+    box = layer.bounds
+    image = render.common.Image(math.floor(box.width), math.floor(box.height), 1.0, (box.x, box.y), None)
     canvas = _Recorder()
-    render._draw(canvas, render._band(paths, colors, opaque, image, 0, image.height))
+    render.strokes.draw(canvas, layer.band(image, 0, image.height))
     expected = _expected_calls(strokes)
     assert {call[0] for call in expected} == {"dot", "path"}
     assert [call[:3] for call in canvas.calls] == [call[:3] for call in expected]

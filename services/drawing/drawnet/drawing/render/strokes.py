@@ -1,42 +1,30 @@
-"""Exports: a board drawn exactly as the browser draws it (`frontend/js/render.js`), as SVG or PNG.
+"""The stroke's renderer: a board's strokes drawn exactly as the browser draws them
+(`frontend/js/kinds/stroke.js`), as SVG elements and as Skia paths.
 
 The browser strokes each stroke as a few paths: quadratic curves through the midpoints of its points,
 round caps and joins, a new path wherever the pressure changes the (quantized) width, each path stroked
 with the stroke's opacity on its own; a one-point stroke is a dot. `segments()` says what those paths are,
-one stroke at a time (the reference the web app's tests compare with); `_paths()` computes the same paths
-for a whole board at once with numpy, and is what the exports use: SVG writes them as <path>s, PNG draws
-them with Skia (the 2D library Chromium's canvas uses).
+one stroke at a time (the reference the web app's tests compare with); `paths()` computes the same paths
+for a run of strokes at once with numpy, and is what the exports use.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib.metadata
 import itertools
 import math
-import struct
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
 import skia
-from isal import isal_zlib
 
+from drawnet.drawing.render.common import FRINGE, MARGIN, UNITS, Bounds, Image, n, u
 from drawnet.protocol import AddStroke
 
-RENDERER = f"drawnet {importlib.metadata.version('drawnet')}, skia-python {skia.__version__}"
-"""What draws the exports: part of their entity tags, so that another version's drawing is fetched anew."""
 WIDTH_STEP = 0.25
 """render.js's WIDTH_STEP: widths are rounded to it, so a pressure curve draws as a few paths."""
-MARGIN = 8.0
-"""Board units of empty space around the drawing in an export."""
-PNG_DEFLATE_LEVEL = 1
-"""ISA-L's deflate level (0 to 3) of PNG exports: a 13-megapixel board in 0.09 s, where zlib's level 1
-took 0.5 s for a 5 % larger file."""
-BACKGROUND = "#fbfbfa"
-"""The board's colour in the web app (main.css, `.board`)."""
 
 Move = tuple[float, float]
 Quad = tuple[float, float, float, float]
@@ -89,56 +77,6 @@ def segments(stroke: AddStroke) -> Iterator[Segment]:
     yield Segment(color, opacity, width, start, quads, (last[0], last[1]))
 
 
-@dataclasses.dataclass(frozen=True)
-class Bounds:
-    x: float
-    y: float
-    width: float
-    height: float
-
-
-def bounds(strokes: Sequence[AddStroke]) -> Bounds:
-    """What the export shows: every stroke, with its width and a margin; an empty board is a small tile."""
-    return _paths(strokes).bounds
-
-
-# ------------------------------------------------------------------------------------------- SVG
-
-
-def _n(value: float) -> str:
-    """A number to 1/100, as short as it gets ("4", "4.5", "4.25")."""
-    text = f"{value:.2f}"
-    return text.rstrip("0").rstrip(".")
-
-
-UNITS = 100
-"""SVG user units per board unit: coordinates are written as whole hundredths of a board unit (the viewBox
-scales them back), because formatting integers takes a third of the time formatting decimals does."""
-
-
-def _u(value: float) -> str:
-    """A board coordinate or length in user units."""
-    return str(round(value * UNITS))
-
-
-def svg(strokes: Sequence[AddStroke], *, background: str | None = BACKGROUND) -> str:
-    paths = _paths(strokes)
-    box = paths.bounds
-    size = f'width="{_n(box.width)}" height="{_n(box.height)}"'
-    view = f"{_u(box.x)} {_u(box.y)} {_u(box.width)} {_u(box.height)}"
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{view}" {size}>']
-    if background:
-        out.append(
-            f'<rect x="{_u(box.x)}" y="{_u(box.y)}" width="{_u(box.width)}" height="{_u(box.height)}" '
-            f'fill="{background}"/>'
-        )
-    out.append('<g fill="none" stroke-linecap="round" stroke-linejoin="round">')
-    if strokes:
-        out.append(_svg_shapes(strokes, paths))
-    out.append("</g></svg>")
-    return "\n".join(out)
-
-
 _MOVE, _QUAD, _LINE = "M%d %d", "Q%d %d %d %d", "L%d %d"
 
 
@@ -155,7 +93,7 @@ def _spans(starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) -> npt
 
 
 @dataclasses.dataclass(frozen=True)
-class _Paths:
+class Paths:
     """`segments()` of every stroke of a board at once, as arrays: one row per path, in drawing order.
 
     Path p of stroke `stroke[p]` starts at `coords[start[p]:start[p] + 2]`, has the curves of the points
@@ -180,7 +118,7 @@ class _Paths:
     reach: npt.NDArray[np.float64]
     """Per stroke: how far its ink reaches beyond its points (half its widest width)."""
 
-    def select(self, keep: npt.NDArray[np.bool_]) -> _Paths:
+    def select(self, keep: npt.NDArray[np.bool_]) -> Paths:
         """Only the paths where `keep` is true (same coordinates, same strokes)."""
         return dataclasses.replace(
             self,
@@ -219,14 +157,14 @@ class _Paths:
         return _spans(starts, lengths)
 
 
-def _paths(strokes: Sequence[AddStroke]) -> _Paths:
+def paths(strokes: Sequence[AddStroke]) -> Paths:
     """The per-point work of `segments()` (widths, midpoints, where the width changes) on arrays of every
     point; a test checks that both give the same paths."""
     if not strokes:
         nothing = np.zeros(0, np.int64)
         empty = Bounds(0.0, 0.0, 64.0, 64.0)
         none = np.zeros(0)
-        return _Paths(
+        return Paths(
             empty, none, nothing, none, nothing, nothing, nothing, nothing, nothing > 0, none, none, none
         )
     counts = np.fromiter((len(stroke.pts) for stroke in strokes), np.int64, len(strokes))
@@ -271,7 +209,7 @@ def _paths(strokes: Sequence[AddStroke]) -> _Paths:
     box = Bounds(left, top, right - left, bottom - top)
     coords = np.column_stack((x, y, mid_x, mid_y)).ravel()
     pens = pen[firsts]
-    return _Paths(
+    return Paths(
         box,
         coords,
         stroke,
@@ -287,23 +225,23 @@ def _paths(strokes: Sequence[AddStroke]) -> _Paths:
     )
 
 
-def _svg_shapes(strokes: Sequence[AddStroke], paths: _Paths) -> str:
+def svg_elements(strokes: Sequence[AddStroke], paths: Paths) -> str:
     """The <path>s and <circle>s of every stroke, in drawing order: one `%` for the whole board, of the
     paths' formats (cached by their number of curves) with their attributes in them."""
     values = paths.gather(np.rint(paths.coords * UNITS).astype(np.int64))
     colors = [stroke.color for stroke in strokes]
-    alphas = [f' opacity="{_n(stroke.opacity)}"' if stroke.opacity < 1 else "" for stroke in strokes]
+    alphas = [f' opacity="{n(stroke.opacity)}"' if stroke.opacity < 1 else "" for stroke in strokes]
     sizes: dict[float, str] = {}
     formats = []
     for index, width, curves, end, dot in paths.rows():
         if dot:
             formats.append(
-                f'<circle cx="%d" cy="%d" r="{_u(width / 2)}" fill="{colors[index]}"{alphas[index]}/>'
+                f'<circle cx="%d" cy="%d" r="{u(width / 2)}" fill="{colors[index]}"{alphas[index]}/>'
             )
             continue
         size = sizes.get(width)
         if size is None:
-            size = sizes[width] = _u(width)
+            size = sizes[width] = u(width)
         formats.append(
             f'<path d="{_path_format(curves, end=end)}" stroke="{colors[index]}" '
             f'stroke-width="{size}"{alphas[index]}/>'
@@ -312,19 +250,9 @@ def _svg_shapes(strokes: Sequence[AddStroke], paths: _Paths) -> str:
     return "\n".join(formats) % tuple(values)
 
 
-# ------------------------------------------------------------------------------------------- PNG
-
-
-@functools.lru_cache(maxsize=4096)
-def _color(hex_color: str, opacity: float = 1.0) -> int:
-    value = int(hex_color[1:], 16)
-    alpha = round(max(0.0, min(1.0, opacity)) * 255)
-    color: int = skia.ColorSetARGB(alpha, value >> 16 & 0xFF, value >> 8 & 0xFF, value & 0xFF)
-    return color
-
-
 def _colors(strokes: Sequence[AddStroke], opacity: npt.NDArray[np.float64]) -> npt.NDArray[np.uint32]:
-    """`_color()` of every stroke at once: a board's colours are all different, more than its cache holds."""
+    """`common.color()` of every stroke at once: a board's colours are all different, more than its
+    cache holds."""
     rgb = np.frombuffer(bytes.fromhex("".join([s.color[1:] for s in strokes])), np.uint8)
     rgb = rgb.reshape(-1, 3).astype(np.uint32)
     alpha = np.rint(np.clip(opacity, 0.0, 1.0) * 255).astype(np.uint32)  # round(): halves to even
@@ -333,42 +261,11 @@ def _colors(strokes: Sequence[AddStroke], opacity: npt.NDArray[np.float64]) -> n
     return argb
 
 
-def png_scale(box: Bounds, scale: float, max_pixels: int) -> float:
-    """`scale`, reduced so that the image holds at most `max_pixels` pixels."""
-    pixels = box.width * box.height * scale * scale
-    if pixels <= max_pixels:
-        return scale
-    return scale * math.sqrt(max_pixels / pixels)
-
-
-PARALLEL_POINTS = 20_000
-"""A board of at least this many points is drawn in bands, one per export worker (when there are any):
-below it, shipping the paths to the workers costs more than drawing them here."""
-FRINGE = 2.0
-"""Pixels beyond a stroke's reach that anti-aliasing may touch: a band draws every stroke within them."""
-
-
 @dataclasses.dataclass(frozen=True)
-class _Image:
-    width: int
-    height: int
-    scale: float
-    """Pixels per board unit."""
-    origin: tuple[float, float]
-    """The board point at the image's top left corner."""
-    background: int | None
+class Band:
+    """The strokes one band of a PNG draws: the paths that reach its rows (rows of `Paths`, with their
+    coordinates gathered), in the board's drawing order."""
 
-
-@dataclasses.dataclass(frozen=True)
-class _Band:
-    """What one worker draws: the image's rows `top:top + height`, and the paths that reach them (rows of
-    `_Paths`, with their coordinates gathered) in the board's drawing order."""
-
-    image: _Image
-    top: int
-    height: int
-    last: bool
-    """The band at the bottom of the image: its deflate stream ends the image's."""
     stroke: npt.NDArray[np.int64]
     color: npt.NDArray[np.uint32]
     opaque: npt.NDArray[np.bool_]
@@ -379,81 +276,48 @@ class _Band:
     values: npt.NDArray[np.float32]
 
 
-def png(
-    strokes: Sequence[AddStroke],
-    *,
-    scale: float = 1.0,
-    max_pixels: int,
-    background: str | None = BACKGROUND,
-    workers: Executor | None = None,
-    bands: int = 1,
-    on_bands: Callable[[int], object] | None = None,
-) -> bytes:
-    """The board as a PNG. With `workers` (processes: Skia holds the GIL while it draws), a board of at
-    least `PARALLEL_POINTS` points is cut into `bands` horizontal bands drawn and deflated side by side
-    (then `on_bands(bands)`); the pixels are the same as drawn in one piece."""
-    paths = _paths(strokes)
-    box = paths.bounds
-    scale = png_scale(box, scale, max_pixels)
-    width, height = max(1, math.floor(box.width * scale)), max(1, math.floor(box.height * scale))
-    image = _Image(width, height, scale, (box.x, box.y), _color(background) if background else None)
-    if workers is None or len(paths.coords) < 4 * PARALLEL_POINTS:
-        bands = 1
+@dataclasses.dataclass(frozen=True)
+class Layer:
+    """A run of strokes, ready to be drawn: their paths, colours and opacities."""
+
+    strokes: Sequence[AddStroke]
+    paths: Paths
+    colors: npt.NDArray[np.uint32]
+    opaque: npt.NDArray[np.bool_]
+
+    @property
+    def bounds(self) -> Bounds:
+        return self.paths.bounds
+
+    def ys(self) -> npt.NDArray[np.float64]:
+        """Every point's y: where the drawing work is, for cutting a PNG into bands."""
+        ys: npt.NDArray[np.float64] = self.paths.coords[1::4]
+        return ys
+
+    def svg(self) -> str:
+        return svg_elements(self.strokes, self.paths)
+
+    def band(self, image: Image, top: int, bottom: int) -> Band:
+        return band(self, image, top, bottom)
+
+
+def layer(strokes: Sequence[AddStroke]) -> Layer:
     opacity = np.fromiter((s.opacity for s in strokes), np.float64, len(strokes))
-    colors, opaque = _colors(strokes, opacity), opacity >= 1
-    jobs = (_band(paths, colors, opaque, image, top, bottom) for top, bottom in _cuts(paths, image, bands))
-    if workers is not None and bands > 1:
-        done = [future.result() for future in [workers.submit(_render, job) for job in jobs]]
-        if on_bands is not None:
-            on_bands(len(done))
-    else:
-        done = [_render(job) for job in jobs]
-    checksum = done[0][1]
-    for _, adler, length in done[1:]:
-        checksum = adler32_combine(checksum, adler, length)
-    # zlib's header (deflate, 32 KiB window, "fastest"), the bands' deflate streams, then the checksum:
-    # the image data, in pieces joined once, into the PNG.
-    idat = [b"\x78\x01", *(data for data, _, _ in done), struct.pack(">I", checksum)]
-    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # 8-bit RGBA, no interlace
-    return b"".join(
-        [b"\x89PNG\r\n\x1a\n", *_chunk(b"IHDR", [header]), *_chunk(b"IDAT", idat), *_chunk(b"IEND", [])]
-    )
+    return Layer(strokes, paths(strokes), _colors(strokes, opacity), opacity >= 1)
 
 
-def _cuts(paths: _Paths, image: _Image, bands: int) -> list[tuple[int, int]]:
-    """Rows where bands begin and end: as many points above each cut as below, so the bands take about
-    as long to draw."""
-    if bands <= 1:
-        return [(0, image.height)]
-    ys = (paths.coords[1::4] - image.origin[1]) * image.scale
-    rows = np.quantile(ys, np.arange(1, bands) / bands).round().astype(np.int64).clip(0, image.height)
-    edges = sorted({0, *rows.tolist(), image.height})
-    return list(itertools.pairwise(edges))
-
-
-def _band(
-    paths: _Paths,
-    colors: npt.NDArray[np.uint32],
-    opaque: npt.NDArray[np.bool_],
-    image: _Image,
-    top: int,
-    bottom: int,
-) -> _Band:
+def band(layer: Layer, image: Image, top: int, bottom: int) -> Band:
+    paths = layer.paths
     selected = paths
     if top > 0 or bottom < image.height:
         # The paths of the strokes that reach into the image's rows top:bottom.
-        origin, scale = image.origin[1], image.scale
-        above, below = origin + (top - FRINGE) / scale, origin + (bottom + FRINGE) / scale
+        above, below = image.rows(top, bottom, FRINGE)
         reaches = (paths.high + paths.reach >= above) & (paths.low - paths.reach <= below)
         selected = paths.select(reaches[paths.stroke])
-    return _Band(
-        image=image,
-        top=top,
-        height=bottom - top,
-        last=bottom == image.height,
+    return Band(
         stroke=selected.stroke,
-        color=colors[selected.stroke],
-        opaque=opaque[selected.stroke],
+        color=layer.colors[selected.stroke],
+        opaque=layer.opaque[selected.stroke],
         size=selected.width,
         curves=selected.stop - selected.begin,
         end=selected.end >= 0,
@@ -463,52 +327,11 @@ def _band(
     )
 
 
-def _render(band: _Band) -> tuple[bytes, int, int]:
-    """Draw a band and deflate its PNG rows: the raw deflate stream (ending the image's if the band is
-    the last, else flushed to a byte boundary so the next band's stream can follow it), and the rows'
-    Adler-32 and length."""
-    # On a surface of the whole image, each path where it would be in one piece, and not clipped: Skia's
-    # anti-aliasing depends on both, and this way every pixel of the band comes out as it does when the
-    # image is drawn whole. Memory that nothing draws on is never touched.
-    image, top, height = band.image, band.top, band.height
-    surface = skia.Surface(image.width, image.height)
-    canvas = surface.getCanvas()
-    canvas.save()
-    canvas.clipRect(skia.Rect(0, top, image.width, top + height))
-    canvas.clear(image.background if image.background is not None else skia.ColorTRANSPARENT)
-    canvas.restore()
-    canvas.scale(image.scale, image.scale)
-    canvas.translate(-image.origin[0], -image.origin[1])
-    _draw(canvas, band)
-    rgba = np.empty((height, image.width, 4), np.uint8)
-    # On an opaque background premultiplied alpha is the same and needs no conversion.
-    alpha = skia.kUnpremul_AlphaType if image.background is None else skia.kPremul_AlphaType
-    info = skia.ImageInfo.Make(image.width, height, skia.kRGBA_8888_ColorType, alpha)
-    surface.readPixels(skia.Pixmap(info, rgba, image.width * 4), 0, top)
-    rows = bytearray(height * (image.width * 4 + 1))  # zeros: each row's filter type, None
-    view = np.frombuffer(rows, np.uint8).reshape(height, image.width * 4 + 1)
-    view[:, 1:] = rgba.reshape(height, image.width * 4)
-    raw = memoryview(rows)
-    deflate = isal_zlib.compressobj(PNG_DEFLATE_LEVEL, isal_zlib.DEFLATED, -15)
-    data = deflate.compress(raw) + deflate.flush(isal_zlib.Z_FINISH if band.last else isal_zlib.Z_SYNC_FLUSH)
-    return data, isal_zlib.adler32(raw), len(raw)
-
-
-def adler32_combine(first: int, second: int, second_length: int) -> int:
-    """The Adler-32 of two byte strings end to end, from theirs (zlib's adler32_combine, which Python's
-    zlib does not expose): how the bands' checksums become the image's."""
-    base = 65521
-    rem = second_length % base
-    low = (first & 0xFFFF) + (second & 0xFFFF) + base - 1
-    high = (rem * (first & 0xFFFF)) % base + (first >> 16) + (second >> 16) + base - rem
-    return (low % base) | ((high % base) << 16)
-
-
 SKIA_PATH_VERSION = 5
 """The version of SkPath's serialized form (`SkPath::writeToMemory`) that `_serialized()` writes: the
 first int32 (with fill type 0, winding, in bits 8-15), then the int32 counts of points, conic weights
 and verbs, the points as float32 pairs, the verbs as bytes (0 move, 1 line, 2 quad), zeros to a multiple
-of four bytes. `Path.readFromMemory` refuses anything else, and `_draw` fails loudly if it does."""
+of four bytes. `Path.readFromMemory` refuses anything else, and `draw` fails loudly if it does."""
 _MOVE_VERB, _LINE_VERB, _QUAD_VERB = 0, 1, 2
 _HEADER_BYTES = 16
 
@@ -516,7 +339,7 @@ _HEADER_BYTES = 16
 @dataclasses.dataclass(frozen=True)
 class _Serialized:
     """A band's drawing, one item per `drawPath` (or dot), in drawing order: an opaque stroke's paths
-    of one width as one SkPath, each path of a translucent stroke as its own (see `_draw`)."""
+    of one width as one SkPath, each path of a translucent stroke as its own (see `draw`)."""
 
     data: npt.NDArray[np.uint8]
     """The SkPaths back to back, serialized (`SKIA_PATH_VERSION`)."""
@@ -530,8 +353,8 @@ class _Serialized:
     y: npt.NDArray[np.float32]
 
 
-def _serialized(band: _Band) -> _Serialized:
-    """The SkPaths `_draw` strokes, built with numpy: one Python call per path instead of one per verb."""
+def _serialized(band: Band) -> _Serialized:
+    """The SkPaths `draw` strokes, built with numpy: one Python call per path instead of one per verb."""
     count = len(band.stroke)
     points = np.where(band.dot, 1, 1 + 2 * band.curves + band.end)
     first_value = np.cumsum(2 * points) - 2 * points  # where each path's points start in band.values
@@ -591,7 +414,7 @@ def _serialized(band: _Band) -> _Serialized:
     )
 
 
-def _draw(canvas: skia.Canvas, band: _Band) -> None:
+def draw(canvas: skia.Canvas, band: Band) -> None:
     """Stroke every path of the band, stroke after stroke, as the browser does (see `segments()`).
 
     The browser strokes each path on its own: with opacity, where two paths of a stroke overlap the
@@ -626,11 +449,3 @@ def _draw(canvas: skia.Canvas, band: _Band) -> None:
         set_color(color)
         set_width(width)
         draw(path, line)
-
-
-def _chunk(kind: bytes, data: list[bytes]) -> list[bytes]:
-    """A PNG chunk of `kind` holding `data` joined, in pieces."""
-    crc = isal_zlib.crc32(kind)
-    for piece in data:
-        crc = isal_zlib.crc32(piece, crc)
-    return [struct.pack(">I", sum(map(len, data))), kind, *data, struct.pack(">I", crc)]
