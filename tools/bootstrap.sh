@@ -47,10 +47,14 @@ if [ "${1:-}" = "--test" ]; then
   tools/chart/fetch-crds.sh >/dev/null
 fi
 
+# A first run on a fresh clone takes a minute or two here: say what is happening and how far it got.
+say() { echo "bootstrap: $*"; }
 if [ ! -x "$VENV/bin/python" ]; then
+  say "[1/3] making the Python environment $VENV ($PYTHON)"
   "$PYTHON" -m venv "$VENV"
 fi
 if [ ! -x "$VENV/bin/uv" ]; then
+  say "[2/3] installing the package installer uv $UV_VERSION"
   "$VENV/bin/python" -m pip install -q "uv==$UV_VERSION"
 fi
 # The web app's tooling (type checker): node_modules/ from package.json's exact versions.
@@ -62,7 +66,14 @@ if [ "${1:-}" = "--test" ]; then
 fi
 
 if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ constraints.txt -nt "$STAMP" ]; then
-  VIRTUAL_ENV=$PWD/$VENV "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" \
-    -c constraints.txt -e '.[dev]'
+  pinned=$(grep -c '==' constraints.txt)
+  say "[3/3] installing Drawnet and up to $pinned pinned Python packages (constraints.txt) into $VENV" \
+    "(the first time it downloads them: a minute or two)"
+  began=$SECONDS
+  # uv's own summary lines (resolved, prepared, installed: with counts) show how far it got; the list of
+  # every package it installed is left out.
+  VIRTUAL_ENV=$PWD/$VENV "$VENV/bin/uv" pip install --python "$VENV/bin/python" \
+    -c constraints.txt -e '.[dev]' 2>&1 | sed -u -n '/^ [-+] /!s/^/bootstrap:   /p'
+  say "Python packages ready in $((SECONDS - began))s"
   touch "$STAMP"
 fi

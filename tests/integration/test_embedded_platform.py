@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,13 +12,14 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from drawnet.embedded.components import free_port
 from drawnet.embedded.processes import Supervised, venv_binary
-from drawnet.protocol import Ack, Nack
-from drawnet.testkit import RoomClient, eventually
+from drawnet.protocol import Ack, AddStroke, Nack
+from drawnet.testkit import RoomClient, eventually, eventually_async
 from drawnet.testkit.client import line
-from drawnet.testkit.proc import alive, descendants
+from drawnet.testkit.proc import alive, child_running, descendants
 from drawnet.testkit.tokens import Signer
 
 pytestmark = pytest.mark.integration
@@ -40,8 +43,8 @@ class Platform:
     def room(self) -> str:
         return f"ws://127.0.0.1:{self.ports['room-port']}"
 
-    def up(self) -> Supervised:
-        command = [venv_binary("drawnet"), "up", "--data-dir", str(self.data_dir)]
+    def up(self, *options: str) -> Supervised:
+        command = [venv_binary("drawnet"), "up", "--data-dir", str(self.data_dir), *options]
         command += ["--database-url", self.database_url]
         for flag, port in self.ports.items():
             command += [f"--{flag}", str(port)]
@@ -56,6 +59,15 @@ class Platform:
         keys = (self.data_dir / "signing-keys").read_text().strip()
         signer = Signer(keys=keys, kid=keys.split(":", 1)[0])
         return await RoomClient.join(self.room, session, name=name, token=signer.token(session, name=name))
+
+    def log(self) -> str:
+        assert self.process is not None
+        return self.process.log_path.read_text(errors="replace")
+
+    def part(self, command_part: str) -> int | None:
+        """The pid of the launcher's child running `command_part` (`drawnet.room`, `nats-server`...)."""
+        assert self.process is not None
+        return child_running(self.process.pid, command_part)
 
     def interrupt(self) -> int | None:
         """Ctrl-C, as the terminal sends it; returns the exit code."""
@@ -119,3 +131,177 @@ def test_killing_the_launcher_takes_its_children_down(platform: Platform) -> Non
     launcher.kill()
 
     eventually(lambda: not alive(children), timeout=15, what="children gone after SIGKILL of the launcher")
+
+
+class Participant:
+    """Someone who keeps drawing through outages, as the web app does: a lost room is joined again (from
+    the board's seq, the outbox resent) until it answers."""
+
+    def __init__(self, platform: Platform, session: str, name: str) -> None:
+        self.platform, self.session, self.name = platform, session, name
+        self.client: RoomClient | None = None
+        self.drawing = True
+        self.reconnects = 0
+
+    @property
+    def acked(self) -> dict[str, int]:
+        return self.client.acked if self.client is not None else {}
+
+    @property
+    def pending(self) -> int:
+        return len(self.client.pending) if self.client is not None else 0
+
+    def connected(self) -> bool:
+        return self.client is not None and self.client.close_code is None and not self.client.ws.close_code
+
+    async def _connect(self) -> None:
+        if self.client is None:
+            self.client = await self.platform.join(self.session, name=self.name)
+            return
+        keys = (self.platform.data_dir / "signing-keys").read_text().strip()
+        token = Signer(keys=keys, kid=keys.split(":", 1)[0]).token(self.session, name=self.name)
+        old = self.client
+        await old.close()
+        self.client = await old.resume(self.platform.room, self.session, token=token, timeout=5)
+        self.reconnects += 1
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                if not self.connected():
+                    await self._connect()
+                assert self.client is not None
+                if self.drawing:
+                    op_id = self.client.new_id()
+                    pts = line(6, y0=float(len(self.acked)))
+                    await self.client.send_op(
+                        AddStroke(id=op_id, tool="pen", color="#000000", width=2, opacity=1, pts=pts)
+                    )
+                await asyncio.sleep(0.1)
+            except (OSError, ConnectionError, TimeoutError, websockets.WebSocketException):
+                await asyncio.sleep(0.2)  # the room or the board is not there yet: try again
+        if self.client is not None:
+            await self.client.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_platform_heals_when_each_part_is_killed_and_nothing_acknowledged_is_lost(
+    platform: Platform,
+) -> None:
+    platform.up()
+    people = [Participant(platform, "heal", "Ann"), Participant(platform, "heal", "Bob")]
+    stop = asyncio.Event()
+    running = [asyncio.create_task(p.run(stop)) for p in people]
+    try:
+        parts = {"drawnet.room": "room", "drawnet.drawing": "drawing service", "nats-server": "nats-server"}
+        for command, name in parts.items():
+            await _each_draws(people, 3, what=f"both draw before the {name} is killed")
+            victim = platform.part(command)
+            assert victim is not None, name
+            os.kill(victim, signal.SIGKILL)
+            await _restarted(platform, name)
+            await _each_draws(people, 3, what=f"both draw again after the {name} came back")
+        for person in people:
+            person.drawing = False
+        await eventually_async(
+            lambda: _true(_converged(people)), timeout=60, what="outboxes flushed, every ack on both boards"
+        )
+    finally:
+        stop.set()
+        await asyncio.gather(*running)
+
+    acked = {op_id for p in people for op_id in p.acked}
+    async with await platform.join("heal", name="Cat") as late:
+        assert acked <= {stroke.id for stroke in late.board.strokes}
+        assert {p.client.board.state_hash() for p in people if p.client} == {late.board.state_hash()}
+    async with httpx.AsyncClient(base_url=platform.web) as http:
+        stored = await eventually_async(
+            lambda: _stored_ids(http, "heal", len(acked)), timeout=30, what="every acked op in SQL"
+        )
+    assert stored == acked
+    log = platform.log()
+    for name in ("room", "drawing service", "nats-server"):
+        assert f"restarting {name} in " in log
+        assert f"{name} restarted (pid " in log
+    assert platform.process is not None
+    assert platform.process.running()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_part_that_keeps_dying_ends_the_platform_after_max_restarts(platform: Platform) -> None:
+    launcher = platform.up("--max-restarts", "1", "--restart-window", "600")
+    children = descendants(launcher.pid)
+    os.kill(_pid(platform, "drawnet.room"), signal.SIGKILL)
+    _wait_restarted(platform, "room")
+    os.kill(_pid(platform, "drawnet.room"), signal.SIGKILL)
+
+    assert launcher.process is not None
+    assert launcher.process.wait(timeout=30) == 1
+    assert "room died after 1 restarts within 600s: over max_restarts 1" in platform.log()
+    assert alive(children) == set()
+
+
+def test_restart_options_out_of_range_are_refused_with_the_numbers(tmp_path: Path) -> None:
+    up = Supervised(
+        "drawnet up",
+        [venv_binary("drawnet"), "up", "--data-dir", str(tmp_path), "--max-restart-backoff", "0.1"],
+        log_path=tmp_path / "up.log",
+    ).start()
+    assert up.process is not None
+    assert up.process.wait(timeout=30) == 2
+    up.stop()
+    assert "0 < first_backoff_seconds (0.5) <= max_backoff_seconds (0.1)" in up.log_tail()
+
+
+def _converged(people: list[Participant]) -> bool:
+    """Every outbox is empty and every acknowledged op is on every board, at one seq."""
+    acked = {op_id for p in people for op_id in p.acked}
+    return (
+        all(
+            p.connected() and not p.pending and p.client and acked <= {s.id for s in p.client.board.strokes}
+            for p in people
+        )
+        and len({p.client.board.seq for p in people if p.client}) == 1
+    )
+
+
+def _pid(platform: Platform, command: str) -> int:
+    pid = eventually(lambda: platform.part(command), what=f"a child running {command}")
+    assert pid is not None
+    return pid
+
+
+def _wait_restarted(platform: Platform, name: str) -> None:
+    def said() -> bool:
+        return f"{name} restarted (pid " in platform.log()
+
+    eventually(said, timeout=60, what=f"{name} restarted")
+
+
+async def _restarted(platform: Platform, name: str) -> None:
+    async def said() -> bool:
+        return f"{name} restarted (pid " in platform.log()
+
+    await eventually_async(said, timeout=60, what=f"{name} restarted")
+
+
+async def _each_draws(people: list[Participant], more: int, *, what: str) -> None:
+    """Wait until each person has `more` acknowledged ops than now."""
+    before = [len(p.acked) for p in people]
+
+    async def drawn() -> bool:
+        return all(len(p.acked) >= n + more for p, n in zip(people, before, strict=True))
+
+    await eventually_async(drawn, timeout=60, what=what)
+
+
+async def _stored_ids(http: httpx.AsyncClient, session: str, at_least: int) -> set[str] | None:
+    with contextlib.suppress(httpx.HTTPError):
+        board = (await http.get(f"/api/v1/sessions/{session}/board")).json()
+        ids = {stroke["id"] for stroke in board["strokes"]}
+        return ids if len(ids) >= at_least else None
+    return None
+
+
+async def _true(value: bool) -> bool:
+    return value

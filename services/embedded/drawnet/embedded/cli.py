@@ -11,8 +11,15 @@ import time
 from pathlib import Path
 from types import FrameType
 
+import httpx
+
 from drawnet.embedded.components import DrawingService, NatsServer, RoomServer
+from drawnet.embedded.healing import RestartLimitError, RestartPolicy, Restarts
 from drawnet.embedded.processes import ProcessError
+
+Part = NatsServer | RoomServer | DrawingService
+
+_DEFAULTS = RestartPolicy()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,16 +35,80 @@ def _parser() -> argparse.ArgumentParser:
         "--database-url",
         help="PostgreSQL instead of the SQLite file, e.g. postgresql://user:password@localhost/drawnet",
     )
+    up.add_argument(
+        "--max-restarts",
+        type=int,
+        default=_DEFAULTS.max_restarts,
+        help="restarts of one part within --restart-window before drawnet up gives up (default: %(default)s)",
+    )
+    up.add_argument(
+        "--restart-window",
+        type=float,
+        default=_DEFAULTS.window_seconds,
+        help="seconds over which --max-restarts counts (default: %(default)s)",
+    )
+    up.add_argument(
+        "--max-restart-backoff",
+        type=float,
+        default=_DEFAULTS.max_backoff_seconds,
+        help="longest pause in seconds before restarting a part; pauses double from "
+        f"{_DEFAULTS.first_backoff_seconds:g}s (default: %(default)s)",
+    )
     return parser
 
 
-def _supervise(parts: list[NatsServer | RoomServer | DrawingService], stop: threading.Event) -> int:
-    """Wait for Ctrl-C (0), or for a part to die (1, with its log)."""
-    while not stop.wait(0.5):
+def _say(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=0.5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _supervise(parts: list[Part], stop: threading.Event, policy: RestartPolicy) -> int:
+    """Restart each part that dies (after a growing pause, a bounded number of times) while the others
+    keep running and are watched. Returns 0 on Ctrl-C, 1 when a part died more often than the policy
+    allows."""
+    restarts = {id(part): Restarts(policy) for part in parts}
+    due: dict[int, float] = {}  # dead parts waiting for their restart: when it is due
+    starting: dict[int, float] = {}  # restarted parts not ready yet: when they count as dead
+    while not stop.wait(0.2):
         for part in parts:
-            if part.process is not None and not part.process.running():
-                print(f"{part.process.name} exited:\n{part.process.log_tail()}", file=sys.stderr)
+            assert part.process is not None  # noqa: S101 - supervised parts were started
+            name, now = part.process.name, time.monotonic()
+            if id(part) in due:
+                if now >= due[id(part)]:
+                    del due[id(part)]
+                    starting[id(part)] = now + policy.ready_timeout_seconds
+                    part.launch()
+                continue
+            if not part.process.running():
+                code = part.process.stop()  # reaps it and closes its log
+                tail = "\n".join(f"    {line}" for line in part.process.log_tail(8).splitlines())
+                _say(f"{name} exited (code {code}); the end of its log ({part.process.log_path}):\n{tail}")
+            elif id(part) in starting and _ready(part.ready_url):
+                del starting[id(part)]
+                _say(f"{name} restarted (pid {part.process.pid})")
+                continue
+            elif id(part) in starting and now > starting[id(part)]:
+                part.process.stop()
+                _say(f"{name} not ready {policy.ready_timeout_seconds:g}s after its restart; stopped it")
+            else:
+                continue
+            starting.pop(id(part), None)
+            try:
+                backoff = restarts[id(part)].next_backoff(now)
+            except RestartLimitError as error:
+                _say(f"{name} {error} (--max-restarts); stopping everything")
                 return 1
+            _say(
+                f"restarting {name} in {backoff:.1f}s (restart {restarts[id(part)].count} of "
+                f"{policy.max_restarts} within {policy.window_seconds:g}s); the other parts keep running"
+            )
+            due[id(part)] = now + backoff
     return 0
 
 
@@ -63,6 +134,15 @@ def service_token(data: Path) -> str:
 
 def up(args: argparse.Namespace) -> int:
     data: Path = args.data_dir.resolve()
+    try:
+        policy = RestartPolicy(
+            max_restarts=args.max_restarts,
+            window_seconds=args.restart_window,
+            max_backoff_seconds=args.max_restart_backoff,
+        )
+    except ValueError as error:
+        print(f"drawnet up: {error}", file=sys.stderr)
+        return 2
     database_url = args.database_url or f"sqlite:///{data / 'drawnet.db'}"
     stop = threading.Event()
 
@@ -92,7 +172,7 @@ def up(args: argparse.Namespace) -> int:
         signing_keys=keys,
         service_token=service_token(data),
     )
-    started: list[NatsServer | RoomServer | DrawingService] = []
+    started: list[Part] = []
     try:
         for part in (nats, drawing, room):
             part.start()
@@ -105,10 +185,12 @@ def up(args: argparse.Namespace) -> int:
             f"  drawing service    {drawing.url}  ({database_url.split('@')[-1]})\n"
             f"  room server        {room.url}\n"
             f"  logs               {data / 'logs'}\n\n"
-            f"  Open {drawing.url}/ in a browser.  Ctrl-C stops everything.",
+            f"  Open {drawing.url}/ in a browser.  Ctrl-C stops everything.\n"
+            f"  A part that dies is restarted (at most {policy.max_restarts} times "
+            f"in {policy.window_seconds:g}s).",
             flush=True,
         )
-        return _supervise(started, stop)
+        return _supervise(started, stop, policy)
     except ProcessError as error:
         print(f"drawnet up failed: {error}", file=sys.stderr)
         return 1

@@ -40,7 +40,17 @@ class NatsServer:
     def url(self) -> str:
         return f"nats://{self.host}:{self.port}"
 
+    @property
+    def ready_url(self) -> str:
+        """Answers 200 once JetStream is up, after "Server is ready"."""
+        return f"http://{self.host}:{self.monitor_port}/healthz?js-enabled-only=true"
+
     def start(self, timeout: float = 20.0) -> NatsServer:
+        self.launch().wait_http_ok(self.ready_url, timeout=timeout)
+        return self
+
+    def launch(self) -> Supervised:
+        """Start the process without waiting for it to be ready."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = [
             venv_binary("nats-server"),
@@ -57,11 +67,7 @@ class NatsServer:
             "drawnet-embedded",
         ]
         self.process = Supervised("nats-server", command, log_path=self.data_dir / "nats-server.log").start()
-        # /healthz?js-enabled-only=true answers 200 once JetStream is up, after "Server is ready".
-        self.process.wait_http_ok(
-            f"http://{self.host}:{self.monitor_port}/healthz?js-enabled-only=true", timeout=timeout
-        )
-        return self
+        return self.process
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """SIGTERM (a graceful stop), SIGKILL after `timeout`; the exit code."""
@@ -87,7 +93,16 @@ class DrawingService:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def ready_url(self) -> str:
+        return f"{self.url}/readyz"
+
     def start(self, timeout: float = 30.0) -> DrawingService:
+        self.launch().wait_http_ok(self.ready_url, timeout=timeout)
+        return self
+
+    def launch(self) -> Supervised:
+        """Start the process without waiting for it to be ready."""
         env = {
             "DRAWNET_DRAWING_HOST": self.host,
             "DRAWNET_DRAWING_PORT": str(self.port),
@@ -101,8 +116,7 @@ class DrawingService:
         self.process = Supervised(
             "drawing service", python_module("drawnet.drawing"), log_path=self.log_path, env=env
         ).start()
-        self.process.wait_http_ok(f"{self.url}/readyz", timeout=timeout)
-        return self
+        return self.process
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """SIGTERM (a graceful stop), SIGKILL after `timeout`; the exit code."""
@@ -130,9 +144,18 @@ class RoomServer:
     def http_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def ready_url(self) -> str:
+        return f"{self.http_url}/readyz"
+
     def start(self, timeout: float = 30.0, *, ready: bool = True) -> RoomServer:
         """Start the room; return once it is ready (/readyz), or with `ready=False` once it is alive
         (/healthz answers before NATS and the op log are there)."""
+        self.launch().wait_http_ok(self.ready_url if ready else f"{self.http_url}/healthz", timeout=timeout)
+        return self
+
+    def launch(self) -> Supervised:
+        """Start the process without waiting for it to be ready."""
         env = {
             "DRAWNET_ROOM_HOST": self.host,
             "DRAWNET_ROOM_PORT": str(self.port),
@@ -144,8 +167,7 @@ class RoomServer:
         self.process = Supervised(
             "room", python_module("drawnet.room"), log_path=self.log_path, env=env
         ).start()
-        self.process.wait_http_ok(f"{self.http_url}/{'readyz' if ready else 'healthz'}", timeout=timeout)
-        return self
+        return self.process
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """SIGTERM (a graceful stop), SIGKILL after `timeout`; the exit code."""

@@ -46,3 +46,17 @@ def alive(pids: set[int]) -> set[int]:
         if state != "Z":
             result.add(pid)
     return result
+
+
+def child_running(parent: int, command_part: str) -> int | None:
+    """The pid of a live child of `parent` whose command line contains `command_part`, or None."""
+    for pid in alive(descendants(parent)):
+        if _parent_of(pid) != parent:
+            continue
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if command_part in command:
+            return pid
+    return None
