@@ -98,6 +98,8 @@ export class ApiError extends Error {
 /**
  * @typedef {Object} Session
  * @property {string} name
+ * @property {string} [namespace]
+ * @property {string} [ref] how the API and the web app address it: `name`, or `<namespace>.<name>`
  * @property {string} title
  * @property {string | null} owner
  * @property {"public" | "private"} visibility

@@ -179,14 +179,16 @@ export async function startLobby(config, error) {
       /** @type {Session[]} */
       const sessions = await api.listSessions();
       for (const session of sessions) {
-        if (rows.has(session.name)) continue;
+        // `ref`: the name, or `<namespace>.<name>` for a session of another namespace the platform serves.
+        const ref = session.ref || session.name;
+        if (rows.has(ref)) continue;
         const title = session.title || session.name;
         if (user !== null && session.owner === user.id) {
           const visibility = session.visibility === "private" ? "private" : "public";
-          rows.set(session.name, { name: session.name, title, detail: `${visibility} · yours` });
+          rows.set(ref, { name: ref, title, detail: `${visibility} · yours` });
         } else if (session.owner === null && session.status) {
           // The sessions the platform runs for everyone (on Kubernetes: those a platform team applied).
-          rows.set(session.name, { name: session.name, title, detail: roomDetail(session.status) });
+          rows.set(ref, { name: ref, title, detail: roomDetail(session.status) });
         }
       }
     } catch {

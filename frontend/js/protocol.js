@@ -260,6 +260,17 @@ export function isValidSessionName(value) {
 }
 
 /**
+ * How the API and the web app address a session: its name, or `<namespace>.<name>` for a session of
+ * another namespace the platform serves (both are DNS-1123 labels, so the dot is unambiguous).
+ * @param {unknown} value
+ */
+export function isValidSessionRef(value) {
+  if (typeof value !== "string") return false;
+  const [first, second, ...rest] = value.split(".");
+  return rest.length === 0 && isValidSessionName(first) && (second === undefined || isValidSessionName(second));
+}
+
+/**
  * The room's limits merged over the defaults (unknown or malformed fields keep the default).
  * @param {unknown} raw
  * @returns {Limits}

@@ -1,6 +1,6 @@
 // The boards this browser opened lately, newest first, for the lobby. Pure: the storage is passed in.
 
-import { isValidSessionName } from "./protocol.js";
+import { isValidSessionRef } from "./protocol.js";
 
 /** @typedef {import("./outbox.js").StorageLike} StorageLike */
 /** @typedef {{name: string, title: string, openedAt: number}} RecentBoard */
@@ -18,7 +18,7 @@ export function recentBoards(storage) {
     const raw = JSON.parse(storage?.getItem(KEY) ?? "[]");
     if (!Array.isArray(raw)) return [];
     return raw
-      .filter((item) => item && isValidSessionName(item.name) && typeof item.openedAt === "number")
+      .filter((item) => item && isValidSessionRef(item.name) && typeof item.openedAt === "number")
       .map((item) => ({ name: item.name, title: typeof item.title === "string" ? item.title : "", openedAt: item.openedAt }))
       .slice(0, MAX_RECENT);
   } catch {

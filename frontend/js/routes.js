@@ -1,7 +1,7 @@
 // The web app's URLs: `/` is the lobby, `/s/<session>` a board. Without a server that serves index.html
 // for every path (a page opened from a plain static server), `#/s/<session>` works too. Pure: no DOM.
 
-import { isValidSessionName } from "./protocol.js";
+import { isValidSessionName, isValidSessionRef } from "./protocol.js";
 
 /**
  * A board's route carries the share link's code when the page was opened from one (`?link=…`).
@@ -23,7 +23,7 @@ export function parseRoute(pathname, hash, search = "") {
   } catch {
     // Not even decodable: the lobby says so below.
   }
-  if (!isValidSessionName(session)) return { view: "lobby", error: `"${session || match[1]}" is not a board name` };
+  if (!isValidSessionRef(session)) return { view: "lobby", error: `"${session || match[1]}" is not a board name` };
   const link = new URLSearchParams(search).get("link");
   return { view: "board", session, link: link && /^[A-Za-z0-9_.-]{1,128}$/.test(link) ? link : null };
 }
@@ -48,6 +48,7 @@ export function parseBoardInput(text) {
   }
   const route = parseRoute(trimmed.startsWith("/") ? trimmed.split("?")[0] : "", trimmed.startsWith("#") ? trimmed : "");
   if (route.view === "board") return { session: route.session, link: null };
+  if (isValidSessionRef(trimmed)) return { session: trimmed, link: null };
   const name = normalizeSessionName(trimmed);
   return isValidSessionName(name) ? { session: name, link: null } : null;
 }

@@ -16,6 +16,7 @@ import httpx
 import pytest
 import yaml
 
+from drawnet.drawing.kube_sessions import RBAC_ELSEWHERE_PATH
 from drawnet.drawing.kube_sessions import RBAC_PATH as DRAWING_RBAC_PATH
 from drawnet.drawing.settings import DrawingSettings
 from drawnet.embedded.components import free_port
@@ -249,25 +250,67 @@ def test_the_operator_runs_once_with_recreate_and_kopfs_liveness_probe(
     assert operator["spec"]["template"]["spec"]["serviceAccountName"] == "dn-drawnet-operator"
 
 
+@pytest.mark.parametrize(
+    "name",
+    [n for n in VALUE_SET_NAMES if VALUE_SETS[n].get("drawing", {}).get("sessionBackend") != "embedded"],
+)
+def test_the_drawing_service_reads_sessions_in_the_operators_other_namespaces_and_nowhere_else(
+    name: str, rendered: dict[str, list[dict[str, Any]]]
+) -> None:
+    """The web app joins the sessions of every namespace the operator serves: the drawing service is told
+    which (`DRAWNET_DRAWING_SESSION_NAMESPACES`) and may read DrawingSessions there, with exactly the
+    rules of its single source; with the operator on the release namespace alone it reads nothing else."""
+    values = VALUE_SETS[name]
+    namespaces = values.get("operator", {}).get("namespaces") or [NAMESPACE]
+    others = ["*"] if namespaces == ["*"] else [n for n in namespaces if n != NAMESPACE]
+    drawing = env_of(_containers(one(rendered[name], "Deployment", "-drawing"))[0])
+    assert json.loads(drawing["DRAWNET_DRAWING_SESSION_NAMESPACES"]) == others
+    roles = find(rendered[name], "ClusterRole", f"dn-drawnet-drawing-elsewhere-{NAMESPACE}")
+    if not others:
+        assert not roles
+        return
+    (role,) = roles
+    (source,) = load_yaml_documents(RBAC_ELSEWHERE_PATH)
+    assert role["rules"] == source["rules"]
+    assert {verb for rule in role["rules"] for verb in rule["verbs"]} == {"get", "list"}
+    bindings = [
+        b
+        for kind in ("RoleBinding", "ClusterRoleBinding")
+        for b in find(rendered[name], kind)
+        if b["roleRef"]["name"] == role["metadata"]["name"]
+    ]
+    where = sorted(b["metadata"].get("namespace", "*") for b in bindings)
+    assert where == sorted(others)
+    for binding in bindings:
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "dn-drawnet-drawing", "namespace": NAMESPACE}
+        ]
+
+
 @pytest.mark.parametrize("name", VALUE_SET_NAMES)
 def test_the_charts_operator_rbac_is_the_operators_single_source(
     name: str, rendered: dict[str, list[dict[str, Any]]]
 ) -> None:
     (source,) = load_yaml_documents(RBAC_PATH)
-    (role,) = find(rendered[name], "ClusterRole")
+    role = one(rendered[name], "ClusterRole", f"-operator-{NAMESPACE}")
     assert role["rules"] == source["rules"]
     namespaces = VALUE_SETS[name].get("operator", {}).get("namespaces") or [NAMESPACE]
     operator_bindings = [
-        b for b in find(rendered[name], "RoleBinding") if b["roleRef"]["kind"] == "ClusterRole"
+        b for b in find(rendered[name], "RoleBinding") if b["roleRef"]["name"] == role["metadata"]["name"]
+    ]
+    cluster_bindings = [
+        b
+        for b in find(rendered[name], "ClusterRoleBinding")
+        if b["roleRef"]["name"] == role["metadata"]["name"]
     ]
     if namespaces == ["*"]:
-        (binding,) = find(rendered[name], "ClusterRoleBinding")
+        (binding,) = cluster_bindings
         assert not operator_bindings
         bindings = [binding]
     else:
         bindings = operator_bindings
         assert sorted(b["metadata"]["namespace"] for b in bindings) == sorted(namespaces)
-        assert not find(rendered[name], "ClusterRoleBinding")
+        assert not cluster_bindings
     for binding in bindings:
         assert binding["roleRef"]["name"] == role["metadata"]["name"]
         assert binding["subjects"] == [

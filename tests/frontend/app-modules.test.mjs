@@ -55,6 +55,11 @@ describe("routes", () => {
     assert.equal(parseRoute("/s/Bad_Name", "").view, "lobby");
     assert.match(parseRoute("/s/Bad_Name", "").error ?? "", /not a board name/);
     assert.equal(parseRoute("/s/%E0%A4%A", "").view, "lobby");
+    // A session of another namespace the platform serves: `<namespace>.<name>`.
+    assert.deepEqual(parseRoute("/s/team-a.retro", ""), { view: "board", session: "team-a.retro", link: null });
+    assert.equal(parseRoute("/s/a.b.c", "").view, "lobby");
+    assert.equal(parseRoute("/s/.retro", "").view, "lobby");
+    assert.equal(parseRoute("/s/team-a.", "").view, "lobby");
   });
 
   it("reads what people paste into the lobby: a name, a board's address, a share link", () => {
@@ -62,6 +67,8 @@ describe("routes", () => {
     assert.deepEqual(parseBoardInput("http://127.0.0.1:8000/s/roadmap?link=ab12.xyz"), { session: "roadmap", link: "ab12.xyz" });
     assert.deepEqual(parseBoardInput("https://draw.example/#/s/abc"), { session: "abc", link: null });
     assert.deepEqual(parseBoardInput("/s/abc"), { session: "abc", link: null });
+    assert.deepEqual(parseBoardInput("team-a.retro"), { session: "team-a.retro", link: null });
+    assert.deepEqual(parseBoardInput("https://draw.example/s/team-a.retro"), { session: "team-a.retro", link: null });
     assert.equal(parseBoardInput("https://draw.example/settings"), null);
     assert.equal(parseBoardInput("!!!"), null);
     assert.equal(parseBoardInput("  "), null);

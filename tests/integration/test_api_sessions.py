@@ -309,7 +309,10 @@ class TestSessions:
         theirs = http.get("/api/v1/sessions/nobody-made-this/snapshot", params={"namespace": "team-a"})
         assert ours.status_code == 200
         refused = problem(theirs, 404)
-        assert "serves the sessions of namespace 'default', not 'team-a'" in str(refused["detail"])
+        assert (
+            "no session 'team-a.nobody-made-this': this service serves the sessions of namespace 'default'"
+            in str(refused["detail"])
+        )
 
     def test_an_open_board_reads_as_a_public_session_without_an_owner(self, http: httpx.Client) -> None:
         board = http.get("/api/v1/sessions/nobody-made-this")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from drawnet.drawing.kube_sessions import RBAC_PATH
+from drawnet.drawing.kube_sessions import RBAC_ELSEWHERE_PATH, RBAC_PATH
 from drawnet.embedded.components import DrawingService, NatsServer
 from drawnet.operator.resource import load_yaml_documents
 from drawnet.testkit.kube import ControlPlane, wait_until
@@ -170,3 +170,110 @@ def test_a_session_applied_with_kubectl_is_listed_and_open_to_guests(
     assert refused.status_code == 403, refused.text
     assert "nobody owns it" in refused.json()["detail"]
     assert sessions.find("standup") is not None
+
+
+def test_sessions_of_the_other_namespaces_the_operator_serves_are_listed_and_joined_as_namespace_dot_name(
+    control_plane: ControlPlane,
+    kube: RawKube,
+    namespace: str,
+    drawing_account: Path,
+    nats_server: NatsServer,
+    crd: dict[str, Any],
+    start_operator: StartOperator,
+    tmp_path: Path,
+) -> None:
+    """A platform team applies a session in its own namespace (one the operator serves): the web app lists
+    it as `<namespace>.<name>` and hands out join tokens for its room there, reading that namespace with
+    exactly the ClusterRole the chart binds (rbac-elsewhere.yaml); a namespace not served stays unseen."""
+    assert crd["spec"]["group"] == "drawnet.dev"
+    team = control_plane.create_namespace()
+    unserved = control_plane.create_namespace()
+    (readers,) = load_yaml_documents(RBAC_ELSEWHERE_PATH)
+    role = f"{readers['metadata']['name']}-{namespace}"
+    kube.request_sync(
+        "POST",
+        "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+        body={**readers, "metadata": {**readers["metadata"], "name": role}},
+    )
+    kube.request_sync(
+        "POST",
+        f"/apis/rbac.authorization.k8s.io/v1/namespaces/{team}/rolebindings",
+        body={
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": role},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"kind": "ServiceAccount", "name": ACCOUNT, "namespace": namespace}],
+        },
+    )
+    team_sessions = DrawingSessions(kube.api, team)
+    start_operator(namespaces=f"{namespace},{team},{unserved}")
+    service = DrawingService(
+        nats_url=nats_server.url,
+        database_url=f"sqlite:///{tmp_path / 'elsewhere.db'}",
+        log_path=tmp_path / "drawing-elsewhere.log",
+        service_token=SERVICE_TOKEN,
+        extra_env={
+            "DRAWNET_DRAWING_SESSION_BACKEND": "kubernetes",
+            "DRAWNET_DRAWING_KUBECONFIG": str(drawing_account),
+            "DRAWNET_DRAWING_NAMESPACE": namespace,
+            "DRAWNET_DRAWING_SESSION_NAMESPACES": f'["{team}"]',
+            "DRAWNET_DRAWING_OPEN_BOARDS": "true",
+            "DRAWNET_DRAWING_COOKIE_SECURE": "false",
+        },
+    ).start(timeout=90)
+    try:
+        with httpx.Client(base_url=service.url, timeout=30) as http:
+            team_sessions.create(DrawingSessions.manifest("retro", {"title": "Retro"}))
+            DrawingSessions(kube.api, unserved).create(DrawingSessions.manifest("secret", {"title": "No"}))
+            team_sessions.wait_for_condition("retro", "Ready", "True")
+            ref = f"{team}.retro"
+
+            listed = http.get("/api/v1/sessions").json()
+            assert [(s["ref"], s["name"], s["namespace"], s["title"]) for s in listed] == [
+                (ref, "retro", team, "Retro")
+            ]
+            assert listed[0]["url"].endswith(f"/s/{ref}")
+            assert listed[0]["status"]["ready"] is True
+            assert http.get(f"/api/v1/sessions/{ref}").json()["namespace"] == team
+
+            joined = http.post(f"/api/v1/sessions/{ref}/join", json={"name": "Bob"})
+            assert joined.status_code == 200, joined.text
+            token = joined.json()
+            # The token is for the room in the team's namespace, at the URL the platform gave that session.
+            assert (token["namespace"], token["session"], token["role"]) == (team, "retro", "editor")
+            assert token["room_url"] == team_sessions.get("retro")["status"]["url"]
+            assert token["room_url"].endswith(f"/rooms/{team}/retro")
+            # What a room of that session loads: its board, by its own namespace.
+            snapshot = http.get(
+                "/api/v1/sessions/retro/snapshot",
+                params={"namespace": team},
+                headers={"Authorization": f"Bearer {SERVICE_TOKEN}"},
+            )
+            assert snapshot.status_code == 200, snapshot.text
+            assert snapshot.json()["session"] == "retro"
+
+            # A namespace the operator serves but this service was not told to: nothing there is seen.
+            for path in (f"/api/v1/sessions/{unserved}.secret", f"/api/v1/sessions/{unserved}.secret/board"):
+                refused = http.get(path)
+                assert refused.status_code == 404, refused.text
+                assert "this service serves the sessions of namespace" in refused.json()["detail"]
+            assert (
+                http.post(f"/api/v1/sessions/{unserved}.secret/join", json={"name": "B"}).status_code == 404
+            )
+            # Bad references are refused as such.
+            for bad in ("Team.retro", f"{team}.Retro", f"{team}.retro.x"):
+                assert http.get(f"/api/v1/sessions/{bad}").status_code in {404, 422}, bad
+            # Only the release namespace has owners: nobody changes a team's session through the API.
+            ann = logged_in(http, "ann")
+            assert http.delete(f"/api/v1/sessions/{ref}", headers=ann).status_code == 403
+        assert "Forbidden" not in service.log_path.read_text(encoding="utf-8")  # the ClusterRole was enough
+    finally:
+        service.stop()
+        for where in (team_sessions, DrawingSessions(kube.api, unserved)):
+            for item in where.list():
+                where.delete(item["metadata"]["name"])
+                where.wait_gone(item["metadata"]["name"])
+        kube.request_sync("DELETE", f"/apis/rbac.authorization.k8s.io/v1/clusterroles/{role}")
+        for created in (team, unserved):
+            kube.request_sync("DELETE", f"/api/v1/namespaces/{created}")

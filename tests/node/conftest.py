@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
 
+TEAM_NAMESPACE = "team-a"
+"""A namespace besides the release's where a platform team applies sessions (the operator serves it)."""
+
+
 @pytest.fixture(scope="session")
 def images() -> dict[str, BuiltImage]:
     """The images for the current code: built now when they are not (seconds after a code change:
@@ -61,8 +65,9 @@ def real_node(images: dict[str, BuiltImage]) -> Iterator[RealNode]:
 
 @pytest.fixture(scope="session")
 def drawnet(real_node: RealNode, images: dict[str, BuiltImage]) -> Drawnet:
-    """The chart installed once on the node (namespace `drawnet`, Pod Security restricted enforced)."""
-    installed = Drawnet(real_node, images)
+    """The chart installed once on the node (namespace `drawnet`, Pod Security restricted enforced),
+    serving the sessions of a team's namespace (`team-a`) too."""
+    installed = Drawnet(real_node, images, other_namespaces=(TEAM_NAMESPACE,))
     installed.install()
     return installed
 

@@ -28,6 +28,7 @@ from drawnet.testkit.operator import DrawingSessions, RawKube
 from tests.browser.board_page import BoardPage
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.conftest import playwright as playwright  # noqa: PLC0414 - the fixture, for this module
+from tests.node.conftest import TEAM_NAMESPACE
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -135,9 +136,10 @@ def sql(drawnet: Drawnet, kube: RawKube, query: str) -> str:
     return output.strip()
 
 
-def stored_ops(drawnet: Drawnet, kube: RawKube, session: str) -> int:
+def stored_ops(drawnet: Drawnet, kube: RawKube, session: str, namespace: str = "") -> int:
     # Names of DNS labels: no quote can be in them.
-    query = f"select count(*) from ops where namespace = '{drawnet.namespace}' and session = '{session}'"  # noqa: S608
+    namespace = namespace or drawnet.namespace
+    query = f"select count(*) from ops where namespace = '{namespace}' and session = '{session}'"  # noqa: S608
     return int(sql(drawnet, kube, query))
 
 
@@ -203,6 +205,44 @@ def test_a_session_applied_with_kubectl_gets_a_room_and_two_people_draw_through_
         what="the five strokes in PostgreSQL",
         details=lambda: f"stored: {stored_ops(drawnet, kube, name)}",
     )
+
+
+def test_a_session_a_team_applied_in_its_own_namespace_is_joined_from_the_web_app(
+    drawnet: Drawnet, kube: RawKube, person: Callable[[str], BoardPage]
+) -> None:
+    """The operator serves `team-a` too: a session applied there gets its room there (Pod Security
+    restricted, the keys the operator wrote there), and people join it from the release's web app as
+    `team-a.<name>`; its strokes are stored under its own namespace."""
+    team = DrawingSessions(kube.api, TEAM_NAMESPACE)
+    manifest = copy.deepcopy(yaml.safe_load(EXAMPLE.read_text(encoding="utf-8")))
+    name = manifest["metadata"]["name"] = unique("team")
+    team.create(manifest)
+    try:
+        session = team.wait_for_condition(name, "Ready", timeout=90)
+        assert session["status"]["url"] == f"ws://{INGRESS_HOST}/rooms/{TEAM_NAMESPACE}/{name}"
+        pod = room_pod(kube, TEAM_NAMESPACE, name)
+        assert pod is not None
+        assert pod["spec"]["containers"][0]["image"].startswith("drawnet.local/room:")
+
+        ann, bob = person("Ann"), person("Bob")
+        ann.open(f"{TEAM_NAMESPACE}.{name}")
+        bob.open(f"{TEAM_NAMESPACE}.{name}")
+        draw_strokes(ann, 2)
+        draw_strokes(bob, 1, offset=2)
+        ann.expect_strokes(3)
+        bob.expect_strokes(3)
+        ann.expect_settled()
+        bob.expect_settled()
+        bob.expect_same_board_as(ann)
+        wait_until(
+            lambda: stored_ops(drawnet, kube, name, TEAM_NAMESPACE) >= 3,
+            timeout=30,
+            what="the three strokes in PostgreSQL, under the team's namespace",
+        )
+        assert stored_ops(drawnet, kube, name) == 0  # nothing under the release's namespace
+    finally:
+        team.delete(name)
+        team.wait_gone(name, timeout=60)
 
 
 def test_a_room_deleted_and_a_room_killed_come_back_and_every_acknowledged_stroke_with_them(

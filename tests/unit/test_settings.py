@@ -67,6 +67,25 @@ class TestDrawingSettings:
     def test_the_default_web_app_is_the_repository_frontend(self) -> None:
         assert (DrawingSettings().frontend_dir / "index.html").is_file()
 
+    def test_other_namespaces_are_served_only_with_the_kubernetes_backend(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("DRAWNET_DRAWING_SESSION_NAMESPACES", '["team-a", "team-b"]')
+        with pytest.raises(ValidationError, match="needs session_backend 'kubernetes'"):
+            DrawingSettings()
+        served = DrawingSettings(session_backend="kubernetes", namespace="drawnet")
+        assert [served.serves(ns) for ns in ("drawnet", "team-a", "team-b", "other")] == [
+            True,
+            True,
+            True,
+            False,
+        ]
+        assert DrawingSettings(session_backend="kubernetes", session_namespaces=["*"]).serves("other")
+        with pytest.raises(ValidationError, match="cannot be listed with other namespaces"):
+            DrawingSettings(session_backend="kubernetes", session_namespaces=["*", "team-a"])
+        with pytest.raises(ValidationError, match="'Team_A' is not a DNS-1123 label"):
+            DrawingSettings(session_backend="kubernetes", session_namespaces=["Team_A"])
+
     def test_sessions_come_from_the_embedded_or_the_kubernetes_backend_only(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:

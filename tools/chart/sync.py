@@ -25,6 +25,7 @@ COPIES = (
     (OPERATOR / "crd" / "drawingsession.yaml", CHART / "crds" / "drawingsession.yaml"),
     (OPERATOR / "rbac.yaml", CHART / "files" / "operator-rbac.yaml"),
     (DRAWING / "rbac.yaml", CHART / "files" / "drawing-rbac.yaml"),
+    (DRAWING / "rbac-elsewhere.yaml", CHART / "files" / "drawing-rbac-elsewhere.yaml"),
 )
 
 

@@ -106,6 +106,16 @@ app.kubernetes.io/component: room
 {{- end }}
 {{- end }}
 
+{{/* The namespaces besides the release's whose sessions the web app lists and joins: the operator's others. */}}
+{{- define "drawnet.drawingSessionNamespaces" -}}
+{{- $all := include "drawnet.operatorNamespaces" . | fromJsonArray }}
+{{- if has "*" $all }}
+{{- toJson (list "*") }}
+{{- else }}
+{{- toJson (without $all .Release.Namespace) }}
+{{- end }}
+{{- end }}
+
 {{- define "drawnet.clusterWide" -}}
 {{- if has "*" (include "drawnet.operatorNamespaces" . | fromJsonArray) }}true{{ end }}
 {{- end }}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -64,6 +65,18 @@ async def identify(
     return Caller()
 
 
+def session_ref(namespace: str, name: str, home: str) -> str:
+    """How the API and the web app address a session: its name in this service's own namespace (`home`),
+    `<namespace>.<name>` in another one it serves (both are DNS-1123 labels: the dot cannot be in either)."""
+    return name if namespace == home else f"{namespace}.{name}"
+
+
+def parse_ref(ref: str, home: str) -> tuple[str, str]:
+    """(namespace, name) of a session reference (see `session_ref`); the parts are not checked here."""
+    namespace, dot, name = ref.partition(".")
+    return (namespace, name) if dot else (home, ref)
+
+
 @dataclass(frozen=True)
 class SessionAccess:
     name: str
@@ -71,6 +84,9 @@ class SessionAccess:
     """None: an open session (nobody created it through the API; see `SessionBackend.is_open`)."""
     access: Access | None
     claims: JoinClaims | None = None
+    namespace: str = ""
+    ref: str = ""
+    """How the API addresses it (`session_ref`)."""
 
     @property
     def public(self) -> bool:
@@ -82,29 +98,38 @@ async def session_access(
     settings: DrawingSettings,
     keys: Mapping[str, bytes],
     caller: Caller,
-    name: str,
+    ref: tuple[str, str],
     backend: SessionBackend,
 ) -> SessionAccess:
-    """The caller's access to session `name`; NotFoundError when there is no such session for them."""
-    row = await get_session(engine, settings.namespace, name)
-    if row is None and not await backend.is_open(settings.namespace, name):
-        raise NotFoundError(f"no session {name!r}")
+    """The caller's access to session `ref` (namespace, name); NotFoundError when there is no such session
+    for them (a namespace this service does not serve has none)."""
+    namespace, name = ref
+    shown = session_ref(namespace, name, settings.namespace)
+    if not settings.serves(namespace):
+        raise NotFoundError(
+            f"no session {shown!r}: this service serves the sessions of namespace {settings.namespace!r}"
+            + (f" and {', '.join(settings.session_namespaces)}" if settings.session_namespaces else "")
+        )
+    row = await get_session(engine, namespace, name)
+    if row is None and not await backend.is_open(namespace, name):
+        raise NotFoundError(f"no session {shown!r}")
+    found = partial(SessionAccess, name, row, namespace=namespace, ref=shown)
     if caller.service:
-        return SessionAccess(name, row, "service")
+        return found("service")
     if row is not None and row.archived and not (caller.user and caller.user.id == row.owner):
-        raise NotFoundError(f"no session {name!r} (it was archived)")
+        raise NotFoundError(f"no session {shown!r} (it was archived)")
     if caller.user is not None and row is not None and row.owner == caller.user.id:
-        return SessionAccess(name, row, "owner")
+        return found("owner")
     if caller.join_token is not None:
         try:
-            claims = verify(caller.join_token, keys, ns=settings.namespace, session=name)
+            claims = verify(caller.join_token, keys, ns=namespace, session=name)
         except TokenError as error:
             if "for session" in error.reason:  # a valid token, for another session
                 raise ForbiddenError(error.reason) from error
             raise UnauthorizedError(error.reason) from error
-        return SessionAccess(name, row, claims.role, claims)
+        return found(claims.role, claims)
     public = row is None or row.visibility == "public"
-    return SessionAccess(name, row, "public" if public else None)
+    return found("public" if public else None)
 
 
 def require(access: SessionAccess, allowed: frozenset[str], caller: Caller, what: str) -> None:
@@ -113,4 +138,4 @@ def require(access: SessionAccess, allowed: frozenset[str], caller: Caller, what
     if caller.anonymous:
         raise UnauthorizedError(f"log in or present a join token to {what}")
     held = access.access if access.access not in {None, "public"} else "no role"
-    raise ForbiddenError(f"{held} on session {access.name!r} may not {what}")
+    raise ForbiddenError(f"{held} on session {access.ref or access.name!r} may not {what}")

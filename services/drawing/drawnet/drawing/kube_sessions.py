@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,8 @@ KIND = "DrawingSession"
 CREATED_BY = {"app.kubernetes.io/created-by": "drawnet-drawing"}
 RBAC_PATH = Path(__file__).with_name("rbac.yaml")
 """The Role this backend needs in its namespace, and no more (the chart binds it; the tests run with it)."""
+RBAC_ELSEWHERE_PATH = Path(__file__).with_name("rbac-elsewhere.yaml")
+"""The ClusterRole it needs in each other namespace it serves (`session_namespaces`): reading sessions."""
 
 
 @dataclass(frozen=True)
@@ -242,6 +244,24 @@ class KubernetesBackend:
             for item in await self._all(namespace)
             if wanted is None or item.name in wanted
         }
+
+    async def status_elsewhere(
+        self, namespaces: Sequence[str], *, but: str
+    ) -> dict[tuple[str, str], SessionStatus]:
+        """The sessions of these namespaces (`["*"]`: of every one) but `but`, by (namespace, name)."""
+        if list(namespaces) == ["*"]:
+            try:
+                listing: Any = await asyncio.to_thread(
+                    self._objects.list_cluster_custom_object, GROUP, VERSION, PLURAL
+                )
+            except ApiException as error:
+                raise UnavailableError(f"the cluster did not list sessions: {_refusal(error)}") from error
+            found = [resource_view(item) for item in listing["items"]]
+        else:
+            found = [
+                item for namespace in namespaces if namespace != but for item in await self._all(namespace)
+            ]
+        return {(item.namespace, item.name): item.status for item in found if item.namespace != but}
 
     async def _forget_row(self, namespace: str, name: str) -> None:
         async with self._engine.begin() as conn:

@@ -93,6 +93,8 @@ class RoomStatus(msgspec.Struct, frozen=True):
 class Session(msgspec.Struct, frozen=True):
     name: str
     namespace: str
+    ref: str
+    """How this API and the web app address it: `name`, or `<namespace>.<name>` in another namespace."""
     title: str
     owner: str | None
     visibility: Visibility

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -57,6 +57,12 @@ class SessionBackend(Protocol):
         a session the platform says nothing about is left out."""
         ...
 
+    async def status_elsewhere(
+        self, namespaces: Sequence[str], *, but: str
+    ) -> dict[tuple[str, str], SessionStatus]:
+        """The sessions the platform runs in these other namespaces (`["*"]`: all), but `but`."""
+        ...
+
 
 class EmbeddedBackend:
     """Sessions are rows; deleting one archives it (its board stays readable by its owner). The embedded
@@ -90,6 +96,14 @@ class EmbeddedBackend:
 
     async def status(self, namespace: str, names: Collection[str] | None = None) -> dict[str, SessionStatus]:  # noqa: ARG002
         return {}  # no room of its own to observe: the embedded room hosts every session
+
+    async def status_elsewhere(
+        self,
+        namespaces: Sequence[str],  # noqa: ARG002
+        *,
+        but: str,  # noqa: ARG002
+    ) -> dict[tuple[str, str], SessionStatus]:
+        return {}  # the embedded platform has one namespace (settings refuse session_namespaces with it)
 
 
 async def get_session(engine: AsyncEngine, namespace: str, name: str) -> SessionRow | None:

@@ -130,6 +130,11 @@ class DrawingSettings(BaseSettings):
     """Sessions nobody created through the API are public and open to guests: with `embedded`, any board
     name (the embedded room hosts any session on demand; off in production, such a board is then not
     found); with `kubernetes`, the DrawingSessions a platform team applied with kubectl."""
+    session_namespaces: list[str] = Field(default_factory=list)
+    """With `kubernetes`: the other namespaces whose DrawingSessions (applied there with kubectl; the
+    operator gives them rooms) the web app lists and joins, addressed as `<namespace>.<session>` (both are
+    DNS-1123 labels, so the dot is unambiguous); `["*"]`: every namespace. They are open sessions, as in
+    `namespace` (they need `open_boards`). As an environment variable: a JSON list."""
     max_participants_limit: Annotated[int, Field(ge=1)] = 500
     """The most participants an owner may allow in one session."""
 
@@ -143,6 +148,31 @@ class DrawingSettings(BaseSettings):
             raise ValueError(f"signing_key_id {self.signing_key_id!r} is not one of signing_keys")
         if self.service_token and len(self.service_token) < 32:
             raise ValueError("service_token must be at least 32 characters")
+        self._check_session_namespaces()
+
+    def _check_session_namespaces(self) -> None:
+        listed = self.session_namespaces
+        if not listed:
+            return
+        if self.session_backend != "kubernetes":
+            raise ValueError(
+                "session_namespaces needs session_backend 'kubernetes' (the embedded room has no namespaces)"
+            )
+        if "*" in listed and len(listed) > 1:
+            raise ValueError(
+                'session_namespaces: "*" (every namespace) cannot be listed with other namespaces'
+            )
+        for namespace in listed:
+            if namespace != "*" and not valid_name(namespace):
+                raise ValueError(f"session_namespaces: {namespace!r} is not a DNS-1123 label")
+
+    def serves(self, namespace: str) -> bool:
+        """Whether this service's API and web app address the sessions of `namespace`."""
+        return (
+            namespace == self.namespace
+            or namespace in self.session_namespaces
+            or self.session_namespaces == ["*"]
+        )
 
     @property
     def base_url(self) -> str:

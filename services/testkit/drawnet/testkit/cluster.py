@@ -99,6 +99,9 @@ class Drawnet:
     namespace: str = NAMESPACE
     release: str = RELEASE
     extra_values: dict[str, Any] = field(default_factory=dict)
+    other_namespaces: tuple[str, ...] = ()
+    """Namespaces besides the release's whose sessions the platform serves (`operator.namespaces`): made
+    (Pod Security restricted too) before the install."""
     install_seconds: float | None = None
 
     @property
@@ -125,9 +128,10 @@ class Drawnet:
         every component is Ready by its own probes."""
         with self.node.api_client() as api:
             labels = {"pod-security.kubernetes.io/enforce": "restricted"}
-            RawKube(api).request_sync(
-                "POST", "/api/v1/namespaces", body={"metadata": {"name": self.namespace, "labels": labels}}
-            )
+            for namespace in (self.namespace, *self.other_namespaces):
+                RawKube(api).request_sync(
+                    "POST", "/api/v1/namespaces", body={"metadata": {"name": namespace, "labels": labels}}
+                )
         began = time.monotonic()
         self.upgrade(install=True, timeout=timeout)
         self.install_seconds = time.monotonic() - began
@@ -136,6 +140,8 @@ class Drawnet:
         """``helm upgrade`` (or install) with the node's values, ``extra_values`` and ``values``, and
         wait until every component is Ready."""
         every = merged(merged(chart_values(self.images), self.extra_values), values)
+        if self.other_namespaces:
+            every = merged({"operator": {"namespaces": [self.namespace, *self.other_namespaces]}}, every)
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
             json.dump(every, handle)  # JSON is YAML
         try:

@@ -22,7 +22,7 @@ from drawnet.drawing.access import READERS, WRITERS, Caller, SessionAccess, requ
 from drawnet.drawing.api.pages import page, page_size
 from drawnet.drawing.api.sessions import SessionPath, access_to
 from drawnet.drawing.context import Context
-from drawnet.drawing.errors import InvalidInputError, LimitExceededError, NotFoundError, UnavailableError
+from drawnet.drawing.errors import InvalidInputError, LimitExceededError, UnavailableError
 from drawnet.drawing.schemas import BoardExport, Imported, Snapshot
 from drawnet.protocol import OPS_STREAM, AddStroke, Committed, Limits, OpRecord, encode, ops_subject
 from drawnet.protocol.validation import LimitError, check_op
@@ -70,13 +70,13 @@ async def _reading(ctx: Context, caller: Caller, session: str, seq: int | None) 
     """The caller's access to a board they may read, once it is stored up to `seq` (when given)."""
     access = await _readable(ctx, caller, session)
     if seq:
-        await _stored(ctx, access.name, seq)
+        await _stored(ctx, access, seq)
     return access
 
 
 async def _board(ctx: Context, caller: Caller, session: str, seq: int | None = None) -> snapshots.StoredBoard:
     access = await _reading(ctx, caller, session, seq)
-    return await _load(ctx, access.name)
+    return await _load(ctx, access)
 
 
 class Export:
@@ -86,11 +86,10 @@ class Export:
     def __init__(self, ctx: Context, session: str, kind: str, *options: object) -> None:
         self._ctx, self.session, self.kind = ctx, session, kind
         self._options = "|".join(map(str, options))
+        self._namespace = ctx.settings.namespace
 
     def etag(self, seq: int) -> str:
-        named = "|".join(
-            (render.RENDERER, self._ctx.settings.namespace, self.session, str(seq), self.kind, self._options)
-        )
+        named = "|".join((render.RENDERER, self._namespace, self.session, str(seq), self.kind, self._options))
         return f'"{seq}-{hashlib.blake2b(named.encode(), digest_size=12).hexdigest()}"'
 
     def headers(self, seq: int) -> dict[str, str]:
@@ -102,14 +101,15 @@ class Export:
         """The board to export, or 304 Not Modified when the reader's copy (If-None-Match) is of the board
         as stored now: then the board is neither loaded nor drawn."""
         access = await _reading(self._ctx, caller, self.session, seq)
+        self._namespace = access.namespace
         if request.headers.get("if-none-match"):
-            last = await db.last_seq(self._ctx.engine, self._ctx.settings.namespace, access.name)
+            last = await db.last_seq(self._ctx.engine, access.namespace, access.name)
             if conditional.unchanged(request, self.etag(last)):
                 return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=self.headers(last))
-        return await _load(self._ctx, access.name)
+        return await _load(self._ctx, access)
 
 
-async def _stored(ctx: Context, session: str, seq: int) -> None:
+async def _stored(ctx: Context, access: SessionAccess, seq: int) -> None:
     """Return once the board's ops up to `seq` are stored; UnavailableError when the wait runs out, and
     InvalidInputError for a seq the op log has not reached.
 
@@ -119,7 +119,7 @@ async def _stored(ctx: Context, session: str, seq: int) -> None:
     ack floor): the seq may be another board's, or the board may have no op after it.
     """
     deadline = time.monotonic() + ctx.settings.board_wait_seconds
-    while (stored := await db.last_seq(ctx.engine, ctx.settings.namespace, session)) < seq:
+    while (stored := await db.last_seq(ctx.engine, access.namespace, access.name)) < seq:
         op_log = await _op_log(ctx, timeout=max(STORED_POLL_SECONDS, deadline - time.monotonic()))
         if op_log is not None:
             floor, last = op_log
@@ -154,12 +154,12 @@ async def _op_log(ctx: Context, *, timeout: float) -> tuple[int, int] | None:
     return consumer.ack_floor.stream_seq or 0, stream.state.last_seq or 0
 
 
-async def _load(ctx: Context, session: str) -> snapshots.StoredBoard:
+async def _load(ctx: Context, access: SessionAccess) -> snapshots.StoredBoard:
     """The stored board; one that needed a long replay gets its snapshot written for the next reader
     (a board the persister has not snapshotted yet, or a snapshot PostgreSQL dropped in a crash)."""
-    stored = await snapshots.load_board(ctx.engine, ctx.settings.namespace, session)
+    stored = await snapshots.load_board(ctx.engine, access.namespace, access.name)
     if stored.tail >= ctx.settings.snapshot_every_ops:
-        write, _ = snapshots.whole_snapshot(ctx.settings.namespace, session, stored.board)
+        write, _ = snapshots.whole_snapshot(access.namespace, access.name, stored.board)
         await snapshots.save(ctx.engine, write)
     return stored
 
@@ -188,20 +188,17 @@ async def get_snapshot(
     namespace: Annotated[
         str | None,
         Parameter(
-            description="the session's namespace (rooms send theirs); only this service's own is served",
+            description="the session's namespace (rooms send theirs); one this service does not serve "
+            "(its own and `session_namespaces`) is 404",
             max_length=63,
         ),
     ] = None,
 ) -> Response[Snapshot]:
-    if namespace is not None and namespace != ctx.settings.namespace:
-        # A room of a session elsewhere must not load the board of the same name here: it replays its
-        # own namespace's op log instead.
-        raise NotFoundError(
-            f"this drawing service serves the sessions of namespace {ctx.settings.namespace!r}, "
-            f"not {namespace[:63]!r}"
-        )
-    access = await _readable(ctx, caller, session)
-    namespace = ctx.settings.namespace
+    # A room of a session in a namespace not served here must not load the board of the same name in
+    # ours (a 404: it replays its own namespace's op log instead).
+    home = ctx.settings.namespace
+    access = await _readable(ctx, caller, session if namespace in {None, home} else f"{namespace}.{session}")
+    namespace = access.namespace
     recent = await db.recent_op_ids(ctx.engine, namespace, access.name, ctx.settings.recent_op_ids)
     stored = await snapshots.read(ctx.engine, namespace, access.name)
     if stored is not None and not await db.ops_after(ctx.engine, namespace, access.name, stored.seq, 1):
@@ -210,7 +207,7 @@ async def get_snapshot(
         body = stored.state_json()[:-1] + b"," + extra[1:]
         headers = {"X-Drawnet-Snapshot-Seq": str(stored.seq), "X-Drawnet-Tail-Ops": "0"}
         return cast("Response[Snapshot]", Response(body, media_type=MediaType.JSON, headers=headers))
-    board = await _load(ctx, access.name)
+    board = await _load(ctx, access)
     state = board.board.state()
     snapshot = Snapshot(
         seq=state.seq,
@@ -251,7 +248,7 @@ async def list_ops(
         maximum=ctx.settings.max_ops_page_size,
         name="max_ops_page_size",
     )
-    rows = await db.ops_after(ctx.engine, ctx.settings.namespace, access.name, after, size)
+    rows = await db.ops_after(ctx.engine, access.namespace, access.name, after, size)
     items = [snapshots.committed(row) for row in rows]
     return page(items, limit=size, cursor=str(rows[-1].seq) if rows else None, request=request)
 
@@ -396,7 +393,7 @@ async def import_board(ctx: Context, caller: Caller, session: SessionPath, data:
             check_op(stroke, limits)
         except LimitError as error:
             raise LimitExceededError(error.limit, f"stroke {stroke.id!r}: {error.reason}") from error
-    stored = await snapshots.load_board(ctx.engine, ctx.settings.namespace, access.name)
+    stored = await snapshots.load_board(ctx.engine, access.namespace, access.name)
     present = {stroke.id for stroke in stored.board.strokes}
     new = list({s.id: s for s in data.strokes if s.id not in present}.values())
     if (total := len(stored.board) + len(new)) > limits.max_strokes_per_board:
@@ -406,14 +403,15 @@ async def import_board(ctx: Context, caller: Caller, session: SessionPath, data:
             f"over max_strokes_per_board {limits.max_strokes_per_board}",
         )
     by = access.claims.sub if access.claims else caller.user.id if caller.user else "import"
-    seq = await _publish(ctx, access.name, by, new)
+    seq = await _publish(ctx, access, by, new)
     return Imported(session=access.name, imported=len(new), seq=max(seq, stored.board.seq))
 
 
-async def _publish(ctx: Context, session: str, by: str, strokes: list[AddStroke]) -> int:
+async def _publish(ctx: Context, access: SessionAccess, by: str, strokes: list[AddStroke]) -> int:
     """Put strokes into the op log in order, as the room does with committed strokes (deduplicated by op
     id, so retrying an import that failed half-way adds nothing twice)."""
-    subject = ops_subject(ctx.settings.namespace, session)
+    subject = ops_subject(access.namespace, access.name)
+    session = access.name
     try:
         pending = [
             await ctx.js.publish_async(

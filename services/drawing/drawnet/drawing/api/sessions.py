@@ -12,7 +12,15 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from drawnet.drawing import sessions, snapshots
-from drawnet.drawing.access import READERS, Caller, SessionAccess, require, session_access
+from drawnet.drawing.access import (
+    READERS,
+    Caller,
+    SessionAccess,
+    parse_ref,
+    require,
+    session_access,
+    session_ref,
+)
 from drawnet.drawing.api.pages import Limit, page, page_size
 from drawnet.drawing.context import Context
 from drawnet.drawing.errors import (
@@ -41,7 +49,14 @@ from drawnet.protocol.tokens import JoinClaims, Role, sign
 
 TAG = ["sessions"]
 OWNER: frozenset[str] = frozenset({"owner"})
-SessionPath = Annotated[str, Parameter(description="the session's name (a DNS-1123 label)", max_length=63)]
+SessionPath = Annotated[
+    str,
+    Parameter(
+        description="the session's name (a DNS-1123 label); `<namespace>.<name>` for a session of another "
+        "namespace this service serves (`session_namespaces`)",
+        max_length=127,
+    ),
+]
 
 
 def checked_name(name: str) -> str:
@@ -53,9 +68,12 @@ def checked_name(name: str) -> str:
     return name
 
 
-async def access_to(ctx: Context, caller: Caller, name: str) -> SessionAccess:
+async def access_to(ctx: Context, caller: Caller, ref: str) -> SessionAccess:
+    namespace, name = parse_ref(ref, ctx.settings.namespace)
+    if namespace != ctx.settings.namespace:
+        checked_name(namespace)
     return await session_access(
-        ctx.engine, ctx.settings, ctx.signing.keys, caller, checked_name(name), ctx.backend
+        ctx.engine, ctx.settings, ctx.signing.keys, caller, (namespace, checked_name(name)), ctx.backend
     )
 
 
@@ -70,9 +88,11 @@ def room_url_of(ctx: Context, namespace: str, name: str, status: SessionStatus |
 def session_view(
     ctx: Context, row: SessionRow, role: str | None = None, status: SessionStatus | None = None
 ) -> Session:
+    ref = session_ref(row.namespace, row.name, ctx.settings.namespace)
     return Session(
         name=row.name,
         namespace=row.namespace,
+        ref=ref,
         title=row.title,
         owner=row.owner,
         visibility="public" if row.visibility == "public" else "private",
@@ -81,7 +101,7 @@ def session_view(
         idle_timeout_seconds=row.idle_timeout_seconds,
         created_at=row.created_at,
         archived=row.archived,
-        url=f"{ctx.settings.base_url}/s/{row.name}",
+        url=f"{ctx.settings.base_url}/s/{ref}",
         room_url=room_url_of(ctx, row.namespace, row.name, status),
         your_role=role,
         status=None
@@ -130,7 +150,7 @@ async def list_sessions(
     ctx: Context,
     caller: Caller,
     request: Request[object, object, State],
-    after: Annotated[str, Parameter(description="the last name of the previous page", max_length=63)] = "",
+    after: Annotated[str, Parameter(description="the last `ref` of the previous page", max_length=127)] = "",
     limit: Limit = None,
 ) -> Response[list[Session]]:
     size = page_size(limit, default=ctx.settings.default_page_size, maximum=ctx.settings.max_page_size)
@@ -145,14 +165,32 @@ async def list_sessions(
         candidates = [name for name in statuses if name > after]
         unowned = set(candidates) - await sessions.names_with_rows(ctx.engine, namespace, candidates)
         opened = [open_board(ctx, name, statuses[name].title) for name in unowned]
-    merged = sorted([*rows, *opened], key=lambda row: row.name)[:size]
+    # Open sessions of the other namespaces this service serves (`session_namespaces`), as `<ns>.<name>`.
+    elsewhere: dict[tuple[str, str], SessionStatus] = {}
+    if ctx.settings.open_boards and ctx.settings.session_namespaces:
+        elsewhere = await ctx.backend.status_elsewhere(ctx.settings.session_namespaces, but=namespace)
+        opened += [
+            open_board(ctx, name, status.title, namespace=other)
+            for (other, name), status in elsewhere.items()
+            if session_ref(other, name, namespace) > after
+        ]
+
+    def ref(row: SessionRow) -> str:
+        return session_ref(row.namespace, row.name, namespace)
+
+    merged = sorted([*rows, *opened], key=ref)[:size]
     items = [
         session_view(
-            ctx, row, "owner" if viewer and row.owner == viewer else "public", statuses.get(row.name)
+            ctx,
+            row,
+            "owner" if viewer and row.owner == viewer else "public",
+            statuses.get(row.name)
+            if row.namespace == namespace
+            else elsewhere.get((row.namespace, row.name)),
         )
         for row in merged
     ]
-    return page(items, limit=size, cursor=merged[-1].name if merged else None, request=request)
+    return page(items, limit=size, cursor=ref(merged[-1]) if merged else None, request=request)
 
 
 async def _existing(ctx: Context, caller: Caller, name: str) -> tuple[SessionAccess, SessionRow]:
@@ -168,15 +206,17 @@ async def _existing(ctx: Context, caller: Caller, name: str) -> tuple[SessionAcc
 async def get_session(ctx: Context, caller: Caller, session: SessionPath) -> Session:
     access = await access_to(ctx, caller, session)
     require(access, READERS, caller, "see this session")
-    status = (await ctx.backend.status(ctx.settings.namespace, [access.name])).get(access.name)
-    row = access.row or open_board(ctx, access.name, status.title if status else "")
+    status = (await ctx.backend.status(access.namespace, [access.name])).get(access.name)
+    row = access.row or open_board(
+        ctx, access.name, status.title if status else "", namespace=access.namespace
+    )
     return session_view(ctx, row, access.access, status)
 
 
-def open_board(ctx: Context, name: str, title: str = "") -> SessionRow:
+def open_board(ctx: Context, name: str, title: str = "", *, namespace: str = "") -> SessionRow:
     """A session nobody created through the API (an open one), seen as the public session it is."""
     return SessionRow(
-        namespace=ctx.settings.namespace,
+        namespace=namespace or ctx.settings.namespace,
         name=name,
         title=title or name,
         owner=None,
@@ -318,7 +358,7 @@ async def revoke_link(
 
 async def _join_role(ctx: Context, caller: Caller, access: SessionAccess, data: JoinRequest) -> Role:
     if data.link:
-        link = await sessions.redeem_link(ctx.engine, ctx.settings.namespace, access.name, data.link)
+        link = await sessions.redeem_link(ctx.engine, access.namespace, access.name, data.link)
         return "editor" if link.role == "editor" else "viewer"
     if access.access == "owner":
         return "owner"
@@ -354,7 +394,7 @@ async def join(ctx: Context, caller: Caller, session: SessionPath, data: JoinReq
     role = await _join_role(ctx, caller, access, data)
     sub, name = _join_identity(caller, access, data)
     # The token names the session's namespace: the room verifies it against its own.
-    namespace = access.row.namespace if access.row is not None else ctx.settings.namespace
+    namespace = access.namespace
     status = (await ctx.backend.status(namespace, [access.name])).get(access.name)
     claims = JoinClaims.issue(
         sub=sub,
