@@ -21,6 +21,11 @@ from drawnet.testkit.tokens import TEST_SIGNING_KEYS, Signer
 
 REQUIRE_ALL_TIERS = os.environ.get("DRAWNET_REQUIRE_ALL_TIERS") == "1"
 
+TEST_ROOM_IMAGE = "drawnet.local/room:test"
+"""The room image the operator is given wherever a test does not name one (it has no default: Drawnet
+publishes no image). KWOK never pulls it; the real-node tier's chart names the image it built."""
+os.environ.setdefault("DRAWNET_OPERATOR_ROOM_IMAGE", TEST_ROOM_IMAGE)
+
 
 def missing_dependency(reason: str) -> None:
     """Skip the test, or fail it when every tier is required (CI)."""

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from drawnet.operator.settings import OperatorSettings
 from drawnet.operator.spec import InvalidSpecError, parse_spec
+from tests.conftest import TEST_ROOM_IMAGE
 
 
 def test_an_empty_spec_gets_the_defaults_of_the_crd_and_the_operator() -> None:
@@ -16,7 +17,7 @@ def test_an_empty_spec_gets_the_defaults_of_the_crd_and_the_operator() -> None:
 
     assert (spec.title, spec.owner, spec.max_participants) == ("", None, 50)
     assert (spec.idle_timeout_seconds, spec.on_idle) == (3600, "Stop")
-    assert spec.image == "ghcr.io/drawnet/room:0.1.0"
+    assert spec.image == TEST_ROOM_IMAGE  # what tests/conftest.py gives the operator
     assert spec.resources.as_manifest() == {
         "requests": {"cpu": "100m", "memory": "128Mi"},
         "limits": {"cpu": "1", "memory": "512Mi"},
@@ -102,6 +103,8 @@ class TestSettings:
             ({"room_cpu_limit": "fast"}, "room_cpu_limit: 'fast' is not a Kubernetes quantity"),
             ({"max_memory": "lots"}, "max_memory: 'lots' is not a Kubernetes quantity"),
             ({"service_token": "short"}, "service_token must be at least 32 characters"),
+            # Nothing is published under a default name: the operator must be told its room image.
+            ({"room_image": " "}, "room_image is not set: Drawnet publishes no images"),
         ],
     )
     def test_bad_settings_stop_the_operator_at_start_with_a_reason(

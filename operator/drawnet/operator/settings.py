@@ -39,8 +39,9 @@ class OperatorSettings(BaseSettings):
     ClusterRole). Listing them lets one operator per team run with less reach."""
 
     # ------------------------------------------------------------------------------------ the room pod
-    room_image: str = "ghcr.io/drawnet/room:0.1.0"
-    """The room image every session gets unless it names another (the chart sets the released one)."""
+    room_image: str = ""
+    """The room image every session gets unless it names another; required (Drawnet publishes no images:
+    build images/room/Dockerfile; the chart sets it from `images.room`)."""
     room_image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
     """Tagged releases need no pull per pod; a development loop pushing the same tag sets Always."""
     allowed_image_prefixes: str = ""
@@ -162,6 +163,7 @@ class OperatorSettings(BaseSettings):
     stays at WARNING."""
 
     def model_post_init(self, _context: object, /) -> None:
+        self._check_room_image()
         for namespace in self.namespace_list:
             if not valid_name(namespace):
                 raise ValueError(f"namespaces: {namespace!r} is not a DNS-1123 label")
@@ -213,6 +215,14 @@ class OperatorSettings(BaseSettings):
     @property
     def image_pull_secret_list(self) -> tuple[str, ...]:
         return _csv(self.room_image_pull_secrets)
+
+    def _check_room_image(self) -> None:
+        if not self.room_image.strip():
+            raise ValueError(
+                "room_image is not set: Drawnet publishes no images. Build images/room/Dockerfile, push it "
+                "where the cluster pulls from and set DRAWNET_OPERATOR_ROOM_IMAGE (the chart sets it from "
+                'images.room; docs/deploy.md, "The images")'
+            )
 
     @property
     def image_prefixes(self) -> tuple[str, ...]:
