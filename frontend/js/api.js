@@ -231,6 +231,27 @@ export class Api {
   }
 
   /**
+   * Change a session's settings (its owner): here, whether guests may join.
+   * @param {string} session
+   * @param {{allow_guests?: boolean}} fields
+   * @returns {Promise<Session>}
+   */
+  updateSession(session, fields) {
+    return this.request("PATCH", `/sessions/${encodeURIComponent(session)}`, { body: fields });
+  }
+
+  /**
+   * Remove a participant now (the session's owner); `ban`: and keep them out.
+   * @param {string} session
+   * @param {"kicks" | "bans"} how
+   * @param {string} user the participant's user (the join token's subject)
+   * @param {string} name their display name, kept with a ban
+   */
+  removeParticipant(session, how, user, name) {
+    return this.request("POST", `/sessions/${encodeURIComponent(session)}/${how}`, { body: { user, name } });
+  }
+
+  /**
    * @param {string} session
    * @param {"editor" | "viewer"} role
    * @returns {Promise<ShareLink>}

@@ -18,6 +18,7 @@ import {
 } from "./geometry.js";
 import { CLIENT_CHANNEL, PALETTE, claimClientId, loadPrefs, makeIdFactory, savePrefs } from "./identity.js";
 import { Outbox, outboxKey } from "./outbox.js";
+import { Moderation } from "./moderation.js";
 import { People } from "./people.js";
 import {
   DEFAULT_LIMITS,
@@ -27,6 +28,7 @@ import {
   ServerKind,
   cursor,
   hello,
+  isRemoval,
   isValidColor,
   presence,
   view,
@@ -291,8 +293,19 @@ export async function startBoard(config, session, linkFromUrl) {
   /** My role: the welcome's, or before it the join token's (so a page reloaded offline still draws). */
   const role = () => people.me?.role ?? tokens.current?.role ?? null;
   /** Whether I may change the board (a viewer may not, and nobody whose role is not known yet). */
-  const canWrite = () => role() !== null && role() !== Role.VIEWER;
+  const canWrite = () => !removed && role() !== null && role() !== Role.VIEWER;
   const isOwner = () => people.me?.role === Role.OWNER;
+  /** The owner (or the platform) took my access away: the page says why and draws no more. */
+  let removed = false;
+  const moderation = new Moderation({
+    api,
+    session,
+    isOwner,
+    guestSwitch: element("guest-access", HTMLLabelElement),
+    guestToggle: element("guest-access-toggle", HTMLInputElement),
+    say: (message) => toast(message),
+  });
+  people.moderation = moderation;
 
   // ---- the connection
   const connection = new Connection({
@@ -307,6 +320,8 @@ export async function startBoard(config, session, linkFromUrl) {
     onMessage,
     onStatus: showStatus,
   });
+  // Join tokens live minutes: renewed in the background and handed to the open connection.
+  tokens.keepFresh((token) => connection.renewToken(token));
 
   /** @param {Welcome} welcome */
   function onWelcome(welcome) {
@@ -327,6 +342,7 @@ export async function startBoard(config, session, linkFromUrl) {
     for (const id of [...erasing.keys()]) if (board.hasOp(id)) erasing.delete(id);
     for (const id of [...unconfirmed]) if (board.hasOp(id) || !outbox.has(id)) confirm(id);
     showRole();
+    void moderation.refresh();
     rememberBoard(local(), session);
     cameraMoved = true;
     invalidate();
@@ -456,8 +472,16 @@ export async function startBoard(config, session, linkFromUrl) {
   /** @param {ConnectionStatus} status */
   function showStatus(status) {
     window.clearInterval(countdown);
+    if (status.state === "offline" && status.code !== undefined && isRemoval(status.code)) {
+      removed = true;
+      tokens.stopRenewing();
+      const notice = element("removed-notice", HTMLDivElement);
+      element("removed-reason", HTMLParagraphElement).textContent = capitalize(status.reason ?? "");
+      notice.hidden = false;
+      showRole();
+    }
     statusBox.dataset.state = status.state;
-    reconnectButton.hidden = status.state !== "offline";
+    reconnectButton.hidden = status.state !== "offline" || removed;
     reconnectButton.textContent = status.willRetry ? "Retry now" : "Reconnect";
     statusText.textContent = { connecting: "Connecting…", live: "Live", offline: "Offline" }[status.state];
     const reason = status.reason ? capitalize(status.reason) : "";

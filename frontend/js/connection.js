@@ -10,6 +10,7 @@ import {
   decodeServer,
   describeClose,
   encode,
+  renew,
   shouldAutoReconnect,
   submit,
 } from "./protocol.js";
@@ -188,6 +189,18 @@ export class Connection {
   }
 
   /**
+   * Hand the room a fresh join token on the open socket (in-band renewal: no reconnect). When not live,
+   * nothing to do: the next connect fetches its own token.
+   * @param {string} token
+   * @returns {boolean} whether it went out
+   */
+  renewToken(token) {
+    if (!this.live) return false;
+    this.#send(renew(token));
+    return true;
+  }
+
+  /**
    * Submit a durable op: into the outbox first, then on the wire if live (else after the next welcome).
    * @param {Op} op
    */
@@ -332,8 +345,9 @@ export class Connection {
     this.#liveSince = null;
     if (this.#stopped) return;
     const why = describeClose(code, reason);
-    if (code === CloseCode.FORBIDDEN && this.#options.token && !this.#freshToken) {
-      // The token expired or was revoked since it was fetched: one new one, at once.
+    const stale = code === CloseCode.FORBIDDEN || code === CloseCode.TOKEN_EXPIRED;
+    if (stale && this.#options.token && !this.#freshToken) {
+      // The token expired (unrenewed) or was refused since it was fetched: one new one, at once.
       this.#open(true);
       return;
     }

@@ -8,6 +8,13 @@ import { isValidColor } from "./protocol.js";
 /** @typedef {import("./geometry.js").Camera} Camera */
 /** @typedef {{x: number, y: number, zoom: number}} ViewState */
 
+/**
+ * What the session's owner can do to the others in the list (none: nobody here may).
+ * @typedef {Object} Moderation
+ * @property {() => boolean} allowed whether I may remove people (I own the session)
+ * @property {(participant: Participant, ban: boolean) => void} remove kick, or ban
+ */
+
 /** A cursor that has not moved for this long (ms) fades away. */
 const CURSOR_STALE_MS = 20_000;
 
@@ -30,6 +37,8 @@ export class People {
   views = new Map();
   /** @type {Map<string, CursorMark>} */
   cursors = new Map();
+  /** @type {Moderation | null} */
+  moderation = null;
 
   /**
    * @param {HTMLUListElement} list
@@ -208,6 +217,22 @@ export class People {
           follow.setAttribute("aria-pressed", String(active));
           follow.addEventListener("click", () => this.follow(active ? null : person.id));
           item.append(follow);
+        }
+        const moderation = this.moderation;
+        if (moderation?.allowed() && person.id !== me?.id && person.role !== "owner" && person.user !== me?.user) {
+          for (const [ban, label, title] of /** @type {const} */ ([
+            [false, "Remove", "Remove from the board now (they may join again)"],
+            [true, "Ban", "Remove and keep out of this board"],
+          ])) {
+            const button = document.createElement("button");
+            button.type = "button";
+            button.className = ban ? "moderate ban" : "moderate";
+            button.dataset.testid = ban ? "ban" : "kick";
+            button.textContent = label;
+            button.title = `${title}: ${person.name || "Guest"}`;
+            button.addEventListener("click", () => moderation.remove(person, ban));
+            item.append(button);
+          }
         }
         return item;
       }),

@@ -12,6 +12,7 @@ export const ClientKind = Object.freeze({
   VIEW: "view",
   PRESENCE: "presence",
   OP: "op",
+  RENEW: "renew",
 });
 
 /** Message tags (`t`) the room sends. */
@@ -22,6 +23,7 @@ export const ServerKind = Object.freeze({
   OP: "op",
   ACK: "ack",
   NACK: "nack",
+  RENEWED: "renewed",
   BEGIN: "begin",
   POINTS: "points",
   CURSOR: "cursor",
@@ -79,7 +81,21 @@ export const CloseCode = Object.freeze({
   ROOM_FULL: 4009,
   SLOW_CONSUMER: 4010,
   IDLE_TIMEOUT: 4011,
+  TOKEN_EXPIRED: 4012,
+  REVOKED: 4013,
+  KICKED: 4014,
+  BANNED: 4015,
+  HELLO_TIMEOUT: 4016,
 });
+
+/**
+ * Whether a close means the owner (or the platform) took this person's access away: the page says why
+ * and stops drawing; it does not reconnect by itself.
+ * @param {number} code
+ */
+export function isRemoval(code) {
+  return code === CloseCode.REVOKED || code === CloseCode.KICKED || code === CloseCode.BANNED;
+}
 
 /** Absolute protocol maxima (limits.py): no room configuration goes past them. */
 export const HardLimits = Object.freeze({
@@ -219,7 +235,8 @@ export const SESSION_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** @typedef {Cursor | View | Presence} Awareness */
 
 /** @typedef {{t: "op", op: Op}} Submit */
-/** @typedef {Hello | Begin | Points | Cursor | View | Presence | Submit} ClientMessage */
+/** A fresh join token for the open connection (in-band renewal). @typedef {{t: "renew", token: string}} Renew */
+/** @typedef {Hello | Begin | Points | Cursor | View | Presence | Submit | Renew} ClientMessage */
 
 // ------------------------------------------------------------------------------ room → client
 
@@ -240,7 +257,8 @@ export const SESSION_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** A durable op in the log, at its sequence number. @typedef {{t: "op", seq: number, by: string, op: Op}} Committed */
 /** @typedef {{t: "ack", id: string, seq: number}} Ack */
 /** @typedef {{t: "nack", id: string, code: string, reason: string}} Nack */
-/** @typedef {Welcome | Joined | Left | Committed | Ack | Nack | Begin | Points | Cursor | View | Presence} ServerMessage */
+/** The room took the renewed token: the connection lasts until `exp` (unix seconds). @typedef {{t: "renewed", exp: number}} Renewed */
+/** @typedef {Welcome | Joined | Left | Committed | Ack | Nack | Renewed | Begin | Points | Cursor | View | Presence} ServerMessage */
 
 // ------------------------------------------------------------------------------ helpers
 
@@ -306,6 +324,10 @@ export function shouldAutoReconnect(code) {
     case CloseCode.INVALID_SESSION:
     case CloseCode.LIMIT_EXCEEDED:
     case CloseCode.ROOM_FULL:
+    case CloseCode.REVOKED:
+    case CloseCode.KICKED:
+    case CloseCode.BANNED:
+    case CloseCode.HELLO_TIMEOUT:
       return false;
     default:
       return true;
@@ -332,6 +354,12 @@ export function describeClose(code, reason) {
       return "the board is unavailable for a moment";
     case CloseCode.ROOM_FULL:
       return "the board is full";
+    case CloseCode.KICKED:
+      return "the board's owner removed you from it";
+    case CloseCode.BANNED:
+      return "the board's owner banned you from it";
+    case CloseCode.REVOKED:
+      return "your access to this board was taken back";
     default:
       return `closed (${code})`;
   }
@@ -418,6 +446,14 @@ function clampCoordinate(value) {
  */
 export function submit(op) {
   return { t: ClientKind.OP, op };
+}
+
+/**
+ * @param {string} token a fresh join token for the same person, role and session
+ * @returns {Renew}
+ */
+export function renew(token) {
+  return { t: ClientKind.RENEW, token };
 }
 
 /**
@@ -628,6 +664,9 @@ export function decodeServer(frame) {
     case ServerKind.NACK:
       check(isString(value.id) && isString(value.code) && isString(value.reason), "malformed nack");
       return /** @type {Nack} */ (value);
+    case ServerKind.RENEWED:
+      check(isNumber(value.exp), "malformed renewed");
+      return /** @type {Renewed} */ (value);
     case ServerKind.BEGIN:
       check(
         isString(value.stroke) && isString(value.tool) && isString(value.color) && isNumber(value.width),

@@ -9,8 +9,21 @@ import { TokenUnavailable } from "./connection.js";
 /** @typedef {import("./api.js").JoinToken} JoinToken */
 /** @typedef {import("./outbox.js").StorageLike} StorageLike */
 
-/** A token with less than this left (seconds) is renewed before it is used. */
+/** A token with less than this left (seconds) is renewed before it is used... */
 export const RENEW_BEFORE_SECONDS = 120;
+/** ...or with less than this share of its life left (tokens live minutes: `join_token_ttl_seconds`). */
+export const RENEW_AT_FRACTION = 1 / 3;
+/** A background renewal the service could not answer is tried again after this long (ms). */
+export const RENEW_RETRY_MS = 5_000;
+
+/**
+ * Seconds before its expiry at which a token is renewed.
+ * @param {JoinToken & {received_at?: number}} token
+ */
+export function renewalMargin(token) {
+  const life = token.received_at ? token.expires_at - token.received_at : Infinity;
+  return Math.min(RENEW_BEFORE_SECONDS, life * RENEW_AT_FRACTION);
+}
 
 /**
  * @param {string} namespace
@@ -21,8 +34,12 @@ export function tokenKey(namespace, session) {
 }
 
 export class JoinTokens {
-  /** @type {JoinToken | null} */
+  /** @type {(JoinToken & {received_at?: number}) | null} */
   current = null;
+  /** @type {ReturnType<typeof setTimeout> | null} */
+  #renewal = null;
+  /** @type {Promise<string> | null} the fetch under way, which every caller meanwhile waits for */
+  #fetching = null;
 
   /**
    * @param {Object} options
@@ -53,7 +70,19 @@ export class JoinTokens {
    */
   async get({ refresh }) {
     const kept = this.current;
-    if (kept && !refresh && kept.expires_at - this.now() > RENEW_BEFORE_SECONDS) return kept.token;
+    if (kept && !refresh && kept.expires_at - this.now() > renewalMargin(kept)) return kept.token;
+    // One fetch at a time: two at once would be two guests (each given its own identity).
+    this.#fetching ??= this.#fetchAndKeep(kept).finally(() => {
+      this.#fetching = null;
+    });
+    return this.#fetching;
+  }
+
+  /**
+   * @param {JoinToken | null} kept
+   * @returns {Promise<string>}
+   */
+  async #fetchAndKeep(kept) {
     try {
       const fresh = await this.#fetch(kept);
       this.#save(fresh);
@@ -82,6 +111,51 @@ export class JoinTokens {
     return this.api.join(this.session, { name: this.name() || "Guest", link: this.link });
   }
 
+  /**
+   * Renew the token in the background before it runs out, and hand each new one to `onToken` (which
+   * gives it to the open connection: no reconnect). A renewal needs the authority the token was minted
+   * on; once refused (a revoked link, a kick, a board made private) it stops: the room closes the
+   * connection and says why.
+   * @param {(token: string) => void} onToken
+   */
+  keepFresh(onToken) {
+    this.stopRenewing();
+    const schedule = (/** @type {number} */ ms) => {
+      this.#renewal = setTimeout(run, Math.max(0, ms));
+    };
+    const run = async () => {
+      const kept = this.current;
+      if (!kept) {
+        schedule(RENEW_RETRY_MS);
+        return;
+      }
+      try {
+        const renewed = await this.api.join(this.session, { name: this.name(), bearer: kept.token });
+        if (renewed.sub !== kept.sub) return;
+        this.#save(renewed);
+        onToken(renewed.token);
+      } catch (error) {
+        if (error instanceof ApiError && !error.retryable) return;
+        schedule(RENEW_RETRY_MS);
+        return;
+      }
+      schedule(this.#untilRenewal());
+    };
+    schedule(this.#untilRenewal());
+  }
+
+  stopRenewing() {
+    if (this.#renewal !== null) clearTimeout(this.#renewal);
+    this.#renewal = null;
+  }
+
+  /** Milliseconds until the kept token is due for renewal. */
+  #untilRenewal() {
+    const kept = this.current;
+    if (!kept) return RENEW_RETRY_MS;
+    return (kept.expires_at - renewalMargin(kept) - this.now()) * 1000;
+  }
+
   /** Forget the kept token (after signing in or out: the next one is for the new person). */
   forget() {
     this.current = null;
@@ -107,7 +181,7 @@ export class JoinTokens {
 
   /** @param {JoinToken} token */
   #save(token) {
-    this.current = token;
+    this.current = { ...token, received_at: this.now() };
     try {
       this.storage?.setItem(this.key, JSON.stringify(token));
     } catch {

@@ -21,6 +21,7 @@ import {
   hello,
   points,
   presence,
+  renew,
   submit,
   view,
 } from "../../frontend/js/protocol.js";
@@ -47,7 +48,8 @@ function structs() {
  * @param {string} name
  */
 function unionTags(name) {
-  const match = new RegExp(`^${name} = (.+)$`, "m").exec(messages);
+  // `A | B | C` on one line, or wrapped in parentheses over several.
+  const match = new RegExp(`^${name} = \\(?\\s*([^()]+?)\\s*\\)?$`, "m").exec(messages);
   assert.ok(match, `${name} is not a union in messages.py`);
   const all = structs();
   return match[1].split("|").map((member) => {
@@ -95,6 +97,7 @@ describe("protocol.js mirrors the protocol package", () => {
       view(1, 2, 1),
       presence(true),
       submit({ kind: "clear", id: "c" }),
+      renew("x"),
     ];
     assert.deepEqual(sorted(samples.map((m) => m.t)), sorted(Object.values(ClientKind)));
     for (const message of samples) assert.deepEqual(sorted(Object.keys(message)), fieldsOf(message.t), message.t);

@@ -357,11 +357,17 @@ class TestJoining:
         self, http: httpx.Client
     ) -> None:
         name = "rotating"
-        http.post(
-            "/api/v1/sessions", json={"name": name, "visibility": "private"}, headers=bearer(login(http))
-        )
+        owner = login(http)
+        http.post("/api/v1/sessions", json={"name": name, "visibility": "private"}, headers=bearer(owner))
+        link = http.post(f"/api/v1/sessions/{name}/links", json={"role": "viewer"}, headers=bearer(owner))
         claims = JoinClaims.issue(
-            sub="u", name="Old", ns="default", session=name, role="viewer", ttl_seconds=60
+            sub="u",
+            name="Old",
+            ns="default",
+            session=name,
+            role="viewer",
+            ttl_seconds=60,
+            grant=f"link:{link.json()['id']}",
         )
         old_token = sign(claims, "old", parse_keys(OLD_KEY)["old"])
         assert http.get(f"/api/v1/sessions/{name}/snapshot", headers=bearer(old_token)).status_code == 200

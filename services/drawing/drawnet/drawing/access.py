@@ -16,7 +16,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from drawnet.drawing import accounts
+from drawnet.drawing import accounts, revocation
 from drawnet.drawing.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from drawnet.drawing.models import SessionRow, UserRow
 from drawnet.drawing.sessions import SessionBackend, get_session
@@ -127,6 +127,11 @@ async def session_access(
             if "for session" in error.reason:  # a valid token, for another session
                 raise ForbiddenError(error.reason) from error
             raise UnauthorizedError(error.reason) from error
+        # The token proves who minted it and for what; whether that authority still holds (the link,
+        # the board public, nobody kicked or banned) is the database's to say.
+        refusal = await revocation.authority_refusal(engine, backend, row, claims)
+        if refusal is not None:
+            raise ForbiddenError(refusal)
         return found(claims.role, claims)
     public = row is None or row.visibility == "public"
     return found("public" if public else None)

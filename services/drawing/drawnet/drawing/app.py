@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from drawnet.bus import connect, ensure_ops_stream
+from drawnet.bus.access import ensure_access_stream
 from drawnet.drawing import db, web
 from drawnet.drawing.api import boards, sessions, users
 from drawnet.drawing.context import Context, SigningKeys, provide_caller, provide_ctx
@@ -112,6 +113,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         )
 
     await declare_op_log()
+    await ensure_access_stream(js, keep_seconds=settings.revocation_keep_seconds, update=True)
     boards_cache = BoardCache(
         engine,
         capacity=settings.snapshot_cache_boards,

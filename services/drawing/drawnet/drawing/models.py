@@ -119,3 +119,20 @@ class ShareLinkRow(SQLModel, table=True):
     created_at: float
     expires_at: float
     revoked: bool = False
+
+
+class RemovalRow(SQLModel, table=True):
+    """An owner took someone out of a session: `kick` (their tokens minted up to `at` stop working; they
+    may come back through a link or a public board) or `ban` (kept out until the owner lifts it)."""
+
+    __tablename__ = "session_removals"
+
+    namespace: str = Field(max_length=63, primary_key=True)
+    session: str = Field(max_length=63, primary_key=True)
+    subject: str = Field(max_length=64, primary_key=True)
+    """The join token's `sub`: an account id, or `guest:<id>`."""
+    kind: str = Field(max_length=8, primary_key=True)
+    at: float
+    by: str = Field(max_length=32)
+    name: str = Field(default="", max_length=64)
+    """The display name they had, for the owner's list of bans."""

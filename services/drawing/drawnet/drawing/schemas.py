@@ -146,6 +146,25 @@ class JoinRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The name others see; guests must give one, users default to their display name."""
 
 
+Subject = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class Removal(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Whom to kick or ban: a participant's `user` (the join token's `sub`: an account id, or
+    `guest:<id>` for a guest), as the room's participant list shows it."""
+
+    user: Subject
+    name: DisplayName = ""
+    """Their display name, kept with a ban so the owner's list says who it is."""
+
+
+class Ban(msgspec.Struct, frozen=True):
+    user: str
+    name: str
+    banned_at: float
+    banned_by: str
+
+
 class JoinToken(msgspec.Struct, frozen=True):
     token: str
     """A JWT for the room (`hello.token`) and for this session's REST endpoints (`Bearer`)."""

@@ -109,7 +109,13 @@ class DrawingSettings(BaseSettings):
     signing_key_id: str = ""
     """The key that signs new tokens; empty means the first of `signing_keys`. Keep the old key listed
     while tokens signed with it are still in use: that is how keys rotate."""
-    join_token_ttl_seconds: Annotated[int, Field(ge=60)] = 12 * 3600
+    join_token_ttl_seconds: Annotated[int, Field(ge=5, le=3600)] = 300
+    """How long a join token lasts. Short, because a token is what a room admits: the web app renews it
+    in the background (a renewal needs the authority minting did: the link still valid, the board still
+    public, nobody kicked or banned), and a room closes a connection whose token ran out (4012)."""
+    revocation_keep_seconds: Annotated[float, Field(ge=60)] = 3600.0
+    """How long the access stream keeps each revocation: a room that starts later still learns of those
+    that concern a token not yet expired. Must exceed `join_token_ttl_seconds` by a minute at least."""
     share_link_ttl_seconds: Annotated[int, Field(ge=60)] = 30 * 24 * 3600
     """Default life of a share link (the owner may ask for less or more)."""
     service_token: str = ""
@@ -146,6 +152,11 @@ class DrawingSettings(BaseSettings):
         keys = parse_keys(self.signing_keys)
         if self.signing_key_id and self.signing_key_id not in keys:
             raise ValueError(f"signing_key_id {self.signing_key_id!r} is not one of signing_keys")
+        if self.revocation_keep_seconds < self.join_token_ttl_seconds + 60:
+            raise ValueError(
+                f"revocation_keep_seconds {self.revocation_keep_seconds:g} must exceed "
+                f"join_token_ttl_seconds {self.join_token_ttl_seconds} by 60 at least"
+            )
         if self.service_token and len(self.service_token) < 32:
             raise ValueError("service_token must be at least 32 characters")
         self._check_session_namespaces()

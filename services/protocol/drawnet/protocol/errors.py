@@ -26,6 +26,11 @@ class CloseCode(IntEnum):
     ROOM_FULL = 4009  # max_participants reached
     SLOW_CONSUMER = 4010  # the client does not read fast enough: its buffer went over the limit
     IDLE_TIMEOUT = 4011
+    TOKEN_EXPIRED = 4012  # the join token expired and was not renewed: get a new one and reconnect
+    REVOKED = 4013  # access was taken back (link revoked, board made private or deleted, guests off)
+    KICKED = 4014  # the session's owner removed this participant
+    BANNED = 4015  # the session's owner banned this user
+    HELLO_TIMEOUT = 4016  # no hello within hello_timeout_seconds of the upgrade
 
 
 class ProtocolError(Exception):

@@ -203,10 +203,17 @@ class Submit(msgspec.Struct, frozen=True, tag="op", tag_field="t"):
     op: Op
 
 
+class Renew(msgspec.Struct, frozen=True, tag="renew", tag_field="t"):
+    """A fresh join token for this connection, before the one it joined with expires: same user, same
+    role, same session. The room answers `renewed`, or closes the connection saying why not."""
+
+    token: str
+
+
 Live = Begin | Points | Cursor | View | Presence
 """Ephemeral traffic: relayed at once to the session's others, never stored, dropped for slow clients."""
 
-ClientMessage = Hello | Begin | Points | Cursor | View | Presence | Submit
+ClientMessage = Hello | Begin | Points | Cursor | View | Presence | Submit | Renew
 
 
 # ------------------------------------------------------------------------------------- room → client
@@ -256,4 +263,12 @@ class Nack(msgspec.Struct, frozen=True, tag="nack", tag_field="t"):
     reason: str
 
 
-ServerMessage = Welcome | Joined | Left | Committed | Ack | Nack | Begin | Points | Cursor | View | Presence
+class Renewed(msgspec.Struct, frozen=True, tag="renewed", tag_field="t"):
+    """The token of a `renew` is now this connection's: it stays open until `exp` (unix seconds)."""
+
+    exp: int
+
+
+ServerMessage = (
+    Welcome | Joined | Left | Committed | Ack | Nack | Renewed | Begin | Points | Cursor | View | Presence
+)

@@ -30,7 +30,12 @@ class JoinClaims(msgspec.Struct, frozen=True, kw_only=True):
     session: str
     role: Role
     exp: int
-    iat: int
+    iat: float
+    """When it was minted, to the microsecond: a revocation closes the tokens minted before it."""
+    grant: str = ""
+    """The authority it was minted on, which a renewal must still hold and a revocation names:
+    `owner`, `link:<link id>`, `public` (a public or open board), or `anonymous` (a room that lets
+    tokenless clients in). Empty in tokens minted outside the drawing service (tests)."""
     aud: str = AUDIENCE
 
     @classmethod
@@ -43,12 +48,24 @@ class JoinClaims(msgspec.Struct, frozen=True, kw_only=True):
         session: str,
         role: Role,
         ttl_seconds: int,
+        grant: str = "",
         now: float | None = None,
     ) -> JoinClaims:
-        issued = int(now if now is not None else time.time())
+        issued = round(now if now is not None else time.time(), 6)
         return cls(
-            sub=sub, name=name, ns=ns, session=session, role=role, iat=issued, exp=issued + ttl_seconds
+            sub=sub,
+            name=name,
+            ns=ns,
+            session=session,
+            role=role,
+            iat=issued,
+            exp=int(issued) + ttl_seconds,
+            grant=grant,
         )
+
+    @property
+    def guest(self) -> bool:
+        return self.sub.startswith("guest:")
 
     @property
     def can_write(self) -> bool:

@@ -32,7 +32,7 @@ WELCOME_SECONDS = Histogram(
 )
 
 
-KINDS = ("hello", "begin", "points", "cursor", "view", "presence", "op")
+KINDS = ("hello", "begin", "points", "cursor", "view", "presence", "op", "renew")
 """Client message kinds (the `t` tags of ClientMessage)."""
 REASONS = (
     # connections closed, by close code
@@ -81,6 +81,8 @@ class RoomStats:
         """The most bytes waiting for any one client at the slow-consumer watcher's last look."""
         self.replayed_ops = 0
         """Ops applied from the op log while loading boards."""
+        self.revocations = 0
+        """Revocations received from the drawing service (over the access stream)."""
 
 
 class RoomCollector(Collector):
@@ -139,6 +141,11 @@ class RoomCollector(Collector):
             "drawnet_room_replayed_ops",
             "Ops replayed from the op log while loading boards",
             value=s.replayed_ops,
+        )
+        yield CounterMetricFamily(
+            "drawnet_room_revocations",
+            "Revocations received from the drawing service",
+            value=s.revocations,
         )
         yield GaugeMetricFamily(
             "drawnet_room_max_buffered_bytes",

@@ -25,11 +25,13 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
+from nats.js.api import DeliverPolicy
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from socketify import App, OpCode
 from socketify.native import lib
 
 from drawnet.bus import BusError, connect, ensure_ops_stream, wait_for_ops_stream
+from drawnet.bus.access import ensure_access_stream
 from drawnet.protocol import (
     PROTOCOL_VERSION,
     Ack,
@@ -47,6 +49,8 @@ from drawnet.protocol import (
     Presence,
     ProtocolError,
     Redo,
+    Renew,
+    Renewed,
     Submit,
     Undo,
     Welcome,
@@ -54,6 +58,7 @@ from drawnet.protocol import (
     encode,
     valid_name,
 )
+from drawnet.protocol.access import ACCESS_STREAM, Revocation, access_subject
 from drawnet.protocol.messages import AddStroke, Committed, Live
 from drawnet.protocol.status import RoomHeartbeat
 from drawnet.protocol.subjects import OPS_STREAM, relay_subject, status_subject
@@ -61,6 +66,7 @@ from drawnet.protocol.tokens import JoinClaims, TokenError, verify
 from drawnet.protocol.validation import LimitError, check_live, check_op
 from drawnet.room import metrics, native
 from drawnet.room.ratelimit import TokenBucket
+from drawnet.room.revocations import Revocations
 from drawnet.room.sessions import LiveSession
 from drawnet.room.settings import RoomSettings
 from drawnet.room.uvbridge import UVBridge
@@ -99,6 +105,8 @@ class Connection:
     live_subscribed: bool = False
     allowance: int = 0
     """Bytes of a big welcome still on their way: a late joiner is not a slow consumer for that."""
+    opened: float = 0.0
+    """When the upgrade was accepted (monotonic): a connection without a hello is closed after a while."""
 
 
 @dataclass(slots=True)
@@ -118,6 +126,7 @@ class Room:
         self.settings = settings
         self.limits = settings.limits
         self.keys = settings.keys
+        self.revocations = Revocations(settings.revocation_keep_seconds)
         self.stats = metrics.RoomStats()
         self._sessions: dict[str, asyncio.Task[LiveSession]] = {}
         self._connections: set[Connection] = set()
@@ -236,6 +245,7 @@ class Room:
     def _open(self, ws: Any) -> None:
         conn: Connection = ws.get_user_data()
         conn.ws = ws.clone()
+        conn.opened = time.monotonic()
         self._connections.add(conn)
         if conn.refused is not None:
             self._refuse(conn, conn.refused)
@@ -273,6 +283,8 @@ class Room:
         if conn.phase is Phase.JOINED:
             if isinstance(message, Submit):
                 self._submit(conn, message.op)
+            elif isinstance(message, Renew):
+                self._renew(conn, message)
             elif not isinstance(message, Hello):
                 self._relay_live(conn, message)
             else:
@@ -446,8 +458,104 @@ class Room:
                 session=conn.session_name,
                 role="editor",
                 ttl_seconds=0,
+                grant="anonymous",
             )
-        return verify(hello.token, self.keys, ns=self.settings.namespace, session=conn.session_name)
+        claims = verify(
+            hello.token,
+            self.keys,
+            ns=self.settings.namespace,
+            session=conn.session_name,
+            leeway=self.settings.token_grace_seconds,
+        )
+        self._check_revoked(claims)
+        return claims
+
+    def _check_revoked(self, claims: JoinClaims) -> None:
+        revocation = self.revocations.refusal(claims, time.time())
+        if revocation is not None:
+            raise ProtocolError(revocation.close_code, revocation.reason)
+
+    # ---------------------------------------------------------------------------------- access
+
+    def _renew(self, conn: Connection, renew: Renew) -> None:
+        """In-band re-authentication: the connection goes on under a fresh token of the same person."""
+        held = conn.claims
+        assert held is not None  # noqa: S101 - JOINED
+        claims = verify(
+            renew.token,
+            self.keys,
+            ns=self.settings.namespace,
+            session=conn.session_name,
+            leeway=self.settings.token_grace_seconds,
+        )
+        if (claims.sub, claims.role) != (held.sub, held.role):
+            raise ProtocolError(
+                CloseCode.FORBIDDEN,
+                f"a renewed token must be for {held.role} {held.sub[:40]}; reconnect with it instead",
+            )
+        self._check_revoked(claims)
+        conn.claims = claims
+        self._send(conn, encode(Renewed(exp=claims.exp)))
+
+    async def revoked_in(self, msg: Msg) -> None:
+        """A revocation from the drawing service: close exactly the connections it no longer admits."""
+        try:
+            revocation = msgspec.json.decode(msg.data, type=Revocation)
+        except msgspec.ValidationError as invalid:
+            log.warning("ignoring a malformed revocation on %s: %s", msg.subject, invalid)
+            return
+        self.revocations.add(revocation)
+        self.stats.revocations += 1
+        error = ProtocolError(revocation.close_code, revocation.reason)
+        closed = 0
+        for conn in list(self._connections):
+            if conn.closed or conn.claims is None or conn.session_name != revocation.session:
+                continue
+            if revocation.matches(conn.claims):
+                self._refuse(conn, error)
+                closed += 1
+        if closed:
+            log.info(
+                "revocation for %s/%s closed %d connections: %s",
+                revocation.ns,
+                revocation.session,
+                closed,
+                revocation.reason,
+            )
+
+    async def watch_tokens(self, interval: float = 1.0) -> None:
+        """Close the connections whose join token expired and was not renewed (`renew`), and those that
+        sent no hello in time (pings would keep them open for ever)."""
+        grace = self.settings.token_grace_seconds
+        hello_by = self.settings.hello_timeout_seconds
+        while True:
+            await asyncio.sleep(interval)
+            now, monotonic = time.time(), time.monotonic()
+            for conn in list(self._connections):
+                if (
+                    conn.phase is Phase.AWAITING_HELLO
+                    and not conn.closed
+                    and monotonic - conn.opened > hello_by
+                ):
+                    self._refuse(
+                        conn,
+                        ProtocolError(
+                            CloseCode.HELLO_TIMEOUT, f"no hello within hello_timeout_seconds {hello_by:g}"
+                        ),
+                    )
+                    continue
+                claims = conn.claims
+                if conn.closed or claims is None or claims.grant == "anonymous":
+                    continue
+                if claims.exp + grace < now:
+                    self._refuse(
+                        conn,
+                        ProtocolError(
+                            CloseCode.TOKEN_EXPIRED,
+                            f"join token expired {now - claims.exp:.0f}s ago and was not renewed; "
+                            "reconnect with a new one",
+                        ),
+                    )
 
     async def session(self, name: str) -> LiveSession:
         """The live session `name`, loading its board the first time."""
@@ -805,6 +913,34 @@ async def _connect_patiently(room: Room) -> NatsClient:
             await asyncio.sleep(settings.nats_retry_seconds)
 
 
+async def _follow_revocations(room: Room, js: JetStreamContext) -> None:
+    """Subscribe to this namespace's revocations from the start of the access stream (it keeps only
+    those a live token may concern), and return once the ones already there are known."""
+    seen = 0
+    caught_up = asyncio.Event()
+    expected: int | None = None
+
+    async def on_revocation(msg: Msg) -> None:
+        nonlocal seen
+        await room.revoked_in(msg)
+        seen += 1
+        if expected is not None and seen >= expected:
+            caught_up.set()
+
+    subscription = await js.subscribe(
+        access_subject(room.settings.namespace, "*"),
+        cb=on_revocation,
+        ordered_consumer=True,
+        deliver_policy=DeliverPolicy.ALL,
+    )
+    info = await subscription.consumer_info()
+    delivered = info.delivered.consumer_seq if info.delivered is not None else 0
+    expected = (delivered or 0) + (info.num_pending or 0)
+    if seen >= expected:
+        caught_up.set()
+    await caught_up.wait()
+
+
 async def start_up(room: Room) -> list[asyncio.Task[None]]:
     """Everything readiness waits for, in order, each named in /readyz while it is awaited: NATS, the op
     log, the relay subscription, the session's board. Returns the background tasks it started."""
@@ -820,6 +956,9 @@ async def start_up(room: Room) -> list[asyncio.Task[None]]:
     room.waiting_for = f"declaring the {OPS_STREAM} stream"
     await ensure_ops_stream(js, duplicate_window_seconds=settings.duplicate_window_seconds)
     room.attach(nc, js)
+    room.waiting_for = f"reading the revocations in the {ACCESS_STREAM} stream"
+    await ensure_access_stream(js, keep_seconds=settings.revocation_keep_seconds, update=False)
+    await _follow_revocations(room, js)
     if settings.relay_between_replicas:
         await nc.subscribe(f"drawnet.relay.{settings.namespace}.*.*.*", cb=room._relay_in)  # noqa: SLF001
     if settings.session is not None:
@@ -830,6 +969,7 @@ async def start_up(room: Room) -> list[asyncio.Task[None]]:
         loop.create_task(room.watch_slow_consumers()),
         loop.create_task(room.heartbeat()),
         loop.create_task(room.keep_alive()),
+        loop.create_task(room.watch_tokens()),
     ]
     # What exists now (modules, the app, the board loaded at start) lives as long as the process: out of
     # the garbage collector's sight, a full collection walks only what came later. Walking it all took

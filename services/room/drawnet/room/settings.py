@@ -42,6 +42,15 @@ class RoomSettings(BaseSettings):
     """A room that cannot reach NATS at start tries again this often, alive (/healthz) but not ready
     (/readyz): on a fresh install the room pod may start before NATS."""
 
+    token_grace_seconds: Annotated[float, Field(ge=0, le=60)] = 5.0
+    """Clock skew allowed when checking a join token's times; a connection whose token expired more
+    than this long ago and was not renewed (`renew`) is closed (4012)."""
+    hello_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+    """A connection that has not sent `hello` this long after its upgrade is closed (4016)."""
+    revocation_keep_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    """How long the access stream keeps a revocation, should this room be the first to declare it (the
+    drawing service sets it otherwise): longer than any join token lives."""
+
     signing_keys: SecretStr = SecretStr("")
     """Keys that verify join tokens, `kid1:secret1,kid2:secret2` (the drawing service signs with one)."""
     allow_anonymous: bool = False

@@ -24,6 +24,8 @@ from drawnet.protocol import (
     Nack,
     Op,
     Points,
+    Renew,
+    Renewed,
     ServerMessage,
     Submit,
     Welcome,
@@ -81,8 +83,12 @@ class RoomClient:
             client.board = board
         client._reader = asyncio.get_running_loop().create_task(client._read())
         hello = Hello(v=PROTOCOL_VERSION, client=client_id, name=name, color=color, since=since, token=token)
-        await ws.send(encode(hello))
-        await client.wait_for(lambda m: m if isinstance(m, Welcome) else None, timeout=timeout)
+        try:
+            await ws.send(encode(hello))
+            await client.wait_for(lambda m: m if isinstance(m, Welcome) else None, timeout=timeout)
+        except BaseException:
+            await client.close()  # refused (or timed out): nothing of it stays open
+            raise
         return client
 
     @classmethod
@@ -166,6 +172,11 @@ class RoomClient:
         return await self.wait_for(
             lambda m: m if isinstance(m, Ack | Nack) and m.id == op.id else None, timeout=timeout
         )
+
+    async def renew(self, token: str, *, timeout: float = 10.0) -> Renewed:
+        """Hand the room a fresh join token on this connection, and wait for its answer."""
+        await self.ws.send(encode(Renew(token=token)))
+        return await self.wait_for(lambda m: m if isinstance(m, Renewed) else None, timeout=timeout)
 
     async def draw_stroke(
         self,

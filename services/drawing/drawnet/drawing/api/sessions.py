@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import time
 from typing import Annotated
 
 from litestar import Request, Response, delete, get, patch, post
-from litestar.datastructures import State
+from litestar.datastructures import Cookie, State
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from drawnet.drawing import sessions, snapshots
+from drawnet.drawing import revocation, sessions, snapshots
 from drawnet.drawing.access import (
     READERS,
     Caller,
@@ -31,12 +33,14 @@ from drawnet.drawing.errors import (
     NotFoundError,
     UnauthorizedError,
 )
-from drawnet.drawing.models import SessionRow, ShareLinkRow
+from drawnet.drawing.models import RemovalRow, SessionRow, ShareLinkRow
 from drawnet.drawing.schemas import (
     Archived,
+    Ban,
     JoinRequest,
     JoinToken,
     LinkCreate,
+    Removal,
     RoomStatus,
     Session,
     SessionCreate,
@@ -44,7 +48,7 @@ from drawnet.drawing.schemas import (
     ShareLink,
 )
 from drawnet.drawing.sessions import SessionStatus
-from drawnet.protocol import Limits, valid_name
+from drawnet.protocol import CloseCode, Limits, valid_name
 from drawnet.protocol.tokens import JoinClaims, Role, sign
 
 TAG = ["sessions"]
@@ -57,6 +61,8 @@ SessionPath = Annotated[
         max_length=127,
     ),
 ]
+GUEST_COOKIE = "drawnet_guest"
+"""A guest's identity in this browser (`<id>.<mac>`): the same guest across joins, so a ban holds."""
 
 
 def checked_name(name: str) -> str:
@@ -240,6 +246,24 @@ async def update_session(ctx: Context, caller: Caller, session: SessionPath, dat
     }
     updated = row.model_copy(update=changes)
     await ctx.backend.update(updated)
+    if row.visibility == "public" and updated.visibility != "public":
+        await revocation.publish(
+            ctx.js,
+            row.namespace,
+            row.name,
+            CloseCode.REVOKED,
+            "the board was made private by its owner",
+            grants=["public"],
+        )
+    if row.allow_guests and not updated.allow_guests:
+        await revocation.publish(
+            ctx.js,
+            row.namespace,
+            row.name,
+            CloseCode.REVOKED,
+            "the board's owner switched guest access off: log in to join",
+            guests=True,
+        )
     return session_view(ctx, updated, "owner")
 
 
@@ -250,6 +274,14 @@ async def delete_session(ctx: Context, caller: Caller, session: SessionPath) -> 
     if row.archived:
         raise NotFoundError(f"no session {session!r} (it was archived)")
     await ctx.backend.delete(row.namespace, row.name)
+    await revocation.publish(
+        ctx.js,
+        row.namespace,
+        row.name,
+        CloseCode.REVOKED,
+        "the session was deleted by its owner",
+        everyone=True,
+    )
 
 
 @post(
@@ -281,6 +313,9 @@ async def archive_session(
     write, _ = snapshots.whole_snapshot(namespace, name, stored.board)
     await snapshots.save(ctx.engine, write)
     await sessions.mark_archived(ctx.engine, namespace, name)
+    await revocation.publish(
+        ctx.js, namespace, name, CloseCode.REVOKED, "the session was archived", everyone=True
+    )
     return Archived(session=name, archived=True, seq=stored.board.seq, strokes=len(stored.board))
 
 
@@ -354,18 +389,31 @@ async def revoke_link(
     access, row = await _existing(ctx, caller, session)
     require(access, OWNER, caller, "revoke this session's share links")
     await sessions.revoke_link(ctx.engine, row.namespace, row.name, link_id)
+    await revocation.publish(
+        ctx.js,
+        row.namespace,
+        row.name,
+        CloseCode.REVOKED,
+        "the share link you joined with was revoked by the session's owner",
+        grants=[f"link:{link_id}"],
+    )
 
 
-async def _join_role(ctx: Context, caller: Caller, access: SessionAccess, data: JoinRequest) -> Role:
+async def _join_role(
+    ctx: Context, caller: Caller, access: SessionAccess, data: JoinRequest
+) -> tuple[Role, str]:
+    """The role to join in, and the authority it rests on (the token's `grant`)."""
     if data.link:
         link = await sessions.redeem_link(ctx.engine, access.namespace, access.name, data.link)
-        return "editor" if link.role == "editor" else "viewer"
+        return ("editor" if link.role == "editor" else "viewer"), f"link:{link.id}"
     if access.access == "owner":
-        return "owner"
+        return "owner", "owner"
     if access.claims is not None:
-        return access.claims.role  # a fresh token for the holder of one: same person, same role
+        # A renewal: same person, same role, on the same authority, which `session_access` checked
+        # still holds (the link valid, the board public, nobody kicked or banned).
+        return access.claims.role, access.claims.grant
     if access.public:
-        return "editor"
+        return "editor", "public"
     if caller.anonymous:
         raise UnauthorizedError(
             f"session {access.name!r} is private: log in as its owner or use a share link"
@@ -373,28 +421,73 @@ async def _join_role(ctx: Context, caller: Caller, access: SessionAccess, data: 
     raise ForbiddenError(f"session {access.name!r} is private: ask its owner for a share link")
 
 
-def _join_identity(caller: Caller, access: SessionAccess, data: JoinRequest) -> tuple[str, str]:
-    """(sub, display name) of whoever joins: a user, the holder of a token, or a guest."""
+def _guest_mac(ctx: Context, guest_id: str, kid: str) -> str:
+    key = ctx.signing.keys[kid]
+    return hmac.new(key, f"guest:{guest_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _guest_from_cookie(ctx: Context, cookie: str | None) -> str | None:
+    """The guest id this browser was given, if its cookie is one we signed."""
+    guest_id, _, mac = (cookie or "").partition(".")
+    if len(guest_id) != 16 or not mac:  # 8 random bytes in hex
+        return None
+    for kid in ctx.signing.keys:
+        if hmac.compare_digest(mac, _guest_mac(ctx, guest_id, kid)):
+            return guest_id
+    return None
+
+
+def _join_identity(
+    ctx: Context, caller: Caller, access: SessionAccess, data: JoinRequest, cookie: str | None
+) -> tuple[str, str, Cookie | None]:
+    """(sub, display name, a cookie to set) of whoever joins: a user, the holder of a token, or a guest.
+    A guest keeps the identity this browser was given before (its cookie), so a ban holds."""
     if caller.user is not None:
-        return caller.user.id, data.name.strip() or caller.user.display_name
+        return caller.user.id, data.name.strip() or caller.user.display_name, None
     if access.claims is not None:
-        return access.claims.sub, data.name.strip() or access.claims.name
+        return access.claims.sub, data.name.strip() or access.claims.name, None
     if access.row is not None and not access.row.allow_guests:
         raise UnauthorizedError(f"session {access.name!r} does not allow guests: log in to join")
     if not data.name.strip():
         raise InvalidInputError("guests join with a display name: give `name`")
-    return f"guest:{secrets.token_hex(8)}", data.name.strip()
+    guest_id = _guest_from_cookie(ctx, cookie)
+    if guest_id is not None:
+        return f"guest:{guest_id}", data.name.strip(), None
+    guest_id = secrets.token_hex(8)
+    made = Cookie(
+        key=GUEST_COOKIE,
+        value=f"{guest_id}.{_guest_mac(ctx, guest_id, ctx.signing.active)}",
+        httponly=True,
+        secure=ctx.settings.cookie_secure,
+        samesite="lax",
+        max_age=365 * 24 * 3600,
+        path="/",
+    )
+    return f"guest:{guest_id}", data.name.strip(), made
 
 
 @post("/api/v1/sessions/{session:str}/join", tags=TAG, status_code=200, summary="A join token for the room")
-async def join(ctx: Context, caller: Caller, session: SessionPath, data: JoinRequest) -> JoinToken:
+async def join(
+    ctx: Context,
+    caller: Caller,
+    session: SessionPath,
+    data: JoinRequest,
+    request: Request[object, object, State],
+) -> Response[JoinToken]:
+    # The token is dated before any check reads the database: a revocation committed while this request
+    # runs is dated after the state it read, so it covers this token (see revocation.publish).
+    issued = time.time()
     access = await access_to(ctx, caller, session)
     if access.row is not None and access.row.archived:
         raise ConflictError(f"session {session!r} is archived: nobody can join it")
-    role = await _join_role(ctx, caller, access, data)
-    sub, name = _join_identity(caller, access, data)
+    role, grant = await _join_role(ctx, caller, access, data)
+    sub, name, cookie = _join_identity(ctx, caller, access, data, request.cookies.get(GUEST_COOKIE))
     # The token names the session's namespace: the room verifies it against its own.
     namespace = access.namespace
+    if role != "owner" and (
+        banned := await revocation.banned_reason(ctx.engine, namespace, access.name, sub)
+    ):
+        raise ForbiddenError(banned)
     status = (await ctx.backend.status(namespace, [access.name])).get(access.name)
     claims = JoinClaims.issue(
         sub=sub,
@@ -403,8 +496,10 @@ async def join(ctx: Context, caller: Caller, session: SessionPath, data: JoinReq
         session=access.name,
         role=role,
         ttl_seconds=ctx.settings.join_token_ttl_seconds,
+        grant=grant,
+        now=issued,
     )
-    return JoinToken(
+    token = JoinToken(
         token=sign(claims, ctx.signing.active, ctx.signing.key),
         role=role,
         session=access.name,
@@ -414,6 +509,114 @@ async def join(ctx: Context, caller: Caller, session: SessionPath, data: JoinReq
         expires_at=claims.exp,
         room_url=room_url_of(ctx, namespace, access.name, status),
     )
+    return Response(token, cookies=[cookie] if cookie is not None else [])
+
+
+# ------------------------------------------------------------------------------------ kicks and bans
+
+
+async def _removable(ctx: Context, caller: Caller, session: str, data: Removal, what: str) -> SessionRow:
+    access, row = await _existing(ctx, caller, session)
+    require(access, OWNER, caller, what)
+    if data.user == row.owner:
+        raise ConflictError("the session's owner cannot be removed from it")
+    return row
+
+
+@post(
+    "/api/v1/sessions/{session:str}/kicks",
+    tags=TAG,
+    status_code=HTTP_204_NO_CONTENT,
+    summary="Remove a participant now (owner): their connections close; they may join again",
+)
+async def kick(ctx: Context, caller: Caller, session: SessionPath, data: Removal) -> None:
+    row = await _removable(ctx, caller, session, data, "remove participants")
+    assert caller.user is not None  # noqa: S101 - the owner is a user
+    await revocation.remove(
+        ctx.engine,
+        namespace=row.namespace,
+        session=row.name,
+        subject=data.user,
+        kind=revocation.KICK,
+        by=caller.user.id,
+        name=data.name,
+    )
+    await revocation.publish(
+        ctx.js,
+        row.namespace,
+        row.name,
+        CloseCode.KICKED,
+        "the board's owner removed you from it",
+        subs=[data.user],
+    )
+
+
+def ban_view(row: RemovalRow) -> Ban:
+    return Ban(user=row.subject, name=row.name, banned_at=row.at, banned_by=row.by)
+
+
+@post(
+    "/api/v1/sessions/{session:str}/bans",
+    tags=TAG,
+    status_code=HTTP_201_CREATED,
+    summary="Ban a user or a guest from the session (owner): out now, and no new token",
+)
+async def ban(ctx: Context, caller: Caller, session: SessionPath, data: Removal) -> Ban:
+    row = await _removable(ctx, caller, session, data, "ban participants")
+    assert caller.user is not None  # noqa: S101 - the owner is a user
+    at = await revocation.remove(
+        ctx.engine,
+        namespace=row.namespace,
+        session=row.name,
+        subject=data.user,
+        kind=revocation.BAN,
+        by=caller.user.id,
+        name=data.name,
+    )
+    await revocation.publish(
+        ctx.js,
+        row.namespace,
+        row.name,
+        CloseCode.BANNED,
+        "the board's owner banned you from it",
+        subs=[data.user],
+    )
+    return Ban(user=data.user, name=data.name[:64], banned_at=at, banned_by=caller.user.id)
+
+
+@get("/api/v1/sessions/{session:str}/bans", tags=TAG, summary="Who is banned from the session (owner)")
+async def list_bans(
+    ctx: Context,
+    caller: Caller,
+    session: SessionPath,
+    request: Request[object, object, State],
+    after: Annotated[str, Parameter(description="the last user of the previous page", max_length=64)] = "",
+    limit: Limit = None,
+) -> Response[list[Ban]]:
+    access, row = await _existing(ctx, caller, session)
+    require(access, OWNER, caller, "see this session's bans")
+    size = page_size(limit, default=ctx.settings.default_page_size, maximum=ctx.settings.max_page_size)
+    rows = await revocation.list_bans(ctx.engine, row.namespace, row.name, after=after, limit=size)
+    return page(
+        [ban_view(r) for r in rows], limit=size, cursor=rows[-1].subject if rows else None, request=request
+    )
+
+
+@delete(
+    "/api/v1/sessions/{session:str}/bans/{user:str}",
+    tags=TAG,
+    status_code=HTTP_204_NO_CONTENT,
+    summary="Lift a ban (owner)",
+)
+async def unban(
+    ctx: Context,
+    caller: Caller,
+    session: SessionPath,
+    user: Annotated[str, Parameter(max_length=64)],
+) -> None:
+    access, row = await _existing(ctx, caller, session)
+    require(access, OWNER, caller, "lift bans")
+    await revocation.unban(ctx.engine, row.namespace, row.name, user)
 
 
 ROUTES = [
@@ -427,4 +630,8 @@ ROUTES = [
     list_links,
     revoke_link,
     join,
+    kick,
+    ban,
+    list_bans,
+    unban,
 ]
