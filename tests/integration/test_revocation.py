@@ -373,3 +373,23 @@ class TestHello:
         client = await RoomClient.connect_raw(stack.rooms[0].url, f"quiet-{secrets.token_hex(3)}")
         reason = await closed_with(client, CloseCode.HELLO_TIMEOUT, within=HELLO_TIMEOUT + 5)
         assert "hello_timeout_seconds" in reason
+
+
+class TestSessionLimits:
+    async def test_the_room_enforces_the_session_s_own_max_participants(
+        self, stack: Stack, people: list[Person]
+    ) -> None:
+        owner, member, guest, other_guest = people
+        name = f"lim-{secrets.token_hex(4)}"
+        response = await owner.http.post(
+            "/api/v1/sessions", json={"name": name, "visibility": "public", "max_participants": 2}
+        )
+        assert response.status_code == 201, response.text
+        first = await enter(stack.rooms[0], name, await member.token(name))
+        second = await enter(stack.rooms[0], name, await guest.token(name, name="Gus"))
+        late = await other_guest.token(name, name="Late")
+        with pytest.raises(ConnectionError, match="4009.*max_participants 2"):
+            await RoomClient.join(stack.rooms[0].url, name, token=late["token"], timeout=5)
+        host = await enter(stack.rooms[0], name, await owner.token(name))  # the owner always gets in
+        for client in (first, second, host):
+            await client.close()

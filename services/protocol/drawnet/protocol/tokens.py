@@ -36,10 +36,12 @@ class JoinClaims(msgspec.Struct, frozen=True, kw_only=True):
     """The authority it was minted on, which a renewal must still hold and a revocation names:
     `owner`, `link:<link id>`, `public` (a public or open board), or `anonymous` (a room that lets
     tokenless clients in). Empty in tokens minted outside the drawing service (tests)."""
+    max_participants: int = 0
+    """The session's own limit on participants when the token was minted (0: the room's)."""
     aud: str = AUDIENCE
 
     @classmethod
-    def issue(
+    def issue(  # noqa: PLR0913 - every claim, by name
         cls,
         *,
         sub: str,
@@ -49,6 +51,7 @@ class JoinClaims(msgspec.Struct, frozen=True, kw_only=True):
         role: Role,
         ttl_seconds: int,
         grant: str = "",
+        max_participants: int = 0,
         now: float | None = None,
     ) -> JoinClaims:
         issued = round(now if now is not None else time.time(), 6)
@@ -61,6 +64,7 @@ class JoinClaims(msgspec.Struct, frozen=True, kw_only=True):
             iat=issued,
             exp=int(issued) + ttl_seconds,
             grant=grant,
+            max_participants=max_participants,
         )
 
     @property

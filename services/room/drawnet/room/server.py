@@ -15,6 +15,7 @@ import logging
 import secrets
 import signal
 import time
+from collections import Counter
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from enum import Enum
@@ -107,6 +108,10 @@ class Connection:
     """Bytes of a big welcome still on their way: a late joiner is not a slow consumer for that."""
     opened: float = 0.0
     """When the upgrade was accepted (monotonic): a connection without a hello is closed after a while."""
+    forwarded_for: str = ""
+    """The upgrade's X-Forwarded-For, used only when the peer is a trusted proxy."""
+    address: str = ""
+    """The client's address, counted against max_connections_per_address."""
 
 
 @dataclass(slots=True)
@@ -131,6 +136,8 @@ class Room:
         self._sessions: dict[str, asyncio.Task[LiveSession]] = {}
         self._connections: set[Connection] = set()
         self._users: dict[str, _UserBuckets] = {}
+        self._addresses: Counter[str] = Counter()
+        self._trusted = {part.strip() for part in settings.trusted_proxies.split(",") if part.strip()}
         self._outbox: list[tuple[Connection, bytes, bytes]] = []
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -218,7 +225,7 @@ class Room:
         self._accept(res, req, context, req.get_parameter(1) or "", req.get_parameter(0) or "")
 
     def _accept(self, res: Any, req: Any, context: Any, name: str, namespace: str | None) -> None:
-        conn = Connection(session_name=name)
+        conn = Connection(session_name=name, forwarded_for=req.get_header("x-forwarded-for") or "")
         if namespace is not None and namespace != self.settings.namespace:
             conn.refused = ProtocolError(
                 CloseCode.INVALID_SESSION,
@@ -247,8 +254,25 @@ class Room:
         conn.ws = ws.clone()
         conn.opened = time.monotonic()
         self._connections.add(conn)
+        conn.address = self._client_address(ws.get_remote_address() or "", conn.forwarded_for)
+        self._addresses[conn.address] += 1
+        limit = self.settings.max_connections_per_address
+        if conn.refused is None and self._addresses[conn.address] > limit:
+            conn.refused = ProtocolError(
+                CloseCode.LIMIT_EXCEEDED,
+                f"{self._addresses[conn.address] - 1} connections from your address: "
+                f"max_connections_per_address {limit}",
+            )
         if conn.refused is not None:
             self._refuse(conn, conn.refused)
+
+    def _client_address(self, peer: str, forwarded_for: str) -> str:
+        """The peer, or behind a trusted proxy the last address it was forwarded for."""
+        if peer in self._trusted and forwarded_for:
+            for hop in reversed([part.strip() for part in forwarded_for.split(",")]):
+                if hop and hop not in self._trusted:
+                    return hop
+        return peer
 
     def _message(self, ws: Any, data: bytes) -> None:
         """One inbound frame: the native WebSocket pointer and the payload (see native.py)."""
@@ -271,7 +295,11 @@ class Room:
     def _close(self, ws: Any, _code: int, _message: Any) -> None:
         conn: Connection = ws.get_user_data()
         conn.closed = True
-        self._connections.discard(conn)
+        if conn in self._connections:
+            self._connections.discard(conn)
+            self._addresses[conn.address] -= 1
+            if self._addresses[conn.address] <= 0:
+                del self._addresses[conn.address]
         if conn.phase is Phase.JOINED:
             self._leave(conn)
 
@@ -599,13 +627,9 @@ class Room:
             return
         if conn.closed:
             return
-        if len(session.participants) >= self.limits.max_participants:
-            self._refuse(
-                conn,
-                ProtocolError(
-                    CloseCode.ROOM_FULL, f"session is full: max_participants {self.limits.max_participants}"
-                ),
-            )
+        refusal = self._over_limits(session, claims)
+        if refusal is not None:
+            self._refuse(conn, refusal)
             return
         started = time.perf_counter()
         participant = Participant(
@@ -623,6 +647,23 @@ class Room:
         conn.ws.subscribe(session.live_topic)
         conn.live_subscribed = True
         metrics.WELCOME_SECONDS.observe(time.perf_counter() - started)
+
+    def _over_limits(self, session: LiveSession, claims: JoinClaims) -> ProtocolError | None:
+        """Why this person may not join now: the session is full (its own limit, which its tokens carry,
+        within the room's; its owner always gets in), or they hold too many connections already."""
+        held = self._users.get(claims.sub)
+        per_user = self.settings.max_connections_per_user
+        if held is not None and held.connections >= per_user:
+            return ProtocolError(
+                CloseCode.LIMIT_EXCEEDED,
+                f"you hold {held.connections} connections here: max_connections_per_user {per_user}",
+            )
+        limit = self.limits.max_participants
+        if claims.max_participants:
+            limit = min(limit, claims.max_participants)
+        if claims.role != "owner" and len(session.participants) >= limit:
+            return ProtocolError(CloseCode.ROOM_FULL, f"session is full: max_participants {limit}")
+        return None
 
     def _admit(
         self, conn: Connection, session: LiveSession, participant: Participant, claims: JoinClaims

@@ -80,6 +80,15 @@ class RoomSettings(BaseSettings):
     user_live_burst: Annotated[int, Field(gt=0)] = 480
     user_ops_rate_per_second: Annotated[float, Field(gt=0)] = 40.0
     user_ops_burst: Annotated[int, Field(gt=0)] = 120
+    max_connections_per_user: Annotated[int, Field(gt=0)] = 8
+    """Connections one user (one join token's `sub`) may hold in this room at once; the next is closed
+    (4005): one guest cannot fill a board alone."""
+    max_connections_per_address: Annotated[int, Field(gt=0)] = 64
+    """WebSocket connections from one client address at once, joined or not (a cap on half-open upgrades
+    too); the next is closed (4005). Behind a proxy, see `trusted_proxies`."""
+    trusted_proxies: str = ""
+    """Addresses of the proxies in front of the room (an ingress controller), comma-separated: from them
+    the client's address is the last `X-Forwarded-For` hop. Empty: the peer's address, whatever it says."""
     slow_consumer_live_bytes: Annotated[int, Field(gt=0)] = 256 * 1024
     """Bytes buffered for a client beyond which it stops receiving live traffic until it catches up."""
     slow_consumer_close_bytes: Annotated[int, Field(gt=0)] = 4 * 1024 * 1024

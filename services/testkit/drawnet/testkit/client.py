@@ -92,9 +92,18 @@ class RoomClient:
         return client
 
     @classmethod
-    async def connect_raw(cls, room_url: str, session: str, *, sock: socket.socket | None = None) -> Self:
+    async def connect_raw(
+        cls,
+        room_url: str,
+        session: str,
+        *,
+        sock: socket.socket | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Self:
         """A connection that has said nothing yet (for tests of what the room does with bad input)."""
-        ws = await websockets.connect(f"{room_url}/rooms/{session}", max_size=None, sock=sock)
+        ws = await websockets.connect(
+            f"{room_url}/rooms/{session}", max_size=None, sock=sock, additional_headers=headers
+        )
         client = cls(ws, f"raw-{secrets.token_hex(4)}")
         client._reader = asyncio.get_running_loop().create_task(client._read())
         return client

@@ -28,6 +28,7 @@ class Signer:
         name: str = "tester",
         ttl_seconds: int = 3600,
         now: float | None = None,
+        max_participants: int = 0,
     ) -> str:
         claims = JoinClaims.issue(
             sub=user or f"user-{name.lower()}",
@@ -37,5 +38,6 @@ class Signer:
             role=role,
             ttl_seconds=ttl_seconds,
             now=now,
+            max_participants=max_participants,
         )
         return sign(claims, self.kid, parse_keys(self.keys)[self.kid])

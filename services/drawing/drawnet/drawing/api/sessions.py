@@ -497,6 +497,7 @@ async def join(
         role=role,
         ttl_seconds=ctx.settings.join_token_ttl_seconds,
         grant=grant,
+        max_participants=access.row.max_participants if access.row is not None else 0,
         now=issued,
     )
     token = JoinToken(

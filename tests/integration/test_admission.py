@@ -1,0 +1,114 @@
+"""Who a room lets in, beyond a valid token: a session's own participant limit (which its tokens carry)
+in every mode, its owner always, and caps on the connections of one user and of one client address,
+so that one guest cannot fill a board or hold the room's sockets. A real room over a real nats-server."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from drawnet.embedded.components import NatsServer, RoomServer
+from drawnet.protocol import CloseCode
+from drawnet.testkit.client import RoomClient
+from drawnet.testkit.tokens import TEST_SIGNING_KEYS, Signer
+
+pytestmark = pytest.mark.integration
+
+PER_USER = 3
+PER_ADDRESS = 5
+
+
+@pytest.fixture(scope="module")
+def room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RoomServer]:
+    folder: Path = tmp_path_factory.mktemp("admission")
+    nats_server = NatsServer(data_dir=folder / "nats").start()
+    server = RoomServer(
+        nats_url=nats_server.url,
+        log_path=folder / "room.log",
+        signing_keys=TEST_SIGNING_KEYS,
+        extra_env={
+            "DRAWNET_ROOM_MAX_CONNECTIONS_PER_USER": str(PER_USER),
+            "DRAWNET_ROOM_MAX_CONNECTIONS_PER_ADDRESS": str(PER_ADDRESS),
+        },
+    ).start(timeout=90)
+    yield server
+    server.stop()
+    nats_server.stop()
+
+
+def from_address(room: RoomServer, address: str) -> socket.socket:
+    return socket.create_connection((room.host, room.port), source_address=(address, 0))
+
+
+def new_session() -> str:
+    return f"adm-{secrets.token_hex(4)}"
+
+
+async def test_one_user_holds_at_most_max_connections_per_user(room: RoomServer) -> None:
+    session, signer = new_session(), Signer()
+    token = signer.token(session, user="guest:flooder")
+    held = [await RoomClient.join(room.url, session, token=token) for _ in range(PER_USER)]
+    with pytest.raises(ConnectionError, match=f"4005.*max_connections_per_user {PER_USER}"):
+        await RoomClient.join(room.url, session, token=token)
+    other = await RoomClient.join(room.url, session, token=signer.token(session, user="someone-else"))
+    for client in [*held, other]:
+        await client.close()
+
+
+async def test_a_session_s_own_limit_holds_and_its_owner_still_gets_in(room: RoomServer) -> None:
+    session, signer = new_session(), Signer()
+    limit = 2
+    people = [
+        await RoomClient.join(
+            room.url, session, token=signer.token(session, user=f"u{n}", max_participants=limit)
+        )
+        for n in range(limit)
+    ]
+    with pytest.raises(ConnectionError, match=f"4009.*max_participants {limit}"):
+        await RoomClient.join(
+            room.url, session, token=signer.token(session, user="late", max_participants=limit)
+        )
+    owner = await RoomClient.join(
+        room.url, session, token=signer.token(session, user="owner", role="owner", max_participants=limit)
+    )
+    for client in [*people, owner]:
+        await client.close()
+
+
+async def test_one_address_holds_at_most_max_connections_per_address_whatever_it_forwards(
+    room: RoomServer,
+) -> None:
+    session = new_session()
+    # Not a trusted proxy: what it says in X-Forwarded-For does not make it someone else.
+    held = [
+        await RoomClient.connect_raw(
+            room.url,
+            session,
+            sock=from_address(room, "127.0.0.77"),
+            headers={"X-Forwarded-For": f"203.0.113.{n}"},
+        )
+        for n in range(PER_ADDRESS)
+    ]
+    extra = await RoomClient.connect_raw(
+        room.url, session, sock=from_address(room, "127.0.0.77"), headers={"X-Forwarded-For": "203.0.113.99"}
+    )
+    code, reason = await extra.wait_closed(timeout=5)
+    assert code == CloseCode.LIMIT_EXCEEDED
+    assert f"max_connections_per_address {PER_ADDRESS}" in reason
+    elsewhere = await RoomClient.join(
+        room.url,
+        session,
+        token=Signer().token(session, user="elsewhere"),
+        sock=from_address(room, "127.0.0.78"),
+    )
+    for client in [*held, elsewhere]:
+        await client.close()
+    # Closed connections no longer count.
+    again = await RoomClient.join(
+        room.url, session, token=Signer().token(session, user="back"), sock=from_address(room, "127.0.0.77")
+    )
+    await again.close()
