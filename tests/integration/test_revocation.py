@@ -388,8 +388,26 @@ class TestSessionLimits:
         first = await enter(stack.rooms[0], name, await member.token(name))
         second = await enter(stack.rooms[0], name, await guest.token(name, name="Gus"))
         late = await other_guest.token(name, name="Late")
-        with pytest.raises(ConnectionError, match="4009.*max_participants 2"):
+        with pytest.raises(ConnectionError, match=r"4009.*max_participants 2"):
             await RoomClient.join(stack.rooms[0].url, name, token=late["token"], timeout=5)
         host = await enter(stack.rooms[0], name, await owner.token(name))  # the owner always gets in
         for client in (first, second, host):
             await client.close()
+
+
+class TestOpenBoards:
+    async def test_nobody_takes_over_an_open_board_someone_drew_on(
+        self, stack: Stack, people: list[Person]
+    ) -> None:
+        owner, _, guest, _ = people
+        name = f"open-{secrets.token_hex(4)}"
+        drawer = await enter(stack.rooms[0], name, await guest.token(name, name="Gus"))
+        assert await draws(drawer)  # acked: in the op log (maybe not yet in SQL)
+
+        taken = await owner.http.post("/api/v1/sessions", json={"name": name, "visibility": "private"})
+        assert taken.status_code == 409, taken.text
+        assert "drawn on" in taken.json()["detail"]
+        assert await draws(drawer)
+        unused = await owner.http.post("/api/v1/sessions", json={"name": f"open-{secrets.token_hex(4)}"})
+        assert unused.status_code == 201
+        await drawer.close()

@@ -12,8 +12,10 @@ from litestar import Request, Response, delete, get, patch, post
 from litestar.datastructures import Cookie, State
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from nats.errors import Error as NatsError
+from nats.js.errors import NotFoundError as NatsNotFoundError
 
-from drawnet.drawing import revocation, sessions, snapshots
+from drawnet.drawing import db, revocation, sessions, snapshots
 from drawnet.drawing.access import (
     READERS,
     Caller,
@@ -32,6 +34,7 @@ from drawnet.drawing.errors import (
     LimitExceededError,
     NotFoundError,
     UnauthorizedError,
+    UnavailableError,
 )
 from drawnet.drawing.models import RemovalRow, SessionRow, ShareLinkRow
 from drawnet.drawing.schemas import (
@@ -48,7 +51,7 @@ from drawnet.drawing.schemas import (
     ShareLink,
 )
 from drawnet.drawing.sessions import SessionStatus
-from drawnet.protocol import CloseCode, Limits, valid_name
+from drawnet.protocol import OPS_STREAM, CloseCode, Limits, ops_subject, valid_name
 from drawnet.protocol.tokens import JoinClaims, Role, sign
 
 TAG = ["sessions"]
@@ -132,6 +135,13 @@ async def create_session(ctx: Context, caller: Caller, data: SessionCreate) -> R
         raise UnauthorizedError("log in to create a session")
     _check_participants(ctx, data.max_participants)
     name = data.name or f"board-{secrets.token_hex(4)}"
+    namespace = ctx.settings.namespace
+    if data.name and await _drawn_on_open_board(ctx, namespace, name):
+        # Taking it would hand its strokes to a new owner and lock out those still drawing on it.
+        raise ConflictError(
+            f"{name!r} is an open board people have drawn on: it cannot become your session; "
+            "pick another name"
+        )
     row = SessionRow(
         namespace=ctx.settings.namespace,
         name=name,
@@ -149,6 +159,25 @@ async def create_session(ctx: Context, caller: Caller, data: SessionCreate) -> R
         status_code=HTTP_201_CREATED,
         headers={"Location": f"/api/v1/sessions/{name}"},
     )
+
+
+async def _drawn_on_open_board(ctx: Context, namespace: str, name: str) -> bool:
+    """Whether `name` is an open board (no row) with ops: stored in SQL, or still only in the op log."""
+    if not await ctx.backend.is_open(namespace, name):
+        return False
+    if await sessions.get_session(ctx.engine, namespace, name) is not None:
+        return False  # the backend refuses a second row itself
+    if await db.last_seq(ctx.engine, namespace, name) > 0:
+        return True
+    try:
+        await ctx.js.get_last_msg(OPS_STREAM, ops_subject(namespace, name))
+    except NatsNotFoundError:
+        return False
+    except (NatsError, TimeoutError) as error:
+        raise UnavailableError(
+            f"cannot tell whether {name!r} was drawn on (NATS: {error!r}); retry"
+        ) from error
+    return True
 
 
 @get("/api/v1/sessions", tags=TAG, summary="Public sessions and yours, by name")
