@@ -174,6 +174,17 @@ class ClusterView:
             store[key] = trimmed(obj)
         return key
 
+    def observe_own_write(self, kind: str, key: Key, obj: Mapping[str, Any]) -> None:
+        """Record what our own create or patch of a child returned, unless the watch already told us about
+        that object (same uid): its copy is as new or newer. Events are handled while our request is in
+        flight, so the response can be older than the view: an ingress controller writes the address into
+        a new Ingress's status at once, and only once; overwriting that with the creation's response (no
+        status) left the session waiting for an admission it had (RouteNotAdmitted for ever)."""
+        store = self.children(kind)
+        current = store.get(key)
+        if current is None or _meta(current).get("uid") != _meta(obj).get("uid"):
+            store[key] = trimmed(obj)
+
 
 class Reconciler:
     def __init__(
@@ -390,7 +401,7 @@ class Reconciler:
             return None, False
         if made:
             log.info("created %s %s/%s", kind, key[0], obj["metadata"]["name"])
-        self.view.children(kind)[key] = trimmed(child)
+        self.view.observe_own_write(kind, key, child)
         return child, made
 
     async def _ensure_service(self, key: Key, body: Mapping[str, Any]) -> bool:
@@ -405,7 +416,7 @@ class Reconciler:
             log.info("repairing drifted Service %s/%s", key[0], child_name(key[1]))
             patch = {"metadata": {"labels": desired["metadata"]["labels"]}, "spec": desired["spec"]}
             repaired = await self.kube.merge_patch("v1", "Service", key[0], child_name(key[1]), patch)
-            self.view.services[key] = trimmed(repaired)
+            self.view.observe_own_write("Service", key, repaired)
         return True
 
     async def _ensure_route(self, key: Key, body: Mapping[str, Any]) -> tuple[bool, str]:
@@ -428,7 +439,7 @@ class Reconciler:
                 repaired = await self.kube.merge_patch(
                     desired["apiVersion"], desired["kind"], key[0], child_name(key[1]), patch
                 )
-                self.view.routes[key] = trimmed(repaired)
+                self.view.observe_own_write(desired["kind"], key, repaired)
         except KubeError as error:
             if error.status == 404:  # the collection itself is missing: the API is not installed
                 return (
