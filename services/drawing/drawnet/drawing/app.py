@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from drawnet.bus import connect, ensure_ops_stream
 from drawnet.bus.access import ensure_access_stream
-from drawnet.drawing import db, web
+from drawnet.drawing import csrf, db, web
 from drawnet.drawing.api import boards, sessions, users
 from drawnet.drawing.context import Context, SigningKeys, provide_caller, provide_ctx
 from drawnet.drawing.errors import (
@@ -197,6 +197,7 @@ def create_app(settings: DrawingSettings | None = None) -> Litestar:
             }
         ),
         lifespan=[_lifespan],
+        before_request=csrf.check_origin,
         request_max_body_size=settings.max_body_bytes,
         exception_handlers={RequestEntityTooLarge: _too_large},
         plugins=[

@@ -121,6 +121,9 @@ class DrawingSettings(BaseSettings):
     service_token: str = ""
     """Bearer token of the platform's own callers (the operator's archive call, rooms loading boards).
     Empty: no service caller is accepted."""
+    allowed_origins: str = ""
+    """Other sites whose pages may change things here with a visitor's login cookie, comma-separated
+    `https://host[:port]` (the service's own host and `public_url` always may)."""
     public_url: str = ""
     """Where browsers reach this service (share links point there); empty: http://<host>:<port>."""
 

@@ -20,6 +20,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 from nats.aio.client import Client as NatsClient
@@ -79,6 +80,7 @@ _UNCOMPRESSED = False
 _DRAWING = (Begin, Points)
 """Live messages that only writers may send."""
 _welcome_head = msgspec.json.Encoder()
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class Phase(Enum):
@@ -138,6 +140,11 @@ class Room:
         self._users: dict[str, _UserBuckets] = {}
         self._addresses: Counter[str] = Counter()
         self._trusted = {part.strip() for part in settings.trusted_proxies.split(",") if part.strip()}
+        self._origins = {
+            urlsplit(part.strip()).netloc.lower()
+            for part in settings.allowed_origins.split(",")
+            if part.strip()
+        }
         self._outbox: list[tuple[Connection, bytes, bytes]] = []
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -231,6 +238,9 @@ class Room:
                 CloseCode.INVALID_SESSION,
                 f"this room hosts namespace {self.settings.namespace!r}, not {namespace[:63]!r}",
             )
+        elif not self._origin_allowed(req.get_header("origin"), req.get_header("host") or ""):
+            origin = (req.get_header("origin") or "")[:60]
+            conn.refused = ProtocolError(CloseCode.FORBIDDEN, f"origin {origin!r} may not open this room")
         elif self.draining:
             conn.refused = ProtocolError(CloseCode.GOING_AWAY, "room is shutting down; reconnect")
         elif not self.ready:
@@ -248,6 +258,19 @@ class Room:
             context,
             conn,
         )
+
+    def _origin_allowed(self, origin: str | None, host: str) -> bool:
+        """A browser page of the room's own host (any port: the web app's), or of an allowed origin.
+        No Origin: not a browser page (scripts, tests), which holds no one else's credentials."""
+        if not origin:
+            return True
+        parts = urlsplit(origin)
+        if parts.netloc.lower() in self._origins:
+            return True
+        mine = urlsplit(f"//{host}").hostname
+        if parts.hostname in _LOOPBACK and mine in _LOOPBACK:
+            return True  # one machine: the web app at localhost, the room at 127.0.0.1, or the reverse
+        return bool(parts.hostname) and parts.hostname == mine
 
     def _open(self, ws: Any) -> None:
         conn: Connection = ws.get_user_data()

@@ -80,6 +80,9 @@ class RoomSettings(BaseSettings):
     user_live_burst: Annotated[int, Field(gt=0)] = 480
     user_ops_rate_per_second: Annotated[float, Field(gt=0)] = 40.0
     user_ops_burst: Annotated[int, Field(gt=0)] = 120
+    allowed_origins: str = ""
+    """Sites whose pages may open WebSockets here besides the room's own host (the web app shares it;
+    on one machine on another port), comma-separated `https://host[:port]`. Others are refused (4003)."""
     max_connections_per_user: Annotated[int, Field(gt=0)] = 8
     """Connections one user (one join token's `sub`) may hold in this room at once; the next is closed
     (4005): one guest cannot fill a board alone."""
