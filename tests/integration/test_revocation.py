@@ -59,6 +59,8 @@ def stack(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
             "DRAWNET_DRAWING_COOKIE_SECURE": "false",
             "DRAWNET_DRAWING_REGISTER_PER_MINUTE": "1000",
             "DRAWNET_DRAWING_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
+            "DRAWNET_DRAWING_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE": "1000",
+            "DRAWNET_DRAWING_GUEST_JOINS_PER_MINUTE": "1000",
         },
     ).start(timeout=START_TIMEOUT)
     yield Stack(service, (rooms[0], rooms[1]))

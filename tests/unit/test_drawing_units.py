@@ -9,7 +9,7 @@ import os
 import random
 import weakref
 import zlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -22,8 +22,9 @@ import skia
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from drawnet.drawing import oplog, render, snapshots
+from drawnet.drawing import db, oplog, render, snapshots
 from drawnet.drawing.db import SnapshotWrite
 from drawnet.drawing.errors import RateLimitedError
 from drawnet.drawing.ratelimit import RateLimit
@@ -286,20 +287,36 @@ class TestPngInBands:
 
 
 class TestRateLimit:
-    def test_the_attempt_past_the_limit_is_refused_with_the_limit_and_when_to_retry(self) -> None:
-        limit = RateLimit("login_attempts_per_minute", 2)
-        limit.hit("a", now=100.0)
-        limit.hit("a", now=110.0)
-        with pytest.raises(RateLimitedError) as refused:
-            limit.hit("a", now=120.0)
-        assert refused.value.extra == {"limit": "login_attempts_per_minute"}
-        assert refused.value.headers == {"Retry-After": "40"}
+    """The limiter counts in the database (here SQLite, migrated as the service does)."""
 
-    def test_each_key_has_its_own_window_and_the_window_slides(self) -> None:
-        limit = RateLimit("x", 1)
-        limit.hit("a", now=0.0)
-        limit.hit("b", now=1.0)
-        limit.hit("a", now=60.5)
+    @pytest.fixture
+    async def engine(self, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+        engine = db.make_engine(f"sqlite+aiosqlite:///{tmp_path / 'limits.db'}")
+        await db.migrate(engine)
+        yield engine
+        await engine.dispose()
+
+    async def test_the_attempt_past_the_limit_is_refused_with_the_limit_and_when_to_retry(
+        self, engine: AsyncEngine
+    ) -> None:
+        limit = RateLimit(engine, "login_attempts_per_minute", 2)
+        await limit.hit("a", now=100.0)
+        await limit.hit("a", now=110.0)
+        with pytest.raises(RateLimitedError) as refused:
+            await limit.hit("a", now=120.0)
+        assert refused.value.extra == {"limit": "login_attempts_per_minute"}
+        assert refused.value.headers == {"Retry-After": "60"}
+
+    async def test_each_key_and_each_limit_counts_alone_and_the_minute_slides(
+        self, engine: AsyncEngine
+    ) -> None:
+        limit, other = RateLimit(engine, "x", 1), RateLimit(engine, "y", 1)
+        await limit.hit("a", now=0.0)
+        await limit.hit("b", now=1.0)
+        await other.hit("a", now=2.0)
+        with pytest.raises(RateLimitedError):
+            await limit.hit("a", now=61.0)  # the last minute still holds most of the first hit
+        await limit.hit("a", now=180.0)  # refused attempts count too: a minute without any frees it
 
 
 class TestSettings:

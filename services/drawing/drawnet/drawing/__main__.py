@@ -21,6 +21,10 @@ def main() -> None:
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=5,
+        # uvicorn trusts X-Forwarded-For from 127.0.0.1 by default: any local client could claim any
+        # address. Only the configured proxies are believed.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or "",
     )
 
 

@@ -26,7 +26,7 @@ from drawnet.bus import connect, ensure_ops_stream
 from drawnet.bus.access import ensure_access_stream
 from drawnet.drawing import csrf, db, web
 from drawnet.drawing.api import boards, sessions, users
-from drawnet.drawing.context import Context, SigningKeys, provide_caller, provide_ctx
+from drawnet.drawing.context import Context, Limits, SigningKeys, provide_caller, provide_ctx
 from drawnet.drawing.errors import (
     DrawingError,
     body_too_large,
@@ -36,7 +36,6 @@ from drawnet.drawing.errors import (
     to_problem,
 )
 from drawnet.drawing.persister import Persister
-from drawnet.drawing.ratelimit import RateLimit
 from drawnet.drawing.sessions import EmbeddedBackend, SessionBackend
 from drawnet.drawing.settings import DrawingSettings
 from drawnet.drawing.snapshots import BoardCache
@@ -142,8 +141,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         persister=persister,
         backend=backend,
         signing=SigningKeys.from_settings(settings),
-        login_limit=RateLimit("login_attempts_per_minute", settings.login_attempts_per_minute),
-        register_limit=RateLimit("register_per_minute", settings.register_per_minute),
+        limits=Limits.from_settings(engine, settings),
         exports=exports,
         extra={"persister_task": task},
     )

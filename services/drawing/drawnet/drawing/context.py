@@ -38,6 +38,30 @@ class SigningKeys:
         return self.keys[self.active]
 
 
+@dataclass(frozen=True)
+class Limits:
+    """The rate limits of the API, shared by its replicas (`ratelimit.py`)."""
+
+    login: RateLimit
+    """Login attempts per user name."""
+    login_per_address: RateLimit
+    register: RateLimit
+    guest_joins: RateLimit
+
+    @classmethod
+    def from_settings(cls, engine: AsyncEngine, settings: DrawingSettings) -> Limits:
+        return cls(
+            login=RateLimit(engine, "login_attempts_per_minute", settings.login_attempts_per_minute),
+            login_per_address=RateLimit(
+                engine,
+                "login_attempts_per_address_per_minute",
+                settings.login_attempts_per_address_per_minute,
+            ),
+            register=RateLimit(engine, "register_per_minute", settings.register_per_minute),
+            guest_joins=RateLimit(engine, "guest_joins_per_minute", settings.guest_joins_per_minute),
+        )
+
+
 @dataclass
 class Context:
     settings: DrawingSettings
@@ -47,8 +71,7 @@ class Context:
     persister: Persister
     backend: SessionBackend
     signing: SigningKeys
-    login_limit: RateLimit
-    register_limit: RateLimit
+    limits: Limits
     exports: Executor | None = None
     """The processes that draw large PNG exports (`export_workers`), or none."""
     extra: dict[str, object] = field(default_factory=dict)
@@ -67,4 +90,5 @@ async def provide_caller(request: Request[object, object, State], state: State) 
 
 
 def client_address(request: Request[object, object, State]) -> str:
+    """The peer's address; behind `trusted_proxies`, the one they forwarded for (uvicorn resolves it)."""
     return request.client.host if request.client else "unknown"

@@ -136,3 +136,15 @@ class RemovalRow(SQLModel, table=True):
     by: str = Field(max_length=32)
     name: str = Field(default="", max_length=64)
     """The display name they had, for the owner's list of bans."""
+
+
+class RateWindowRow(SQLModel, table=True):
+    """Hits on one rate limit for one key (an address, a user name) in one minute (`ratelimit.py`)."""
+
+    __tablename__ = "rate_windows"
+
+    limit: str = Field(max_length=48, primary_key=True)
+    key: str = Field(max_length=200, primary_key=True)
+    window: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    """Minutes since the epoch."""
+    count: int

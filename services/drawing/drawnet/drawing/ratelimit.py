@@ -1,44 +1,69 @@
-"""A sliding one-minute window per key (client address, user name...), in memory.
+"""Rate limits every replica of the API shares: counts per minute in the database (SQLite or PostgreSQL).
 
-Per process: with several replicas the limit holds per replica, which still bounds password guessing
-to `replicas x limit` a minute.
+Each limit counts hits per key (a client address, a user name) in fixed one-minute windows, one row per
+(limit, key, window), incremented with an upsert. The rate a request sees is the current window's count
+plus the previous window's, weighted by how much of it still overlaps the last sixty seconds: a sliding
+minute, without a row per hit. Several replicas of the API share one database, so they share the count.
 """
 
 from __future__ import annotations
 
 import math
+import random
 import time
-from collections import deque
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 
 from drawnet.drawing import metrics
 from drawnet.drawing.errors import RateLimitedError
+from drawnet.drawing.models import RateWindowRow
 
-WINDOW_SECONDS = 60.0
-MAX_KEYS = 100_000
-"""Keys remembered at once; the oldest are forgotten first, so memory stays bounded under a flood."""
+WINDOW_SECONDS = 60
+MAX_KEY_LENGTH = 200
+CLEANUP_EVERY = 50
+"""About one hit in this many also deletes the windows that no longer count (of every key)."""
 
 
 class RateLimit:
-    def __init__(self, name: str, per_minute: int) -> None:
+    def __init__(self, engine: AsyncEngine, name: str, per_minute: int) -> None:
+        self.engine = engine
         self.name = name
         self.per_minute = per_minute
-        self._hits: dict[str, deque[float]] = {}
 
-    def hit(self, key: str, now: float | None = None) -> None:
-        """Count one attempt for `key`, or raise RateLimitedError when the window is full."""
-        now = time.monotonic() if now is None else now
-        hits = self._hits.pop(key, None) or deque()
-        while hits and hits[0] <= now - WINDOW_SECONDS:
-            hits.popleft()
-        self._hits[key] = hits  # re-inserted: dicts keep insertion order, the oldest keys come first
-        if len(hits) >= self.per_minute:
+    async def hit(self, key: str, now: float | None = None) -> None:
+        """Count one attempt for `key`, or raise RateLimitedError when the last minute is full."""
+        now = time.time() if now is None else now
+        window = int(now // WINDOW_SECONDS)
+        key = key[:MAX_KEY_LENGTH]
+        async with self.engine.begin() as conn:
+            insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            values = insert(RateWindowRow).values(limit=self.name, key=key, window=window, count=1)
+            counted = values.on_conflict_do_update(
+                index_elements=["limit", "key", "window"], set_={"count": col(RateWindowRow.count) + 1}
+            ).returning(col(RateWindowRow.count))
+            current = int((await conn.execute(counted)).scalar_one())
+            previous = (
+                await conn.execute(
+                    select(col(RateWindowRow.count)).where(
+                        col(RateWindowRow.limit) == self.name,
+                        col(RateWindowRow.key) == key,
+                        col(RateWindowRow.window) == window - 1,
+                    )
+                )
+            ).scalar_one_or_none() or 0
+            if random.randrange(CLEANUP_EVERY) == 0:  # noqa: S311 - not a secret
+                await conn.execute(delete(RateWindowRow).where(col(RateWindowRow.window) < window - 1))
+        overlap = 1.0 - (now % WINDOW_SECONDS) / WINDOW_SECONDS
+        seen = current + previous * overlap
+        if seen > self.per_minute:
             metrics.RATE_LIMITED.labels(self.name).inc()
-            retry = max(1, math.ceil(hits[0] + WINDOW_SECONDS - now))
+            retry = max(1, math.ceil(WINDOW_SECONDS - now % WINDOW_SECONDS))
             raise RateLimitedError(
                 self.name,
-                f"more than {self.name} {self.per_minute} attempts in a minute; retry in {retry} s",
+                f"more than {self.name} {self.per_minute} in a minute; retry in {retry} s",
                 retry_after=retry,
             )
-        hits.append(now)
-        while len(self._hits) > MAX_KEYS:
-            del self._hits[next(iter(self._hits))]

@@ -84,9 +84,18 @@ class DrawingSettings(BaseSettings):
     max_ops_page_size: Annotated[int, Field(ge=1)] = 10_000
     """Most ops one page of `/ops` may hold."""
     login_attempts_per_minute: Annotated[int, Field(ge=1)] = 10
-    """Failed or not, per client address and user name: the next one gets 429 with Retry-After."""
+    """Login attempts for one user name a minute, failed or not, from any address through any replica
+    (the count is in the database): the next one gets 429 with Retry-After."""
+    login_attempts_per_address_per_minute: Annotated[int, Field(ge=1)] = 30
+    """Login attempts from one client address a minute, whatever the user names."""
     register_per_minute: Annotated[int, Field(ge=1)] = 20
     """Accounts one client address may create per minute."""
+    guest_joins_per_minute: Annotated[int, Field(ge=1)] = 30
+    """Guest join tokens one client address may get a minute (renewals of a token are not counted)."""
+    trusted_proxies: str = ""
+    """Addresses of the proxies in front of the service (the ingress controller's), comma-separated, or
+    `*`: from them the client's address is taken from X-Forwarded-For. Empty: never, so a client cannot
+    pick its own address for the per-address limits."""
     max_export_pixels: Annotated[int, Field(ge=1_024)] = 4096 * 4096
     """Largest PNG export (width x height); a bigger board is scaled down to fit."""
     export_workers: Annotated[int, Field(ge=0, le=64)] = 2

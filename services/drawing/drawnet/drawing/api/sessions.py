@@ -26,7 +26,7 @@ from drawnet.drawing.access import (
     session_ref,
 )
 from drawnet.drawing.api.pages import Limit, page, page_size
-from drawnet.drawing.context import Context
+from drawnet.drawing.context import Context, client_address
 from drawnet.drawing.errors import (
     ConflictError,
     ForbiddenError,
@@ -511,6 +511,8 @@ async def join(
         raise ConflictError(f"session {session!r} is archived: nobody can join it")
     role, grant = await _join_role(ctx, caller, access, data)
     sub, name, cookie = _join_identity(ctx, caller, access, data, request.cookies.get(GUEST_COOKIE))
+    if caller.user is None and access.claims is None:  # a guest's token, not a renewal
+        await ctx.limits.guest_joins.hit(client_address(request))
     # The token names the session's namespace: the room verifies it against its own.
     namespace = access.namespace
     if role != "owner" and (

@@ -24,7 +24,7 @@ def user_view(row: UserRow) -> User:
 async def register(
     ctx: Context, data: Registration, request: Request[object, object, State]
 ) -> Response[User]:
-    ctx.register_limit.hit(client_address(request))
+    await ctx.limits.register.hit(client_address(request))
     minimum = ctx.settings.password_min_length
     if len(data.password) < minimum:
         raise InvalidInputError(
@@ -38,7 +38,9 @@ async def register(
 
 @post("/api/v1/auth/login", status_code=200, tags=TAG, summary="Log in: a bearer token and a cookie")
 async def login(ctx: Context, data: Credentials, request: Request[object, object, State]) -> Response[Login]:
-    ctx.login_limit.hit(client_address(request))
+    # Both: one user's password guessed from many addresses, and many users' from one.
+    await ctx.limits.login_per_address.hit(client_address(request))
+    await ctx.limits.login.hit(data.username.lower())
     try:
         token, row, expires = await accounts.login(
             ctx.engine,

@@ -1,0 +1,124 @@
+"""Login, registration and guest limits that hold against a real attacker: keyed by user name and by
+address, shared by every replica of the API (in the database), and blind to an X-Forwarded-For header
+from anyone but a configured proxy. Two real drawing-service processes on one database."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from drawnet.embedded.components import DrawingService, NatsServer
+
+pytestmark = pytest.mark.integration
+
+PER_USER = 4
+PER_ADDRESS = 6
+REGISTER = 3
+GUESTS = 3
+LIMITS = {
+    "DRAWNET_DRAWING_LOGIN_ATTEMPTS_PER_MINUTE": str(PER_USER),
+    "DRAWNET_DRAWING_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE": str(PER_ADDRESS),
+    "DRAWNET_DRAWING_REGISTER_PER_MINUTE": str(REGISTER),
+    "DRAWNET_DRAWING_GUEST_JOINS_PER_MINUTE": str(GUESTS),
+    "DRAWNET_DRAWING_COOKIE_SECURE": "false",
+}
+
+
+@pytest.fixture(scope="module")
+def replicas(
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[DrawingService]]:
+    folder: Path = tmp_path_factory.mktemp("replicas")
+    nats_server = NatsServer(data_dir=folder / "nats").start()
+    first = DrawingService(
+        nats_url=nats_server.url,
+        database_url=module_database_url,
+        log_path=folder / "a.log",
+        extra_env=LIMITS,
+    ).start(timeout=90)
+    second = DrawingService(
+        nats_url=nats_server.url,
+        database_url=module_database_url,
+        log_path=folder / "b.log",
+        extra_env={**LIMITS, "DRAWNET_DRAWING_PERSIST": "false"},  # one persister per op log
+    ).start(timeout=90)
+    yield [first, second]
+    second.stop()
+    first.stop()
+    nats_server.stop()
+
+
+_addresses = itertools.count(10)
+
+
+def new_address() -> str:
+    """A loopback address of its own (127.0.x.y), so per-address limits count this test alone."""
+    n = next(_addresses)
+    return f"127.0.{n // 250}.{n % 250 + 2}"
+
+
+def client(service: DrawingService, address: str | None = None) -> httpx.Client:
+    address = address or new_address()
+    return httpx.Client(
+        base_url=service.url, timeout=30, transport=httpx.HTTPTransport(local_address=address)
+    )
+
+
+def attempt(http: httpx.Client, username: str, **headers: str) -> int:
+    body = {"username": username, "password": "not the password"}
+    return http.post("/api/v1/auth/login", json=body, headers=headers).status_code
+
+
+def test_guessing_one_user_s_password_is_limited_across_addresses_and_replicas(
+    replicas: list[DrawingService],
+) -> None:
+    victim = f"victim-{secrets.token_hex(3)}"
+    clients = [client(replicas[n % 2]) for n in range(PER_USER + 1)]
+    statuses = [attempt(http, victim) for http in clients]
+    assert statuses[:PER_USER] == [401] * PER_USER
+    assert statuses[PER_USER] == 429
+    refused = clients[0].post("/api/v1/auth/login", json={"username": victim, "password": "x" * 8})
+    assert refused.headers["Retry-After"].isdigit()
+    assert refused.json()["limit"] == "login_attempts_per_minute"
+    for http in clients:
+        http.close()
+
+
+def test_one_address_is_limited_whatever_user_names_and_forwarded_for_it_sends(
+    replicas: list[DrawingService],
+) -> None:
+    address = new_address()
+    with client(replicas[0], address) as first, client(replicas[1], address) as second:
+        statuses = [
+            attempt(
+                (first, second)[n % 2],
+                f"user-{secrets.token_hex(3)}",
+                **{"X-Forwarded-For": f"198.51.100.{n}"},
+            )
+            for n in range(PER_ADDRESS + 1)
+        ]
+    assert statuses[:PER_ADDRESS] == [401] * PER_ADDRESS
+    assert statuses[PER_ADDRESS] == 429
+
+
+def test_registrations_and_guest_tokens_are_limited_per_address(replicas: list[DrawingService]) -> None:
+    with client(replicas[0]) as http:
+        made = [
+            http.post(
+                "/api/v1/users",
+                json={"username": f"r-{secrets.token_hex(4)}", "password": secrets.token_urlsafe(12)},
+            ).status_code
+            for _ in range(REGISTER + 1)
+        ]
+        assert made == [201] * REGISTER + [429]
+        # A fresh guest identity each time (no cookie kept): what a script minting tokens does.
+        joins = []
+        for _ in range(GUESTS + 1):
+            http.cookies.clear()
+            joins.append(http.post("/api/v1/sessions/guests-here/join", json={"name": "Bot"}).status_code)
+        assert joins == [200] * GUESTS + [429]
