@@ -21,7 +21,7 @@ async ([scenario, seconds, mode]) => {
   let naive = null;
   if (mode === "naive") {
     const { strokePaths } = await import("/js/render.js");
-    const items = hook.board.strokes.map((s) => ({ s, paths: strokePaths(s) }));
+    const items = hook.board.strokes.filter((s) => s.kind === "stroke").map((s) => ({ s, paths: strokePaths(s) }));
     const ctx = canvas.getContext("2d");
     naive = (camera) => {
       const ratio = window.devicePixelRatio;

@@ -10,6 +10,11 @@ bench/results/frontend-<time>.json.
 
     .venv/bin/python bench/frontend/frames.py              # 10,000 strokes, dpr 1 and 2: about 2 minutes
     .venv/bin/python bench/frontend/frames.py --strokes 2000 --dpr 1 --seconds 2
+    .venv/bin/python bench/frontend/frames.py --mixed 0.4  # 10,000 items: 40 % shapes, texts and notes
+
+With `--mixed`, that share of the items are shapes (rectangles, ellipses, diamonds, arrows, lines; some
+filled), texts and sticky notes, some of them rotated, spread like the strokes ("no cache" still
+strokes only the strokes).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ CHROMIUM_ARGS = [
 RESULTS = Path(__file__).parents[1] / "results"
 COLORS = ["#1e1e1e", "#e03131", "#f08c00", "#2f9e44", "#1971c2", "#6741d9", "#c2255c", "#0c8599"]
 SESSION = "frame-bench"
+WORDS = ["plan", "api", "room", "nats", "board", "ship it"]
 PREFS = json.dumps({"name": "Bench", "color": "#1971c2", "penColor": "#1971c2", "penWidth": 4})
 
 DRIVE = "\n".join(
@@ -80,6 +86,70 @@ def strokes(count: int, seed: int = 7) -> list[dict[str, Any]]:
     return out
 
 
+def mixed(
+    board: list[dict[str, Any]], share: float, seed: int = 11
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """`share` of the strokes replaced by shapes, texts and notes at the same places; a tenth of those
+    turned by a few degrees (an import's `placements`)."""
+    rng = random.Random(seed)
+    placements: dict[str, Any] = {}
+    out: list[dict[str, Any]] = []
+    for item in board:
+        if rng.random() >= share:
+            out.append(item)
+            continue
+        x, y = item["pts"][0][0], item["pts"][0][1]
+        what = rng.random()
+        color = rng.choice(COLORS)
+        if what < 0.65:
+            made: dict[str, Any] = {
+                "kind": "shape",
+                "id": item["id"],
+                "shape": rng.choice(["rect", "ellipse", "diamond", "arrow", "line"]),
+                "x": x,
+                "y": y,
+                "w": rng.uniform(40, 220),
+                "h": rng.uniform(30, 160),
+                "color": color,
+                "width": rng.choice([2.0, 3.0]),
+                "fill": "#e7f5ff" if rng.random() < 0.3 else None,
+                "rounded": True,
+                "end_head": True,
+            }
+        elif what < 0.9:
+            words = " ".join(
+                rng.choice(["plan", "api", "room", "nats", "board", "ship it"]) for _ in range(4)
+            )
+            made = {
+                "kind": "text",
+                "id": item["id"],
+                "x": x,
+                "y": y,
+                "text": words,
+                "size": 20,
+                "color": color,
+            }
+        else:
+            made = {
+                "kind": "note",
+                "id": item["id"],
+                "x": x,
+                "y": y,
+                "w": 160,
+                "text": "todo\nreview",
+                "size": 18,
+                "fill": "#ffec99",
+            }
+        if rng.random() < 0.1:
+            angle = rng.uniform(-0.3, 0.3)
+            cos, sin = math.cos(angle), math.sin(angle)
+            placements[item["id"]] = {
+                "m": [cos, sin, -sin, cos, x - cos * x + sin * y, y - sin * x - cos * y]
+            }
+        out.append(made)
+    return out, placements
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -108,6 +178,9 @@ def main() -> int:  # noqa: PLR0915 - one script, top to bottom
     parser.add_argument("--strokes", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each scripted camera move")
     parser.add_argument("--dpr", type=float, nargs="+", default=[1.0, 2.0], help="device pixel ratios")
+    parser.add_argument(
+        "--mixed", type=float, default=0.0, help="share of the items that are shapes, texts and notes (0..1)"
+    )
     args = parser.parse_args()
     try:
         from playwright.sync_api import sync_playwright  # noqa: PLC0415 - a dev dependency
@@ -136,18 +209,27 @@ def main() -> int:  # noqa: PLR0915 - one script, top to bottom
         try:
             drawing.start()
             room.start()
-            board = strokes(args.strokes)
+            board, placements = mixed(strokes(args.strokes), args.mixed)
             began = time.monotonic()
             with httpx.Client(base_url=f"{drawing.url}/api/v1", timeout=300) as api:
                 joined = api.post(f"/sessions/{SESSION}/join", json={"name": "bench"})
                 token = joined.raise_for_status().json()
                 api.post(
                     f"/sessions/{SESSION}/import",
-                    json={"format": "drawnet.board.v1", "strokes": board},
+                    json={"format": "drawnet.board.v1", "strokes": board, "placements": placements},
                     headers={"Authorization": f"Bearer {token['token']}"},
                 ).raise_for_status()
             print(f"imported {len(board)} strokes in {time.monotonic() - began:.1f}s", file=sys.stderr)
-            results: dict[str, Any] = {"strokes": len(board), "seconds": args.seconds, "runs": []}
+            kinds = {
+                kind: sum(1 for item in board if item["kind"] == kind)
+                for kind in ("stroke", "shape", "text", "note")
+            }
+            results: dict[str, Any] = {
+                "strokes": len(board),
+                "kinds": kinds,
+                "seconds": args.seconds,
+                "runs": [],
+            }
             with sync_playwright() as driver:
                 browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 results["chromium"] = browser.version
@@ -192,7 +274,8 @@ def main() -> int:  # noqa: PLR0915 - one script, top to bottom
     out = RESULTS / f"frontend-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
     out.write_text(json.dumps(results, indent=2))
     print(
-        f"\n{results['strokes']:,} strokes, Chromium {results.get('chromium')} headless (software), "
+        f"\n{results['strokes']:,} items ({results['kinds']}), "
+        f"Chromium {results.get('chromium')} headless (software), "
         f"1280 by 800 CSS px, {args.seconds:g} s per move\n"
     )
     print(

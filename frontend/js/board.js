@@ -4,15 +4,20 @@
 //
 // - Applying is idempotent per op id (exactly once) and monotonic in seq (an op at or below the board's seq
 //   is already in it).
-// - `stroke` adds a stroke; `erase` removes the named strokes that are visible; `clear` every visible one.
+// - `stroke`, `shape`, `text` and `note` add an item on top; `erase` removes the named items that are
+//   visible; `clear` every visible one.
+// - `transform` applies its matrix after the transform each named visible item has (compose(), the same
+//   float operations in the same order as board.py's, so both reach the same bits); undoing it applies
+//   the inverse matrix, redoing it the matrix again. `edit` replaces a visible text's or note's text.
 // - `undo` and `redo` act on their author's own ops (the author is the committed op's `by`: a user id),
 //   newest first: each author has an undo and a redo stack of at most UNDO_DEPTH ops; a new op clears its
 //   author's redo stack. The room names the target before logging, so the log says what happens.
 // - An op that leaves both stacks can no longer be undone or redone: strokes it hid for good are dropped.
 
-import { OpKind } from "./protocol.js";
+import { ITEM_KINDS, OpKind } from "./protocol.js";
 
-/** @typedef {import("./protocol.js").StrokeOp} Stroke */
+/** An item: the op that added it (named Stroke for the first kind). @typedef {import("./protocol.js").ItemOp} Stroke */
+/** @typedef {import("./protocol.js").Matrix} Matrix */
 /** @typedef {import("./protocol.js").Committed} Committed */
 /** @typedef {import("./protocol.js").BoardState} BoardState */
 /** @typedef {import("./protocol.js").StrokeEntry} StrokeEntry */
@@ -21,11 +26,48 @@ import { OpKind } from "./protocol.js";
 /** Ops per author that can be undone (and as many that can be redone): board.py's UNDO_DEPTH. */
 export const UNDO_DEPTH = 100;
 
+/** @type {readonly string[]} effect kinds of ops that add an item: undoing them hides it */
+const ADDS = ITEM_KINDS;
+
+/**
+ * `m` after `n` (null: no transform): board.py's `compose`, operation for operation.
+ * @param {Matrix} m
+ * @param {Matrix | null} n
+ * @returns {Matrix}
+ */
+export function compose(m, n) {
+  if (n === null) return m;
+  return [
+    m[0] * n[0] + m[2] * n[1],
+    m[1] * n[0] + m[3] * n[1],
+    m[0] * n[2] + m[2] * n[3],
+    m[1] * n[2] + m[3] * n[3],
+    m[0] * n[4] + m[2] * n[5] + m[4],
+    m[1] * n[4] + m[3] * n[5] + m[5],
+  ];
+}
+
+/** @param {Matrix} m */
+export function determinant(m) {
+  return m[0] * m[3] - m[1] * m[2];
+}
+
+/**
+ * The inverse of a matrix whose determinant is not 0: board.py's `invert`.
+ * @param {Matrix} m
+ * @returns {Matrix}
+ */
+export function invert(m) {
+  const [a, b, c, d, e, f] = m;
+  const det = a * d - b * c;
+  return [d / det, -b / det, -c / det, a / det, (c * f - d * e) / det, (b * e - a * f) / det];
+}
+
 /**
  * What a change did to the visible board, for a renderer that redraws only what changed:
- * `add`: a stroke appeared on top; `show` / `hide`: a stroke appeared below others or went away;
- * `reset`: everything may have changed.
- * @typedef {{type: "add" | "show" | "hide", stroke: Stroke} | {type: "reset"}} BoardChange
+ * `add`: an item appeared on top; `show` / `hide`: an item appeared below others or went away; `change`:
+ * a visible item moved or its text changed; `reset`: everything may have changed.
+ * @typedef {{type: "add" | "show" | "hide" | "change", stroke: Stroke} | {type: "reset"}} BoardChange
  */
 
 class Entry {
@@ -41,6 +83,10 @@ class Entry {
     this.undone = false;
     /** @type {Set<string>} ids of the erase and clear ops that hide it */
     this.removedBy = new Set();
+    /** @type {Matrix | null} its transform */
+    this.m = null;
+    /** @type {string | null} its text, when an edit changed it */
+    this.text = null;
   }
 
   get visible() {
@@ -54,13 +100,17 @@ class Effect {
    * @param {string} by
    * @param {string} kind
    * @param {string[]} targets
+   * @param {Matrix | null} [m] a transform's matrix
+   * @param {string[] | null} [texts] an edit's text before and after
    */
-  constructor(id, by, kind, targets) {
+  constructor(id, by, kind, targets, m = null, texts = null) {
     this.id = id;
     this.by = by;
     this.kind = kind;
     this.targets = targets;
     this.undone = false;
+    this.m = m;
+    this.texts = texts;
   }
 }
 
@@ -122,6 +172,27 @@ export class Board {
     return entry?.visible ? entry.stroke : undefined;
   }
 
+  /**
+   * Where a visible item is and what it says now: its transform (null: none) and edited text (null: its own).
+   * @param {string} itemId
+   * @returns {{m: Matrix | null, text: string | null} | undefined}
+   */
+  placement(itemId) {
+    const entry = this.#strokes.get(itemId);
+    return entry?.visible ? { m: entry.m, text: entry.text } : undefined;
+  }
+
+  /**
+   * The visible items bottom to top with their transforms and edited texts: board.py's `placed()`.
+   * @returns {[Stroke, Matrix | null, string | null][]}
+   */
+  placed() {
+    /** @type {[Stroke, Matrix | null, string | null][]} */
+    const out = [];
+    for (const entry of this.#strokes.values()) if (entry.visible) out.push([entry.stroke, entry.m, entry.text]);
+    return out;
+  }
+
   /** @param {string} strokeId who committed the stroke (a user id), if the board holds it */
   authorOf(strokeId) {
     return this.#strokes.get(strokeId)?.by;
@@ -150,13 +221,15 @@ export class Board {
     return this.#redo.get(author)?.at(-1) ?? null;
   }
 
-  /** A short digest of the visible board (stroke ids in order), equal wherever the same ops were applied. */
+  /** A short digest of the visible board (item ids in order, their transforms and edited texts). */
   hash() {
     // FNV-1a, 32 bits: for test hooks and quick comparisons, not for security.
     let hash = 0x811c9dc5;
     for (const entry of this.#strokes.values()) {
       if (!entry.visible) continue;
-      const id = entry.stroke.id;
+      let id = entry.stroke.id;
+      if (entry.m) id += `@${entry.m.join(",")}`;
+      if (entry.text !== null) id += `#${entry.text}`;
       for (let i = 0; i < id.length; i += 1) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
       hash = Math.imul(hash ^ 0x2c, 0x01000193);
     }
@@ -179,12 +252,33 @@ export class Board {
     this.seq = seq;
     this.#opSeqs.set(op.id, seq);
     switch (op.kind) {
-      case OpKind.STROKE: {
+      case OpKind.STROKE:
+      case OpKind.SHAPE:
+      case OpKind.TEXT:
+      case OpKind.NOTE: {
         const entry = new Entry(op, seq, by);
         this.#strokes.set(op.id, entry);
         this.#visible += 1;
         this.#emit({ type: "add", stroke: op });
-        this.#done(new Effect(op.id, by, "stroke", [op.id]));
+        this.#done(new Effect(op.id, by, op.kind, [op.id]));
+        break;
+      }
+      case OpKind.TRANSFORM: {
+        const targets = [...new Set(op.items)].filter((id) => this.#strokes.get(id)?.visible);
+        this.#transform(targets, op.m);
+        this.#done(new Effect(op.id, by, "transform", targets, [...op.m]));
+        break;
+      }
+      case OpKind.EDIT: {
+        const entry = this.#strokes.get(op.item);
+        const item = entry?.stroke;
+        if (!entry || !entry.visible || !item || (item.kind !== OpKind.TEXT && item.kind !== OpKind.NOTE)) {
+          this.#done(new Effect(op.id, by, "edit", []));
+          break;
+        }
+        const before = entry.text ?? item.text;
+        this.#setText(entry, op.text);
+        this.#done(new Effect(op.id, by, "edit", [op.item], null, [before, op.text]));
         break;
       }
       case OpKind.ERASE: {
@@ -224,6 +318,28 @@ export class Board {
   }
 
   /**
+   * @param {string[]} targets
+   * @param {Matrix} m
+   */
+  #transform(targets, m) {
+    for (const target of targets) {
+      const entry = this.#strokes.get(target);
+      if (!entry) continue;
+      entry.m = compose(m, entry.m);
+      if (entry.visible) this.#emit({ type: "change", stroke: entry.stroke });
+    }
+  }
+
+  /**
+   * @param {Entry} entry
+   * @param {string} text
+   */
+  #setText(entry, text) {
+    entry.text = text;
+    if (entry.visible) this.#emit({ type: "change", stroke: entry.stroke });
+  }
+
+  /**
    * @param {string} remover
    * @param {string[]} targets
    */
@@ -240,10 +356,19 @@ export class Board {
    */
   #setUndone(effect, undone) {
     effect.undone = undone;
+    if (effect.kind === "transform" && effect.m) {
+      this.#transform(effect.targets, undone ? invert(/** @type {Matrix} */ (effect.m)) : /** @type {Matrix} */ (effect.m));
+      return;
+    }
+    if (effect.kind === "edit") {
+      const entry = effect.targets.length > 0 ? this.#strokes.get(effect.targets[0]) : undefined;
+      if (entry && effect.texts) this.#setText(entry, undone ? effect.texts[0] : effect.texts[1]);
+      return;
+    }
     for (const target of effect.targets) {
       const entry = this.#strokes.get(target);
       if (!entry) continue;
-      if (effect.kind === "stroke") this.#change(entry, () => (entry.undone = undone));
+      if (ADDS.includes(effect.kind)) this.#change(entry, () => (entry.undone = undone));
       else if (undone) this.#change(entry, () => entry.removedBy.delete(effect.id));
       else this.#change(entry, () => entry.removedBy.add(effect.id));
     }
@@ -302,7 +427,8 @@ export class Board {
     const effect = this.#effects.get(opId);
     if (!effect) return;
     this.#effects.delete(opId);
-    const gone = effect.kind === "stroke" ? effect.undone : !effect.undone;
+    if (!ADDS.includes(effect.kind) && effect.kind !== "erase" && effect.kind !== "clear") return;
+    const gone = ADDS.includes(effect.kind) ? effect.undone : !effect.undone;
     if (!gone) return;
     for (const target of effect.targets) {
       const entry = this.#strokes.get(target);
@@ -341,6 +467,8 @@ export class Board {
         by: entry.by,
         undone: entry.undone,
         removed_by: [...entry.removedBy].sort(),
+        m: entry.m ? /** @type {Matrix} */ ([...entry.m]) : null,
+        text: entry.text,
       })),
       effects: [...this.#effects.values()].map((e) => ({
         id: e.id,
@@ -348,6 +476,8 @@ export class Board {
         kind: e.kind,
         targets: [...e.targets],
         undone: e.undone,
+        m: e.m ? /** @type {Matrix} */ ([...e.m]) : null,
+        texts: e.texts ? [...e.texts] : null,
       })),
       undo,
       redo,
@@ -370,11 +500,15 @@ export class Board {
       const entry = new Entry(item.stroke, item.seq, item.by);
       entry.undone = item.undone ?? false;
       entry.removedBy = new Set(item.removed_by ?? []);
+      entry.m = item.m && item.m.length === 6 ? /** @type {Matrix} */ ([...item.m]) : null;
+      entry.text = item.text ?? null;
       this.#strokes.set(item.stroke.id, entry);
       if (entry.visible) this.#visible += 1;
     }
     for (const item of state.effects ?? []) {
-      const effect = new Effect(item.id, item.by, item.kind, [...item.targets]);
+      const m = item.m && item.m.length === 6 ? /** @type {Matrix} */ ([...item.m]) : null;
+      const texts = item.texts && item.texts.length === 2 ? [...item.texts] : null;
+      const effect = new Effect(item.id, item.by, item.kind, [...item.targets], m, texts);
       effect.undone = item.undone ?? false;
       this.#effects.set(item.id, effect);
     }

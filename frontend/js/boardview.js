@@ -22,6 +22,8 @@ import { Moderation } from "./moderation.js";
 import { People } from "./people.js";
 import {
   DEFAULT_LIMITS,
+  HardLimits,
+  ITEM_KINDS,
   NackCode,
   OpKind,
   Role,
@@ -38,14 +40,21 @@ import { Renderer } from "./render.js";
 import { boardPath } from "./routes.js";
 import { JoinTokens } from "./tokens.js";
 import { ToolKind, isDrawingTool, shortcut, strokeStyle } from "./tools.js";
+import { compose } from "./board.js";
+import { pasteFrom, copied } from "./clipboard.js";
+import { IDENTITY } from "./matrix.js";
 import { eraserTool } from "./tools/eraser.js";
 import { handTool } from "./tools/hand.js";
-import { lineTool } from "./tools/line.js";
 import { freehandTool } from "./tools/pen.js";
+import { selectTool as selectionTool } from "./tools/select.js";
+import { shapeTool } from "./tools/shape.js";
+import { textTool } from "./tools/text.js";
 
 /** @typedef {import("./api.js").Config} Config */
 /** @typedef {import("./protocol.js").Participant} Participant */
 /** @typedef {import("./protocol.js").StrokeOp} StrokeOp */
+/** @typedef {import("./protocol.js").ItemOp} ItemOp */
+/** @typedef {import("./protocol.js").Matrix} Matrix */
 /** @typedef {import("./protocol.js").Committed} Committed */
 /** @typedef {import("./protocol.js").ServerMessage} ServerMessage */
 /** @typedef {import("./protocol.js").Welcome} Welcome */
@@ -65,6 +74,8 @@ import { freehandTool } from "./tools/pen.js";
 
 /** A preview that has not grown for this long (ms) is dropped: its stroke was refused, or its author lost. */
 const PREVIEW_IDLE_MS = 30_000;
+/** An ended drag is shown this long (ms) at most while its transform is on its way. */
+const DRAG_LINGER_MS = 3_000;
 /** Cursor positions go out at most this often (ms); viewports too. */
 const CURSOR_EVERY_MS = 50;
 const VIEW_EVERY_MS = 150;
@@ -226,11 +237,22 @@ export async function startBoard(config, session, linkFromUrl) {
   let limits = { ...DEFAULT_LIMITS };
   /** Others' strokes in progress, by stroke id. @type {Map<string, Preview>} */
   const previews = new Map();
-  /** My finished strokes not on the board yet (sent, or waiting to be), by id. @type {Map<string, StrokeOp>} */
+  /** My finished items not on the board yet (sent, or waiting to be), by id. @type {Map<string, ItemOp>} */
   const inflight = new Map();
   /** Strokes my unconfirmed erase ops remove, by op id: drawn faded until the erase is committed. */
-  /** @type {Map<string, StrokeOp[]>} */
+  /** @type {Map<string, ItemOp[]>} */
   const erasing = new Map();
+  /** My transforms not yet committed, by op id: their items are drawn moved meanwhile. */
+  /** @type {Map<string, {items: string[], m: Matrix}>} */
+  const transforming = new Map();
+  /** Others' drags in progress (live `drag`), by participant; `ended` once they let go. */
+  /** @type {Map<string, {items: string[], m: Matrix, seen: number, ended: boolean}>} */
+  const drags = new Map();
+  /** What I have selected (the select tool's, shared with the keyboard and the clipboard). */
+  /** @type {Set<string>} */
+  const selection = new Set();
+  /** Whether new rectangles, ellipses and diamonds are filled (the toolbar's toggle, remembered). */
+  let filled = local()?.getItem("drawnet.fill") === "1";
   /** My ops not yet seen committed: sent from this page, or left in the outbox by an earlier one. */
   /** @type {Set<string>} */
   const unconfirmed = new Set();
@@ -240,7 +262,7 @@ export async function startBoard(config, session, linkFromUrl) {
   const acked = new Map();
   for (const op of outbox.ops) {
     unconfirmed.add(op.id);
-    if (op.kind === OpKind.STROKE) inflight.set(op.id, op);
+    if ((/** @type {readonly string[]} */ (ITEM_KINDS)).includes(op.kind)) inflight.set(op.id, /** @type {ItemOp} */ (op));
   }
   const cameraKey = `drawnet.camera.${config.namespace}.${session}`;
   /** @type {Camera} */
@@ -370,6 +392,7 @@ export async function startBoard(config, session, linkFromUrl) {
         break;
       case ServerKind.LEFT:
         people.left(message.id);
+        drags.delete(message.id);
         for (const [id, preview] of previews) if (preview.by === message.id) previews.delete(id);
         invalidate();
         break;
@@ -393,6 +416,16 @@ export async function startBoard(config, session, linkFromUrl) {
         invalidate();
         break;
       }
+      case ServerKind.DRAG:
+        if (!message.by || message.by === people.me?.id) break;
+        if (message.items.length === 0) {
+          const dragging = drags.get(message.by);
+          if (dragging) Object.assign(dragging, { ended: true, seen: Date.now() });
+        } else {
+          drags.set(message.by, { items: message.items, m: message.m, seen: Date.now(), ended: false });
+        }
+        invalidate();
+        break;
       case ServerKind.CURSOR:
         if (message.by) people.cursor(message.by, message.x, message.y, camera);
         break;
@@ -419,6 +452,7 @@ export async function startBoard(config, session, linkFromUrl) {
     const stroke = inflight.get(id);
     inflight.delete(id);
     erasing.delete(id);
+    transforming.delete(id);
     invalidate();
     if (code === NackCode.NOTHING_TO_UNDO || code === NackCode.NOTHING_TO_REDO || code === NackCode.STALE) {
       updateUndoButtons();
@@ -438,7 +472,14 @@ export async function startBoard(config, session, linkFromUrl) {
     settleAcked();
     inflight.delete(committed.op.id);
     erasing.delete(committed.op.id);
+    transforming.delete(committed.op.id);
     previews.delete(committed.op.id);
+    const { op } = committed;
+    if (op.kind === OpKind.TRANSFORM) {
+      // Someone's drag preview ends where their transform lands.
+      const moved = new Set(op.items);
+      for (const [by, dragging] of drags) if (dragging.items.some((id) => moved.has(id))) drags.delete(by);
+    }
     updateUndoButtons();
     invalidate();
   }
@@ -452,7 +493,7 @@ export async function startBoard(config, session, linkFromUrl) {
       /** @type {HTMLElement} */ (item).hidden = !isOwner();
     }
     hint.textContent = viewer ? "View only: drag to look around." : "Draw anywhere. Share the link to draw together.";
-    if (viewer && isDrawingTool(tool)) selectTool(ToolKind.HAND);
+    if (viewer && tools[tool].writes) selectTool(ToolKind.HAND);
     if (viewer && gesture?.tool.writes) {
       gesture.tool.cancel();
       gesture = null;
@@ -592,6 +633,7 @@ export async function startBoard(config, session, linkFromUrl) {
   /** @param {ToolKindName} next */
   function selectTool(next) {
     if (tools[next].writes && !canWrite() && people.me !== null) return;
+    if (next !== tool) tools[tool].deselect?.();
     tool = next;
     for (const button of toolButtons) {
       const chosen = button.dataset.tool === tool;
@@ -608,6 +650,23 @@ export async function startBoard(config, session, linkFromUrl) {
   }
   penColor.addEventListener("input", () => setPenColor(penColor.value));
   penWidth.addEventListener("input", () => setPenWidth(Number(penWidth.value)));
+  const fillToggle = element("fill-toggle", HTMLButtonElement);
+  /** @param {boolean} on */
+  function setFill(on) {
+    filled = on;
+    local()?.setItem("drawnet.fill", on ? "1" : "0");
+    fillToggle.setAttribute("aria-pressed", String(on));
+    fillToggle.classList.toggle("active", on);
+  }
+  setFill(filled);
+  fillToggle.addEventListener("click", () => setFill(!filled));
+  // Clearing: the owner's, undoable like any op (docs/protocol.md: who may clear).
+  element("clear-board", HTMLButtonElement).addEventListener("click", () => {
+    if (!isOwner() || board.size === 0) return;
+    submit({ kind: OpKind.CLEAR, id: nextId() });
+    selection.clear();
+    toast("Board cleared: Undo (Ctrl+Z) brings it back");
+  });
   undoButton.addEventListener("click", () => undoRedo(OpKind.UNDO));
   redoButton.addEventListener("click", () => undoRedo(OpKind.REDO));
   element("zoom-in", HTMLButtonElement).addEventListener("click", () => zoomBy(ZOOM_STEP));
@@ -653,6 +712,7 @@ export async function startBoard(config, session, linkFromUrl) {
         acked.delete(id);
         inflight.delete(id);
         erasing.delete(id);
+        transforming.delete(id);
         confirm(id);
       }
     }
@@ -768,26 +828,53 @@ export async function startBoard(config, session, linkFromUrl) {
     nextId,
     sendLive: (message) => connection.sendLive(message),
     generation: () => connection.generation,
-    submitStroke(op) {
+    submitItem(op) {
       inflight.set(op.id, op);
       submit(op);
     },
-    submitErase(id, strokes) {
-      erasing.set(id, strokes);
-      submit({ kind: OpKind.ERASE, id, strokes: strokes.map((stroke) => stroke.id) });
+    submitErase(id, items) {
+      erasing.set(id, items);
+      for (const item of items) selection.delete(item.id);
+      submit({ kind: OpKind.ERASE, id, strokes: items.map((item) => item.id) });
     },
-    strokesAt: (x, y, radius) => renderer.strokesAt(x, y, radius),
+    submit,
+    submitTransform(items, m) {
+      const id = nextId();
+      transforming.set(id, { items, m });
+      submit({ kind: OpKind.TRANSFORM, id, items, m });
+    },
+    itemsAt: (x, y, radius) => renderer.strokesAt(x, y, radius),
+    itemsIn: (rect) => renderer.itemsIn(rect),
+    boundsOf: (id) => renderer.boundsOf(id),
+    item: (id) => board.getStroke(id),
+    placeOf: (id) => board.placement(id) ?? { m: null, text: null },
+    hide(ids) {
+      dragging = new Set(ids);
+      invalidate();
+    },
+    selection,
+    host: element("board", HTMLDivElement),
     panBy: (dx, dy) => setCamera(panBy(camera, dx, dy)),
     showPanning: (panning) => canvas.classList.toggle("panning", panning),
     invalidate,
   };
+  /** Items the tool in use keeps off the tiles (being dragged, or edited). @type {Set<string>} */
+  let dragging = new Set();
+  const texts = textTool(toolContext, ToolKind.TEXT);
   /** @type {Record<ToolKindName, Tool>} */
   const tools = {
+    select: selectionTool(toolContext),
+    hand: handTool(toolContext),
     pen: freehandTool(toolContext, ToolKind.PEN),
     highlighter: freehandTool(toolContext, ToolKind.HIGHLIGHTER),
-    line: lineTool(toolContext),
     eraser: eraserTool(toolContext),
-    hand: handTool(toolContext),
+    line: shapeTool(toolContext, "line", () => filled),
+    arrow: shapeTool(toolContext, "arrow", () => filled),
+    rect: shapeTool(toolContext, "rect", () => filled),
+    ellipse: shapeTool(toolContext, "ellipse", () => filled),
+    diamond: shapeTool(toolContext, "diamond", () => filled),
+    text: texts,
+    note: textTool(toolContext, ToolKind.NOTE),
   };
 
   // ---- pointers: the gesture's pointer goes to its tool; two fingers pinch
@@ -889,10 +976,29 @@ export async function startBoard(config, session, linkFromUrl) {
       event.preventDefault();
       return;
     }
+    if (gesture === null && tools[tool].key(event)) {
+      event.preventDefault();
+      return;
+    }
     const action = shortcut(event);
     if (!action) return;
     event.preventDefault();
     switch (action) {
+      case "fill":
+        setFill(!filled);
+        break;
+      case "select:all":
+        if (!canWrite()) break;
+        selectTool(ToolKind.SELECT);
+        for (const item of board.strokes) selection.add(item.id);
+        invalidate();
+        break;
+      case "duplicate":
+        duplicate();
+        break;
+      case "delete":
+        deleteSelection();
+        break;
       case "undo":
         undoRedo(OpKind.UNDO);
         break;
@@ -921,6 +1027,78 @@ export async function startBoard(config, session, linkFromUrl) {
         selectTool(/** @type {ToolKindName} */ (action.slice("tool:".length)));
     }
   });
+  // ---- the selection: delete, duplicate, and the system clipboard (JSON: clipboard.js)
+  function selected() {
+    /** @type {[ItemOp, import("./kinds/place.js").Place][]} */
+    const items = [];
+    for (const item of board.strokes) if (selection.has(item.id)) items.push([item, board.placement(item.id) ?? { m: null, text: null }]);
+    return items;
+  }
+
+  function deleteSelection() {
+    const items = selected().map(([item]) => item);
+    if (!canWrite() || items.length === 0) return;
+    for (let i = 0; i < items.length; i += HardLimits.MAX_ERASE_TARGETS) {
+      toolContext.submitErase(nextId(), items.slice(i, i + HardLimits.MAX_ERASE_TARGETS));
+    }
+    selection.clear();
+    invalidate();
+  }
+
+  /**
+   * @param {string} text
+   * @param {number} dx
+   * @param {number} dy
+   */
+  function pasteText(text, dx, dy) {
+    const pasted = pasteFrom(text, nextId, dx, dy);
+    if (!pasted || !canWrite()) return false;
+    for (const op of pasted.ops) {
+      if (op.kind === OpKind.TRANSFORM) toolContext.submitTransform(op.items, op.m);
+      else if ((/** @type {readonly string[]} */ (ITEM_KINDS)).includes(op.kind)) toolContext.submitItem(/** @type {ItemOp} */ (op));
+    }
+    selectTool(ToolKind.SELECT);
+    selection.clear();
+    for (const id of pasted.ids) selection.add(id);
+    invalidate();
+    return true;
+  }
+
+  /** Paste offset (board units) of a duplicate, or a paste onto the same board. */
+  const PASTE_OFFSET_PX = 16;
+  function duplicate() {
+    const items = selected();
+    if (items.length > 0) pasteText(copied(items), PASTE_OFFSET_PX / camera.zoom, PASTE_OFFSET_PX / camera.zoom);
+  }
+
+  document.addEventListener("copy", (event) => {
+    if (isTyping(event.target) || selection.size === 0) return;
+    event.clipboardData?.setData("text/plain", copied(selected()));
+    event.preventDefault();
+  });
+  document.addEventListener("cut", (event) => {
+    if (isTyping(event.target) || selection.size === 0) return;
+    event.clipboardData?.setData("text/plain", copied(selected()));
+    event.preventDefault();
+    deleteSelection();
+  });
+  document.addEventListener("paste", (event) => {
+    if (isTyping(event.target)) return;
+    const text = event.clipboardData?.getData("text/plain") ?? "";
+    // Pasted where the pointer is when it is over the board, else a little off the originals.
+    const offset = PASTE_OFFSET_PX / camera.zoom;
+    if (pasteText(text, offset, offset)) event.preventDefault();
+  });
+  canvas.addEventListener("dblclick", (event) => {
+    if (!canWrite() || tool !== ToolKind.SELECT) return;
+    const at = toolContext.boardPoint(event);
+    const hit = renderer.strokesAt(at.x, at.y, 2 / camera.zoom).find((item) => item.kind === "text" || item.kind === "note");
+    if (!hit) return;
+    selection.clear();
+    selectTool(hit.kind === "note" ? ToolKind.NOTE : ToolKind.TEXT);
+    /** @type {ReturnType<typeof textTool>} */ (tools[hit.kind === "note" ? "note" : "text"]).edit(hit.id);
+  });
+
   document.addEventListener("keyup", (event) => {
     if (event.key === " ") {
       spaceHeld = false;
@@ -941,13 +1119,34 @@ export async function startBoard(config, session, linkFromUrl) {
     const active = gesture?.tool ?? tools[tool];
     active.frame();
     /** @type {import("./tools/tool.js").Overlay} */
-    const overlay = { live: [...previews.values()], erasing: [] };
+    const overlay = { live: [...previews.values()], erasing: [], moving: [], decorations: [] };
+    // Items on their way somewhere: others' drags, my transforms not yet committed; drawn moved, off the tiles.
+    const hidden = new Set(dragging);
+    /** @type {Map<string, Matrix>} */
+    const moves = new Map();
+    for (const { items, m } of [...drags.values(), ...transforming.values()]) {
+      for (const id of items) moves.set(id, compose(m, moves.get(id) ?? IDENTITY));
+    }
+    for (const [id, m] of moves) {
+      const item = board.getStroke(id);
+      if (!item) continue;
+      hidden.add(id);
+      overlay.moving.push({ item, m });
+    }
     active.overlay(overlay);
     const faded = overlay.erasing;
-    for (const strokes of erasing.values()) faded.push(...strokes);
-    const live = overlay.live;
+    for (const items of erasing.values()) faded.push(...items);
+    renderer.setHidden(hidden);
     renderer.setCamera(camera);
-    const more = renderer.draw({ pending: inflight.values(), live, erasing: faded });
+    const more = renderer.draw({
+      pending: inflight.values(),
+      live: overlay.live,
+      erasing: faded,
+      moving: overlay.moving,
+      decorate: (ctx) => {
+        for (const decorate of overlay.decorations) decorate(ctx);
+      },
+    });
     if (cameraMoved) {
       people.placeCursors(camera);
       cameraMoved = false;
@@ -963,6 +1162,13 @@ export async function startBoard(config, session, linkFromUrl) {
 
   window.setInterval(() => {
     const idleSince = Date.now() - PREVIEW_IDLE_MS;
+    for (const [by, dragging] of drags) {
+      // A drag whose transform never came (refused, or its author gone quiet) stops being shown.
+      if (dragging.seen < (dragging.ended ? Date.now() - DRAG_LINGER_MS : idleSince)) {
+        drags.delete(by);
+        invalidate();
+      }
+    }
     for (const [id, preview] of previews) {
       if (preview.seen < idleSince) {
         previews.delete(id);
@@ -1005,6 +1211,10 @@ export async function startBoard(config, session, linkFromUrl) {
         camera: { ...camera },
         tool,
         canUndo: !undoButton.disabled,
+        kinds: board.strokes.map((item) => item.kind),
+        placed: board.placed(),
+        selection: [...selection],
+        dragging: [...drags.values()].map((d) => ({ items: d.items, m: d.m, ended: d.ended })),
         canRedo: !redoButton.disabled,
         tiles: { ...renderer.stats },
       }),

@@ -8,6 +8,7 @@ export const ClientKind = Object.freeze({
   HELLO: "hello",
   BEGIN: "begin",
   POINTS: "points",
+  DRAG: "drag",
   CURSOR: "cursor",
   VIEW: "view",
   PRESENCE: "presence",
@@ -26,6 +27,7 @@ export const ServerKind = Object.freeze({
   RENEWED: "renewed",
   BEGIN: "begin",
   POINTS: "points",
+  DRAG: "drag",
   CURSOR: "cursor",
   VIEW: "view",
   PRESENCE: "presence",
@@ -34,6 +36,11 @@ export const ServerKind = Object.freeze({
 /** Durable op tags (`kind`). */
 export const OpKind = Object.freeze({
   STROKE: "stroke",
+  SHAPE: "shape",
+  TEXT: "text",
+  NOTE: "note",
+  TRANSFORM: "transform",
+  EDIT: "edit",
   ERASE: "erase",
   CLEAR: "clear",
   UNDO: "undo",
@@ -56,6 +63,20 @@ export const NackCode = Object.freeze({
   RATE_LIMITED: "rate_limited",
   DRAINING: "draining",
 });
+
+/** The ops that add an item to the board. */
+export const ITEM_KINDS = Object.freeze([OpKind.STROKE, OpKind.SHAPE, OpKind.TEXT, OpKind.NOTE]);
+
+/** Shapes (`shape.shape`). */
+export const ShapeName = Object.freeze({
+  RECT: "rect",
+  ELLIPSE: "ellipse",
+  DIAMOND: "diamond",
+  ARROW: "arrow",
+  LINE: "line",
+});
+
+export const Align = Object.freeze({ LEFT: "left", CENTER: "center", RIGHT: "right" });
 
 export const Tool = Object.freeze({
   PEN: "pen",
@@ -103,6 +124,9 @@ export const HardLimits = Object.freeze({
   MAX_ID_LENGTH: 64,
   MAX_NAME_LENGTH: 64,
   MAX_ERASE_TARGETS: 1_000,
+  MAX_ITEMS_PER_OP: 1_000,
+  MAX_TEXT_CHARS: 20_000,
+  MAX_FONT_SIZE: 1_000,
   MAX_ZOOM: 1_000,
   COORDINATE_BOUND: 1_000_000,
 });
@@ -116,6 +140,8 @@ export const HardLimits = Object.freeze({
  * @property {number} max_strokes_per_board
  * @property {number} max_participants
  * @property {number} max_width
+ * @property {number} max_text_chars
+ * @property {number} max_font_size
  * @property {number} max_coordinate
  */
 
@@ -127,6 +153,8 @@ export const DEFAULT_LIMITS = Object.freeze({
   max_strokes_per_board: 100_000,
   max_participants: 50,
   max_width: 200.0,
+  max_text_chars: 4_000,
+  max_font_size: 400.0,
   max_coordinate: 1_000_000.0,
 });
 
@@ -168,25 +196,79 @@ export const SESSION_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
  * @property {Point[]} pts
  */
 
+/**
+ * A shape in the box (x, y)-(x + w, y + h); a line or arrow goes from its first corner to the other.
+ * @typedef {Object} ShapeOp
+ * @property {"shape"} kind
+ * @property {string} id
+ * @property {"rect" | "ellipse" | "diamond" | "arrow" | "line"} shape
+ * @property {number} x
+ * @property {number} y
+ * @property {number} w
+ * @property {number} h
+ * @property {string} color
+ * @property {number} width
+ * @property {number} [opacity]
+ * @property {string | null} [fill]
+ * @property {boolean} [rounded]
+ * @property {boolean} [start_head]
+ * @property {boolean} [end_head]
+ */
+
+/**
+ * Text: lines split at newlines, the first one's top at y; x is each line's left, centre or right.
+ * @typedef {Object} TextOp
+ * @property {"text"} kind
+ * @property {string} id
+ * @property {number} x
+ * @property {number} y
+ * @property {string} text
+ * @property {number} size
+ * @property {string} color
+ * @property {"left" | "center" | "right"} [align]
+ * @property {number} [opacity]
+ */
+
+/**
+ * A sticky note: a card w wide, as tall as its text needs (at least square).
+ * @typedef {Object} NoteOp
+ * @property {"note"} kind
+ * @property {string} id
+ * @property {number} x
+ * @property {number} y
+ * @property {number} w
+ * @property {string} text
+ * @property {number} size
+ * @property {string} fill
+ * @property {string} [color]
+ * @property {"left" | "center" | "right"} [align]
+ */
+
+/** @typedef {StrokeOp | ShapeOp | TextOp | NoteOp} ItemOp */
+/** An affine matrix [a, b, c, d, e, f], as canvas's setTransform takes it. @typedef {[number, number, number, number, number, number]} Matrix */
+/** Move, resize or rotate a selection at once. @typedef {{kind: "transform", id: string, items: string[], m: Matrix}} TransformOp */
+/** Replace a text's or a note's text. @typedef {{kind: "edit", id: string, item: string, text: string}} EditOp */
 /** @typedef {{kind: "erase", id: string, strokes: string[]}} EraseOp */
 /** @typedef {{kind: "clear", id: string}} ClearOp */
 /** Undo my newest op still done; the room fills in `target`. @typedef {{kind: "undo", id: string, target?: string | null}} UndoOp */
 /** Redo my newest undone op; the room fills in `target`. @typedef {{kind: "redo", id: string, target?: string | null}} RedoOp */
-/** @typedef {StrokeOp | EraseOp | ClearOp | UndoOp | RedoOp} Op */
+/** @typedef {ItemOp | TransformOp | EditOp | EraseOp | ClearOp | UndoOp | RedoOp} Op */
 
 /**
- * A stroke in a board state, visible or hidden (hidden ones can come back with undo or redo).
+ * An item in a board state, visible or hidden (hidden ones can come back with undo or redo).
  * @typedef {Object} StrokeEntry
- * @property {StrokeOp} stroke
+ * @property {ItemOp} stroke
  * @property {number} seq
  * @property {string} by
  * @property {boolean} undone
  * @property {string[]} removed_by
+ * @property {Matrix | null} [m] its transform now
+ * @property {string | null} [text] its text now, when an edit changed it
  */
 
 /**
  * What an op that can still be undone or redone did.
- * @typedef {{id: string, by: string, kind: string, targets: string[], undone: boolean}} Effect
+ * @typedef {{id: string, by: string, kind: string, targets: string[], undone: boolean, m?: Matrix | null, texts?: string[] | null}} Effect
  */
 
 /**
@@ -229,6 +311,10 @@ export const SESSION_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
  * @typedef {{t: "points", stroke: string, pts: Point[], by?: string}} Points
  */
 
+/**
+ * Live: a selection being dragged: draw `items` with `m` after their transforms; empty `items` ends it.
+ * @typedef {{t: "drag", items: string[], m: Matrix, by?: string}} Drag
+ */
 /** Live: where my pointer is, in board units. @typedef {{t: "cursor", x: number, y: number, by?: string}} Cursor */
 /** Live: my viewport's centre and zoom, so others can follow me. @typedef {{t: "view", x: number, y: number, zoom: number, by?: string}} View */
 /** Live: I went idle, or came back. @typedef {{t: "presence", idle: boolean, by?: string}} Presence */
@@ -236,7 +322,7 @@ export const SESSION_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** @typedef {{t: "op", op: Op}} Submit */
 /** A fresh join token for the open connection (in-band renewal). @typedef {{t: "renew", token: string}} Renew */
-/** @typedef {Hello | Begin | Points | Cursor | View | Presence | Submit | Renew} ClientMessage */
+/** @typedef {Hello | Begin | Points | Drag | Cursor | View | Presence | Submit | Renew} ClientMessage */
 
 // ------------------------------------------------------------------------------ room → client
 
@@ -258,7 +344,7 @@ export const SESSION_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** @typedef {{t: "ack", id: string, seq: number}} Ack */
 /** @typedef {{t: "nack", id: string, code: string, reason: string}} Nack */
 /** The room took the renewed token: the connection lasts until `exp` (unix seconds). @typedef {{t: "renewed", exp: number}} Renewed */
-/** @typedef {Welcome | Joined | Left | Committed | Ack | Nack | Renewed | Begin | Points | Cursor | View | Presence} ServerMessage */
+/** @typedef {Welcome | Joined | Left | Committed | Ack | Nack | Renewed | Begin | Points | Drag | Cursor | View | Presence} ServerMessage */
 
 // ------------------------------------------------------------------------------ helpers
 
@@ -403,6 +489,15 @@ export function points(stroke, pts) {
 }
 
 /**
+ * @param {string[]} items
+ * @param {Matrix} m
+ * @returns {Drag}
+ */
+export function drag(items, m) {
+  return { t: ClientKind.DRAG, items, m };
+}
+
+/**
  * @param {number} x
  * @param {number} y
  * @returns {Cursor}
@@ -520,6 +615,14 @@ export function isPoint(value) {
 
 /**
  * @param {unknown} value
+ * @returns {value is Matrix}
+ */
+function isMatrix(value) {
+  return Array.isArray(value) && value.length === 6 && value.every(isNumber);
+}
+
+/**
+ * @param {unknown} value
  * @returns {value is Point[]}
  */
 function isPointList(value) {
@@ -548,7 +651,9 @@ export function decodeBoardState(value) {
   check(isObject(value) && isNumber(value.seq) && Array.isArray(value.strokes), "malformed board state");
   for (const entry of value.strokes) {
     check(isObject(entry) && isNumber(entry.seq) && isString(entry.by), "malformed snapshot stroke");
-    check(decodeOp(entry.stroke).kind === OpKind.STROKE, "a snapshot holds strokes only");
+    check(/** @type {readonly string[]} */ (ITEM_KINDS).includes(decodeOp(entry.stroke).kind), "a snapshot holds items only");
+    check(entry.m === undefined || entry.m === null || isMatrix(entry.m), "malformed snapshot transform");
+    check(entry.text === undefined || entry.text === null || isString(entry.text), "malformed snapshot text");
     entry.undone = entry.undone === true;
     const removedBy = Array.isArray(entry.removed_by) ? entry.removed_by : [];
     check(removedBy.every(isString), "malformed snapshot stroke");
@@ -596,6 +701,33 @@ export function decodeOp(value) {
           value.pts.length > 0,
         `malformed stroke op ${String(value.id)}`,
       );
+      break;
+    case OpKind.SHAPE:
+      check(
+        isString(value.shape) &&
+          Object.values(ShapeName).includes(/** @type {any} */ (value.shape)) &&
+          [value.x, value.y, value.w, value.h, value.width].every(isNumber) &&
+          isString(value.color),
+        `malformed shape op ${String(value.id)}`,
+      );
+      break;
+    case OpKind.TEXT:
+      check(
+        [value.x, value.y, value.size].every(isNumber) && isString(value.text) && isString(value.color),
+        `malformed text op ${String(value.id)}`,
+      );
+      break;
+    case OpKind.NOTE:
+      check(
+        [value.x, value.y, value.w, value.size].every(isNumber) && isString(value.text) && isString(value.fill),
+        `malformed note op ${String(value.id)}`,
+      );
+      break;
+    case OpKind.TRANSFORM:
+      check(Array.isArray(value.items) && value.items.every(isString) && isMatrix(value.m), `malformed transform op ${value.id}`);
+      break;
+    case OpKind.EDIT:
+      check(isString(value.item) && isString(value.text), `malformed edit op ${value.id}`);
       break;
     case OpKind.ERASE:
       check(Array.isArray(value.strokes) && value.strokes.every(isString), `malformed erase op ${value.id}`);
@@ -679,6 +811,10 @@ export function decodeServer(frame) {
       check(isString(value.stroke) && isPointList(value.pts), "malformed points");
       if (!isString(value.by)) value.by = "";
       return /** @type {Points} */ (value);
+    case ServerKind.DRAG:
+      check(Array.isArray(value.items) && value.items.every(isString) && isMatrix(value.m), "malformed drag");
+      if (!isString(value.by)) value.by = "";
+      return /** @type {Drag} */ (value);
     case ServerKind.CURSOR:
       check(isNumber(value.x) && isNumber(value.y) && isString(value.by), "malformed cursor");
       return /** @type {Cursor} */ (value);

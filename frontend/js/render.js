@@ -7,7 +7,9 @@
 // Crisp on HiDPI screens: the canvas has devicePixelRatio pixels per CSS pixel.
 
 import { intersects, union, visibleRect } from "./geometry.js";
+import { compose } from "./board.js";
 import { kindOf } from "./kinds/kinds.js";
+import { UNPLACED } from "./kinds/place.js";
 
 export { strokePaths } from "./kinds/stroke.js";
 
@@ -15,6 +17,9 @@ export { strokePaths } from "./kinds/stroke.js";
 /** @typedef {import("./board.js").BoardChange} BoardChange */
 /** @typedef {import("./protocol.js").Point} Point */
 /** @typedef {import("./protocol.js").StrokeOp} StrokeOp */
+/** @typedef {import("./protocol.js").ItemOp} ItemOp */
+/** @typedef {import("./protocol.js").Matrix} Matrix */
+/** @typedef {import("./kinds/place.js").Place} Place */
 /** @typedef {import("./geometry.js").Camera} Camera */
 /** @typedef {import("./geometry.js").Rect} Rect */
 
@@ -30,14 +35,17 @@ export { strokePaths } from "./kinds/stroke.js";
 /**
  * What one frame shows over the committed strokes, bottom to top.
  * @typedef {Object} Scene
- * @property {Iterable<Drawable>} pending my finished strokes not yet committed
- * @property {Iterable<Drawable>} live strokes being drawn (mine and others')
- * @property {Iterable<Drawable>} erasing strokes the eraser is about to remove (drawn faded)
+ * @property {Iterable<Drawable | ItemOp>} pending my finished items not yet committed
+ * @property {Iterable<Drawable | ItemOp>} live items being drawn (mine and others')
+ * @property {Iterable<Drawable | ItemOp>} erasing items the eraser is about to remove (drawn faded)
+ * @property {Iterable<{item: ItemOp, m: Matrix}>} [moving] items being dragged (hidden from the tiles meanwhile), with the drag's matrix
+ * @property {(ctx: CanvasRenderingContext2D) => void} [decorate] drawn last, in board units (selection frames)
  */
 
 /**
- * A visible item in the index: its op, stacking order, bounds and what its kind built for painting it.
- * @typedef {{id: string, stroke: StrokeOp, z: number, rect: Rect, prepared: unknown}} Item
+ * A visible item in the index: its op, its place (transform, edited text), stacking order, bounds and what
+ * its kind built for painting it.
+ * @typedef {{id: string, stroke: ItemOp, place: Place, z: number, rect: Rect, prepared: unknown}} Item
  */
 
 /** Tile edge, CSS pixels. */
@@ -56,11 +64,12 @@ const GRID = 24;
 /**
  * Paint any item or drawable with its kind's module, building what it needs on the spot.
  * @param {import("./kinds/kinds.js").Context2D} ctx
- * @param {Drawable & {kind?: string}} item
+ * @param {Drawable | ItemOp} item
+ * @param {Place} [place]
  */
-function paintNow(ctx, item) {
-  const kind = kindOf(item);
-  kind.paint(ctx, item, kind.prepare(item));
+function paintNow(ctx, item, place = UNPLACED) {
+  const kind = kindOf(/** @type {{kind?: string}} */ (item));
+  kind.paint(ctx, item, place, kind.prepare(item, place));
 }
 
 /**
@@ -100,6 +109,8 @@ export class Renderer {
   /** @type {Map<string, number>} stacking order of every stroke the board holds */
   #z = new Map();
   #nextZ = 0;
+  /** @type {Set<string>} items kept off the tiles while they are dragged */
+  #hidden = new Set();
   /** Counts for the bench and the test hooks. */
   stats = { tilesDrawn: 0, tilesCached: 0, complete: true };
 
@@ -158,21 +169,23 @@ export class Renderer {
       return;
     }
     const { stroke } = change;
-    if (change.type === "hide") {
+    if (change.type === "hide" || change.type === "change") {
       const rect = this.#index.rectOf(stroke.id);
       this.#index.remove(stroke.id);
       if (rect) this.#invalidate(rect);
-      return;
+      if (change.type === "hide") return;
     }
     let z = this.#z.get(stroke.id);
     if (z === undefined) {
       z = this.#nextZ++;
       this.#z.set(stroke.id, z);
     }
+    const place = this.board.placement(stroke.id) ?? UNPLACED;
     /** @type {Item} */
-    const item = { id: stroke.id, stroke, z, rect: kindOf(stroke).bounds(stroke), prepared: null };
+    const item = { id: stroke.id, stroke, place, z, rect: kindOf(stroke).bounds(stroke, place), prepared: null };
+    if (this.#hidden.has(stroke.id)) return;
     this.#index.insert(item, item.rect);
-    if (change.type === "show") {
+    if (change.type === "show" || change.type === "change") {
       this.#invalidate(item.rect);
       return;
     }
@@ -188,8 +201,11 @@ export class Renderer {
     this.#nextZ = 0;
     for (const stroke of this.board.allStrokes()) this.#z.set(stroke.id, this.#nextZ++);
     for (const stroke of this.board.strokes) {
-      const rect = kindOf(stroke).bounds(stroke);
-      this.#index.insert({ id: stroke.id, stroke, z: /** @type {number} */ (this.#z.get(stroke.id)), rect, prepared: null }, rect);
+      if (this.#hidden.has(stroke.id)) continue;
+      const place = this.board.placement(stroke.id) ?? UNPLACED;
+      const rect = kindOf(stroke).bounds(stroke, place);
+      const z = /** @type {number} */ (this.#z.get(stroke.id));
+      this.#index.insert({ id: stroke.id, stroke, place, z, rect, prepared: null }, rect);
     }
   }
 
@@ -210,16 +226,58 @@ export class Renderer {
   }
 
   /**
+   * Keep these items off the tiles (they are being dragged and drawn moved each frame), or put them back.
+   * @param {Iterable<string>} ids
+   */
+  setHidden(ids) {
+    const next = new Set(ids);
+    for (const id of this.#hidden) {
+      if (next.has(id)) continue;
+      this.#hidden.delete(id);
+      const stroke = this.board.getStroke(id);
+      if (stroke) this.#onChange({ type: "show", stroke });
+    }
+    for (const id of next) {
+      if (this.#hidden.has(id)) continue;
+      const rect = this.#index.rectOf(id);
+      this.#index.remove(id);
+      if (rect) this.#invalidate(rect);
+      this.#hidden.add(id);
+    }
+  }
+
+  /**
+   * Visible items inside a rectangle (wholly: a marquee selects what it encloses), bottom first.
+   * @param {Rect} rect
+   * @returns {ItemOp[]}
+   */
+  itemsIn(rect) {
+    return this.#index
+      .query(rect)
+      .filter((item) => item.rect.x >= rect.x && item.rect.y >= rect.y && item.rect.x + item.rect.w <= rect.x + rect.w && item.rect.y + item.rect.h <= rect.y + rect.h)
+      .sort((a, b) => a.z - b.z)
+      .map((item) => item.stroke);
+  }
+
+  /**
+   * The bounds of a visible item, as indexed (null when it is not).
+   * @param {string} id
+   */
+  boundsOf(id) {
+    return this.#index.rectOf(id) ?? null;
+  }
+
+  /**
    * Visible strokes whose ink a circle touches, top first.
    * @param {number} x
    * @param {number} y
    * @param {number} radius board units
-   * @returns {StrokeOp[]}
+   * @returns {ItemOp[]}
    */
   strokesAt(x, y, radius) {
     const near = this.#index.query({ x: x - radius, y: y - radius, w: 2 * radius, h: 2 * radius });
     return near
-      .filter((item) => kindOf(item.stroke).hits(item.stroke, x, y, radius))
+      .filter((item) => kindOf(item.stroke).hits(item.stroke, item.place, x, y, radius))
       .sort((a, b) => b.z - a.z)
       .map((item) => item.stroke);
   }
@@ -290,11 +348,25 @@ export class Renderer {
     ctx.setTransform(s, 0, 0, s, -camera.x * s, -camera.y * s);
     ctx.lineCap = "round";
     ctx.lineJoin = "round";
-    for (const stroke of scene.erasing) {
-      paintNow(ctx, { ...stroke, color: BACKGROUND, opacity: 0.72, width: stroke.width + 2 / camera.zoom });
+    for (const item of scene.moving ?? []) {
+      const place = this.board.placement(item.item.id) ?? UNPLACED;
+      paintNow(ctx, item.item, { m: compose(item.m, place.m), text: place.text });
+    }
+    for (const item of scene.erasing) {
+      if (!("kind" in item) || item.kind === "stroke") {
+        const stroke = /** @type {Drawable} */ (item);
+        paintNow(ctx, { ...stroke, color: BACKGROUND, opacity: 0.72, width: stroke.width + 2 / camera.zoom });
+        continue;
+      }
+      const rect = kindOf(item).bounds(item, this.board.placement(item.id) ?? UNPLACED);
+      ctx.globalAlpha = 0.72;
+      ctx.fillStyle = BACKGROUND;
+      ctx.fillRect(rect.x, rect.y, rect.w, rect.h);
     }
     for (const item of scene.pending) paintNow(ctx, item);
     for (const item of scene.live) paintNow(ctx, item);
+    ctx.globalAlpha = 1;
+    scene.decorate?.(ctx);
     ctx.globalAlpha = 1;
     return !complete || camera.zoom !== this.#level;
   }
@@ -390,8 +462,8 @@ export class Renderer {
     ctx.lineJoin = "round";
     for (const item of items) {
       const kind = kindOf(item.stroke);
-      item.prepared ??= kind.prepare(item.stroke);
-      kind.paint(ctx, item.stroke, item.prepared);
+      item.prepared ??= kind.prepare(item.stroke, item.place);
+      kind.paint(ctx, item.stroke, item.place, item.prepared);
     }
     ctx.globalAlpha = 1;
   }

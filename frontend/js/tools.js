@@ -6,17 +6,37 @@ import { Tool } from "./protocol.js";
 
 /** What the pointer does on the board. */
 export const ToolKind = Object.freeze({
+  SELECT: "select",
+  HAND: "hand",
   PEN: "pen",
   HIGHLIGHTER: "highlighter",
-  LINE: "line",
   ERASER: "eraser",
-  HAND: "hand",
+  LINE: "line",
+  ARROW: "arrow",
+  RECT: "rect",
+  ELLIPSE: "ellipse",
+  DIAMOND: "diamond",
+  TEXT: "text",
+  NOTE: "note",
 });
 
-/** @typedef {"pen" | "highlighter" | "line" | "eraser" | "hand"} ToolKindName */
+/**
+ * @typedef {"select" | "hand" | "pen" | "highlighter" | "eraser" | "line" | "arrow" | "rect" | "ellipse" |
+ *   "diamond" | "text" | "note"} ToolKindName
+ */
 
-/** Tools that draw strokes. */
-export const DRAWING_TOOLS = Object.freeze([ToolKind.PEN, ToolKind.HIGHLIGHTER, ToolKind.LINE]);
+/** Tools that add items with the pen's colour and width. */
+export const DRAWING_TOOLS = Object.freeze([
+  ToolKind.PEN,
+  ToolKind.HIGHLIGHTER,
+  ToolKind.LINE,
+  ToolKind.ARROW,
+  ToolKind.RECT,
+  ToolKind.ELLIPSE,
+  ToolKind.DIAMOND,
+  ToolKind.TEXT,
+  ToolKind.NOTE,
+]);
 
 /** @param {string} tool */
 export function isDrawingTool(tool) {
@@ -54,8 +74,8 @@ export function usesPressure(tool) {
 }
 
 /**
- * @typedef {"tool:pen" | "tool:highlighter" | "tool:line" | "tool:eraser" | "tool:hand" | "undo" | "redo" |
- *   "zoom:in" | "zoom:out" | "zoom:reset" | "zoom:fit" | "width:down" | "width:up"} Action
+ * @typedef {`tool:${ToolKindName}` | "undo" | "redo" | "zoom:in" | "zoom:out" | "zoom:reset" | "zoom:fit" |
+ *   "width:down" | "width:up" | "fill" | "select:all" | "duplicate" | "delete"} Action
  */
 
 /**
@@ -73,9 +93,30 @@ export function shortcut(event) {
     if (key === "=" || key === "+") return "zoom:in";
     if (key === "-") return "zoom:out";
     if (key === "0") return "zoom:reset";
+    if (key === "a") return "select:all";
+    if (key === "d") return "duplicate";
     return null;
   }
   switch (key) {
+    case "v":
+      return "tool:select";
+    case "a":
+      return "tool:arrow";
+    case "r":
+      return "tool:rect";
+    case "o":
+      return "tool:ellipse";
+    case "d":
+      return "tool:diamond";
+    case "t":
+      return "tool:text";
+    case "n":
+      return "tool:note";
+    case "f":
+      return "fill";
+    case "Delete":
+    case "Backspace":
+      return "delete";
     case "p":
       return "tool:pen";
     case "m":

@@ -110,6 +110,36 @@ class BoardPage:
             self.page.mouse.move(*self.screen(point), steps=steps)
         self.page.mouse.up()
 
+    def drag(self, start: Point, end: Point, *, shift: bool = False, steps: int = 8) -> None:
+        """Press at `start` (canvas pixels), move to `end`, release; with Shift held if asked."""
+        if shift:
+            self.page.keyboard.down("Shift")
+        self.draw_stroke([start, end], steps=steps)
+        if shift:
+            self.page.keyboard.up("Shift")
+
+    def click(self, point: Point) -> None:
+        self.page.mouse.click(*self.screen(point))
+
+    def type_text(self, text: str) -> None:
+        """Type into the text editor as an input method would (insertText input events, no key presses),
+        newlines with Enter."""
+        editor = self.page.get_by_test_id("text-editor")
+        editor.wait_for()
+        self.page.wait_for_function("() => document.activeElement?.dataset.testid === 'text-editor'")
+        for i, line in enumerate(text.split("\n")):
+            if i:
+                self.page.keyboard.press("Enter")
+            self.page.keyboard.insert_text(line)
+
+    def finish_text(self) -> None:
+        self.page.keyboard.press("Escape")
+        self.page.get_by_test_id("text-editor").wait_for(state="detached")
+
+    def press(self, keys: str) -> None:
+        self.canvas.focus()
+        self.page.keyboard.press(keys)
+
     def hover(self, point: Point) -> None:
         self.page.mouse.move(*self.screen(point), steps=3)
 
@@ -187,6 +217,18 @@ class BoardPage:
     def expect_strokes(self, count: int, *, timeout: float = 15_000) -> None:
         """The board shows `count` committed strokes, and nothing of mine waits to be committed."""
         self._wait(f"(s, n) => s.strokes === n && {self._SETTLED}", count, timeout=timeout)
+
+    def expect_items(self, kinds: list[str], *, timeout: float = 15_000) -> None:
+        """The board shows items of these kinds, bottom to top, and nothing of mine waits."""
+        self._wait(
+            f"(s, want) => JSON.stringify(s.kinds) === JSON.stringify(want) && {self._SETTLED}",
+            kinds,
+            timeout=timeout,
+        )
+
+    def placed(self) -> list[Any]:
+        """The visible items, each [op, transform, edited text] (board.js `placed()`)."""
+        return list(self.state()["placed"])
 
     def expect_settled(self, *, timeout: float = 15_000) -> None:
         """Everything I drew, erased, undid or redid is committed (or refused): my board is the room's."""

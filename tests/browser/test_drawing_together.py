@@ -116,12 +116,12 @@ def test_an_undo_right_after_a_stroke_undoes_that_stroke(open_board: OpenBoard) 
 def test_the_eraser_removes_whole_strokes_for_everyone(open_board: OpenBoard) -> None:
     ann = open_board("eraser", "Ann")
     bob = open_board("eraser", "Bob")
-    ann.draw_stroke([(100, 100), (500, 100)])
-    ann.draw_stroke([(100, 300), (500, 300)])
+    ann.draw_stroke([(100, 200), (500, 200)])
+    ann.draw_stroke([(100, 400), (500, 400)])
     bob.expect_strokes(2)
     kept = bob.state()["ids"][1]
 
-    ann.erase_along([(300, 80), (300, 130)])  # across the first stroke only
+    ann.erase_along([(300, 180), (300, 230)])  # across the first stroke only (clear of the toolbar)
 
     bob.expect_strokes(1)
     assert bob.state()["ids"] == [kept]
@@ -149,6 +149,22 @@ def test_a_screenshot_of_two_people_drawing(open_board: OpenBoard, tmp_path: Pat
     bob = open_board("team-sketch", "Bob", color="#1971c2")
     draw_a_house(ann, bob)
     ann.expect_strokes(9)
+    # A label, a note with an arrow to the roof, and Ann's selection of the door with its handles.
+    ann.pick_color("1e1e1e")
+    ann.pick_tool("text")
+    ann.click((300, 560))
+    ann.type_text("Our house")
+    ann.finish_text()
+    bob.pick_tool("note")
+    bob.click((720, 400))
+    bob.type_text("Paint the roof\nred?")
+    bob.finish_text()
+    bob.pick_color("1971c2")
+    bob.pick_tool("arrow")
+    bob.drag((715, 420), (560, 300))
+    ann.expect_strokes(12)
+    ann.pick_tool("select")
+    ann.drag((415, 415), (505, 530))
     bob.hover((760, 300))
     ann.expect_cursor_at("Bob", (760, 300))
     ann.page.wait_for_function("document.getAnimations().every(a => a.playState !== 'running')")

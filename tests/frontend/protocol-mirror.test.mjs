@@ -18,6 +18,7 @@ import {
   Tool,
   begin,
   cursor,
+  drag,
   hello,
   points,
   presence,
@@ -48,11 +49,11 @@ function structs() {
  * @param {string} name
  */
 function unionTags(name) {
-  // `A | B | C` on one line, or wrapped in parentheses over several.
-  const match = new RegExp(`^${name} = \\(?\\s*([^()]+?)\\s*\\)?$`, "m").exec(messages);
+  // `A | B | C` on one line, or wrapped in parentheses over several (as ruff formats a long one).
+  const match = new RegExp(`^${name} = (?:\\(([^()]+)\\)|(.+)$)`, "m").exec(messages);
   assert.ok(match, `${name} is not a union in messages.py`);
   const all = structs();
-  return match[1].split("|").map((member) => {
+  return (match[1] ?? match[2]).split("|").map((member) => {
     const struct = all.get(member.trim());
     assert.ok(struct, `${member.trim()} has no tag`);
     return struct.tag;
@@ -93,6 +94,7 @@ describe("protocol.js mirrors the protocol package", () => {
       hello({ client: "c", name: "n", color: "#000000", since: 0, token: "x" }),
       begin({ stroke: "s", tool: "pen", color: "#000000", width: 1, opacity: 1 }),
       points("s", [[0, 0, 0.5]]),
+      drag(["a"], [1, 0, 0, 1, 0, 0]),
       cursor(1, 2),
       view(1, 2, 1),
       presence(true),

@@ -23,7 +23,19 @@ from drawnet.drawing import db, render
 from drawnet.drawing.render import quantize, width_at
 from drawnet.drawing.settings import normalize_database_url
 from drawnet.embedded.components import DrawingService, NatsServer, RoomServer
-from drawnet.protocol import OPS_STREAM, Ack, AddStroke, Erase, Op, encode
+from drawnet.protocol import (
+    OPS_STREAM,
+    Ack,
+    AddNote,
+    AddShape,
+    AddStroke,
+    AddText,
+    EditText,
+    Erase,
+    Op,
+    Transform,
+    encode,
+)
 from drawnet.testkit import RoomClient, eventually_async
 from drawnet.testkit.client import line
 from drawnet.testkit.metrics import metric
@@ -412,6 +424,63 @@ class TestImport:
         assert imported.json()["imported"] == 6
         assert copy["strokes"] == export["strokes"]
         assert again.json()["imported"] == 0  # strokes already on the board are skipped
+
+    async def test_every_kind_moved_and_edited_survives_a_json_round_trip_and_draws_the_same(
+        self, stack: Stack, http: httpx.AsyncClient
+    ) -> None:
+        ops: list[Op] = [
+            stroke("ink", color="#e03131"),
+            AddShape(
+                id="box", shape="rect", x=0, y=40, w=120, h=60, color="#1971c2", width=3, fill="#d0ebff"
+            ),
+            AddShape(id="oval", shape="ellipse", x=140, y=40, w=80, h=60, color="#2f9e44", width=2),
+            AddShape(
+                id="gem", shape="diamond", x=240, y=40, w=60, h=60, color="#f08c00", width=2, rounded=True
+            ),
+            AddShape(id="to", shape="arrow", x=0, y=130, w=200, h=0, color="#1e1e1e", width=2, end_head=True),
+            AddShape(id="rule", shape="line", x=0, y=160, w=200, h=20, color="#1e1e1e", width=1),
+            AddText(id="label", x=10, y=200, text="Hello\nboard", size=24, color="#1e1e1e"),
+            AddNote(id="todo", x=240, y=130, w=160, text="todo", size=18, fill="#ffec99"),
+            Transform(id="turn", items=["box", "label"], m=(0.0, 1.0, -1.0, 0.0, 300.0, 0.0)),
+            EditText(id="done", item="todo", text="done\nand dusted"),
+        ]
+        seqs = await log_ops(stack.nats.url, "kinds", ops)
+        source = await stored_up_to(http, "kinds", seqs[-1])
+        assert [item["kind"] for item in source["strokes"]] == [
+            "stroke",
+            "shape",
+            "shape",
+            "shape",
+            "shape",
+            "shape",
+            "text",
+            "note",
+        ]
+        assert source["placements"] == {
+            "box": {"m": [0.0, 1.0, -1.0, 0.0, 300.0, 0.0]},
+            "label": {"m": [0.0, 1.0, -1.0, 0.0, 300.0, 0.0]},
+            "todo": {"text": "done\nand dusted"},
+        }
+        token = (await http.post("/api/v1/sessions/kinds-copy/join", json={"name": "Im"})).json()["token"]
+        imported = await http.post(
+            "/api/v1/sessions/kinds-copy/import", json=source, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert imported.json()["imported"] == 8
+        copy = await stored_up_to(http, "kinds-copy", imported.json()["seq"])
+        assert (copy["strokes"], copy["placements"]) == (source["strokes"], source["placements"])
+        svg = (await http.get("/api/v1/sessions/kinds/export.svg")).text
+        assert svg == (await http.get("/api/v1/sessions/kinds-copy/export.svg")).text
+        for drawn in (
+            "<ellipse",
+            'rx="',
+            'transform="matrix(0.0 1.0 -1.0 0.0 30000.0 0.0)"',
+            'fill="#d0ebff"',
+        ):
+            assert drawn in svg
+        png = (await http.get("/api/v1/sessions/kinds/export.png")).content
+        assert np.array_equal(
+            pixels(png), pixels((await http.get("/api/v1/sessions/kinds-copy/export.png")).content)
+        )
 
     async def test_an_import_over_the_size_limit_is_refused_with_the_numbers(
         self, http: httpx.AsyncClient

@@ -342,7 +342,7 @@ class TestFuzzedFrames:
             ack = await check.draw_stroke(line(3))
             assert isinstance(ack, Ack)
             await check.wait_for(lambda m: m if isinstance(m, Committed) and m.op.id == ack.id else None)
-            assert all(s.pts for s in check.board.strokes)
+            assert all(s.pts for s in check.board.strokes if isinstance(s, AddStroke))
 
 
 async def test_metrics_count_what_happened(room_server: RoomServer, join: Join) -> None:

@@ -210,7 +210,7 @@ def _expected_calls(strokes: list[AddStroke]) -> list[tuple[object, ...]]:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_png_draws_the_paths_of_segments_in_the_browsers_order(seed: int) -> None:
     strokes = scribbles(80, seed=seed)
-    layer = render.strokes.layer(strokes)
+    layer = render.strokes.layer([(each, None, None) for each in strokes])
     box = layer.bounds
     image = render.common.Image(math.floor(box.width), math.floor(box.height), 1.0, (box.x, box.y), None)
     canvas = _Recorder()

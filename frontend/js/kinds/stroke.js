@@ -5,6 +5,7 @@
 
 import { hitsStroke, strokeBounds } from "../geometry.js";
 import { segments } from "../smoothing.js";
+import { UNPLACED } from "./place.js";
 
 /** @typedef {import("../render.js").Drawable} Drawable */
 /** @typedef {{path: Path2D, width: number, dot: boolean}[]} StrokePaths */
@@ -48,10 +49,29 @@ export function paintStroke(ctx, stroke, paths) {
   }
 }
 
+/**
+ * A stroke under a transform (render/strokes.py `transformed`): its points moved, its width scaled by the
+ * square root of the transform's area factor.
+ * @template {Drawable} T
+ * @param {T} stroke
+ * @param {import("./place.js").Place} place
+ * @returns {T}
+ */
+export function transformed(stroke, place) {
+  const m = place.m;
+  if (!m) return stroke;
+  const [a, b, c, d, e, f] = m;
+  return {
+    ...stroke,
+    pts: stroke.pts.map(([x, y, p]) => [a * x + c * y + e, b * x + d * y + f, p]),
+    width: stroke.width * Math.sqrt(Math.abs(a * d - b * c)),
+  };
+}
+
 /** @type {import("./kinds.js").ItemKind<Drawable, StrokePaths>} */
 export const strokeKind = {
-  bounds: strokeBounds,
-  hits: hitsStroke,
-  prepare: strokePaths,
-  paint: paintStroke,
+  bounds: (stroke, place = UNPLACED) => strokeBounds(transformed(stroke, place)),
+  hits: (stroke, place, x, y, radius) => hitsStroke(transformed(stroke, place), x, y, radius),
+  prepare: (stroke, place) => strokePaths(transformed(stroke, place)),
+  paint: (ctx, stroke, _place, paths) => paintStroke(ctx, stroke, paths),
 };

@@ -1,4 +1,4 @@
-// The eraser: whole strokes under its path, removed in one `erase` op (or a few, of at most
+// The eraser: whole items (strokes, shapes, texts, notes) under its path, removed in one `erase` op (or a few, of at most
 // MAX_ERASE_TARGETS each) when it lifts; until then they are drawn faded.
 
 import { chunk } from "../ink.js";
@@ -8,7 +8,7 @@ import { idle } from "./tool.js";
 
 /** @typedef {import("./tool.js").Tool} Tool */
 /** @typedef {import("./tool.js").ToolContext} ToolContext */
-/** @typedef {import("../protocol.js").StrokeOp} StrokeOp */
+/** @typedef {import("../protocol.js").ItemOp} ItemOp */
 
 /** The eraser's reach, in CSS pixels. */
 export const ERASER_RADIUS_PX = 10;
@@ -18,7 +18,7 @@ export const ERASER_RADIUS_PX = 10;
  * @returns {Tool}
  */
 export function eraserTool(ctx) {
-  /** @type {Map<string, StrokeOp>} */
+  /** @type {Map<string, ItemOp>} */
   const hits = new Map();
   /** @type {{x: number, y: number} | null} */
   let at = null;
@@ -32,7 +32,7 @@ export function eraserTool(ctx) {
     for (let i = 1; i <= steps; i += 1) {
       const x = from.x + ((to.x - from.x) * i) / steps;
       const y = from.y + ((to.y - from.y) * i) / steps;
-      for (const stroke of ctx.strokesAt(x, y, radius)) hits.set(stroke.id, stroke);
+      for (const item of ctx.itemsAt(x, y, radius)) hits.set(item.id, item);
     }
     at = to;
     ctx.invalidate();

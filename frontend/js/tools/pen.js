@@ -67,7 +67,7 @@ export function freehandTool(ctx, name) {
 
   /** @param {StrokeBuilder} stroke */
   function commit(stroke) {
-    if (stroke.pts.length > 0) ctx.submitStroke(stroke.toOp());
+    if (stroke.pts.length > 0) ctx.submitItem(stroke.toOp());
   }
 
   function end() {

@@ -8,16 +8,22 @@
 /** @typedef {import("../protocol.js").Limits} Limits */
 /** @typedef {import("../protocol.js").Op} Op */
 /** @typedef {import("../protocol.js").StrokeOp} StrokeOp */
+/** @typedef {import("../protocol.js").ItemOp} ItemOp */
+/** @typedef {import("../protocol.js").Matrix} Matrix */
+/** @typedef {import("../geometry.js").Rect} Rect */
+/** @typedef {import("../kinds/place.js").Place} Place */
 /** @typedef {import("../identity.js").Prefs} Prefs */
 /** @typedef {import("../render.js").Drawable} Drawable */
 /** @typedef {import("../render.js").Renderer} Renderer */
-/** @typedef {import("../protocol.js").Begin | import("../protocol.js").Points | import("../protocol.js").Awareness} LiveMessage */
+/** @typedef {import("../protocol.js").Begin | import("../protocol.js").Points | import("../protocol.js").Drag | import("../protocol.js").Awareness} LiveMessage */
 
 /**
  * What a tool shows over the committed board this frame (board units), bottom to top.
  * @typedef {Object} Overlay
- * @property {Drawable[]} live strokes being drawn
- * @property {Drawable[]} erasing strokes about to be removed (drawn faded)
+ * @property {(Drawable | ItemOp)[]} live items being drawn
+ * @property {(Drawable | ItemOp)[]} erasing items about to be removed (drawn faded)
+ * @property {{item: ItemOp, m: Matrix}[]} moving items being dragged, with the drag's matrix
+ * @property {((ctx: CanvasRenderingContext2D) => void)[]} decorations drawn last, in board units
  */
 
 /**
@@ -30,9 +36,18 @@
  * @property {() => string} nextId a new op or stroke id
  * @property {(message: LiveMessage) => boolean} sendLive live traffic; false when it could not go out
  * @property {() => number} generation the connection's generation (bumped at each connect)
- * @property {(op: StrokeOp) => void} submitStroke commit a stroke (drawn as pending until it is committed)
- * @property {(id: string, strokes: StrokeOp[]) => void} submitErase commit an erase (drawn faded meanwhile)
- * @property {(x: number, y: number, radius: number) => StrokeOp[]} strokesAt visible strokes under a circle
+ * @property {(op: ItemOp) => void} submitItem commit a new item (drawn as pending until it is committed)
+ * @property {(id: string, items: ItemOp[]) => void} submitErase commit an erase (drawn faded meanwhile)
+ * @property {(op: import("../protocol.js").Op) => void} submit commit any other op
+ * @property {(items: string[], m: Matrix) => void} submitTransform commit a transform (drawn moved meanwhile)
+ * @property {(x: number, y: number, radius: number) => ItemOp[]} itemsAt visible items under a circle, top first
+ * @property {(rect: Rect) => ItemOp[]} itemsIn visible items a rectangle encloses, bottom first
+ * @property {(id: string) => Rect | null} boundsOf a visible item's bounds
+ * @property {(id: string) => ItemOp | undefined} item a visible item
+ * @property {(id: string) => Place} placeOf a visible item's transform and edited text
+ * @property {(ids: Iterable<string>) => void} hide keep items off the tiles (they are drawn moved meanwhile)
+ * @property {Set<string>} selection the selected items' ids (shared by the tools)
+ * @property {HTMLElement} host the element over the canvas where a tool may put its own controls (a text editor)
  * @property {(dx: number, dy: number) => void} panBy move the camera by a screen-pixel drag
  * @property {(panning: boolean) => void} showPanning the grabbing cursor, on or off
  * @property {() => void} invalidate ask for a frame
@@ -54,11 +69,12 @@
  * @property {(overlay: Overlay) => void} overlay add what it shows this frame
  * @property {() => void} frame once per frame, before drawing (send what is due)
  * @property {() => boolean} busy whether a gesture is under way
+ * @property {() => void} [deselect] the tool is being left
  */
 
 /**
  * The parts of a tool that do nothing, for a tool to spread and override.
- * @returns {Omit<Tool, "name" | "cursor" | "writes" | "down">}
+ * @returns {Omit<Tool, "name" | "cursor" | "writes" | "down"> & {deselect: () => void}}
  */
 export function idle() {
   return {
@@ -69,5 +85,6 @@ export function idle() {
     overlay() {},
     frame() {},
     busy: () => false,
+    deselect() {},
   };
 }

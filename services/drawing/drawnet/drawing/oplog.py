@@ -7,7 +7,20 @@ from typing import Any, cast
 import msgspec
 from nats.aio.msg import Msg
 
-from drawnet.protocol import AddStroke, ClearBoard, Committed, Erase, Op, Redo, Undo
+from drawnet.protocol import (
+    AddNote,
+    AddShape,
+    AddStroke,
+    AddText,
+    ClearBoard,
+    Committed,
+    EditText,
+    Erase,
+    Op,
+    Redo,
+    Transform,
+    Undo,
+)
 from drawnet.protocol.messages import Color, Id, Opacity, PointList, Tool, Width
 
 
@@ -38,9 +51,8 @@ class _Stroke(msgspec.Struct, frozen=True, gc=False, tag="stroke", tag_field="ki
 
 
 _record = msgspec.json.Decoder(_Record)
-_op: msgspec.json.Decoder[_Stroke | Erase | ClearBoard | Undo | Redo] = msgspec.json.Decoder(
-    _Stroke | Erase | ClearBoard | Undo | Redo
-)
+_Logged = _Stroke | AddShape | AddText | AddNote | Transform | EditText | Erase | ClearBoard | Undo | Redo
+_op: msgspec.json.Decoder[_Logged] = msgspec.json.Decoder(_Logged)
 
 
 def decode_op(body: bytes | msgspec.Raw) -> Op:

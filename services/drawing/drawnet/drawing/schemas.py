@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from drawnet.protocol import AddStroke, Committed, Effect, StrokeEntry
+from drawnet.protocol import Committed, Effect, StrokeEntry
+from drawnet.protocol.messages import Item, Matrix, Text
 
 SessionName = Annotated[
     str, msgspec.Meta(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", description="a DNS-1123 label")
@@ -195,11 +196,21 @@ class Snapshot(msgspec.Struct, frozen=True):
     """The latest op ids with their seq (at most `recent_op_ids`), for deduplicating resends."""
 
 
+class Placement(msgspec.Struct, frozen=True, omit_defaults=True):
+    """What later ops did to an exported item: its transform and its edited text."""
+
+    m: Matrix | None = None
+    text: Text | None = None
+
+
 class BoardExport(msgspec.Struct, frozen=True):
     """A board as JSON: what `export.json` gives and `import` takes."""
 
     format: Literal["drawnet.board.v1"]
-    strokes: list[AddStroke]
+    strokes: list[Item]
+    """The visible items, bottom to top (strokes, shapes, texts, notes: the ops that added them)."""
+    placements: dict[str, Placement] = {}
+    """By item id, for the items a `transform` or an `edit` changed (an import replays them as such)."""
     session: str = ""
     seq: int = 0
 

@@ -12,7 +12,7 @@ from drawnet.protocol import valid_name
 from drawnet.protocol.tokens import parse_keys
 
 
-def _default_frontend() -> Path:
+def default_frontend() -> Path:
     """The web app: `frontend/` of a source checkout, or the copy packaged into the wheel."""
     here = Path(__file__).resolve()
     for candidate in (here.parents[4] / "frontend", here.parents[1] / "frontend"):
@@ -45,7 +45,7 @@ class DrawingSettings(BaseSettings):
     """The namespace whose sessions this service's web app and API address by default."""
     room_public_url: str = "ws://127.0.0.1:8001"
     """Where browsers reach the room server (injected into the web app)."""
-    frontend_dir: Path = Field(default_factory=_default_frontend)
+    frontend_dir: Path = Field(default_factory=default_frontend)
     """The web app's files (index.html, js/, css/)."""
     duplicate_window_seconds: Annotated[float, Field(gt=0)] = 600.0
     """Must match the room's: both declare the op-log stream."""

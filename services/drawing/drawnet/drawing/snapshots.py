@@ -36,7 +36,7 @@ from drawnet.drawing import db
 from drawnet.drawing.db import SnapshotWrite
 from drawnet.drawing.models import OpRow
 from drawnet.drawing.oplog import LoggedOp, decode_op
-from drawnet.protocol import AddStroke, Board, BoardState, Committed, Op
+from drawnet.protocol import AddNote, AddShape, AddStroke, AddText, Board, BoardState, Committed, Op
 from drawnet.protocol.messages import Effect, StrokeEntry
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,8 @@ class _SnapshotStroke(msgspec.Struct, frozen=True):
     by: str
     undone: bool = False
     removed_by: list[str] = []
+    m: list[float] | None = None
+    text: str | None = None
 
 
 class _Head(msgspec.Struct, frozen=True):
@@ -178,7 +180,11 @@ def _chunk_body(board: Board, ids: Iterable[str], bodies: dict[str, bytes]) -> b
     items = []
     for stroke_id in ids:
         entry, body = _stroke_body(board, stroke_id, bodies)
-        items.append(_SnapshotStroke(msgspec.Raw(body), entry.seq, entry.by, entry.undone, entry.removed_by))
+        items.append(
+            _SnapshotStroke(
+                msgspec.Raw(body), entry.seq, entry.by, entry.undone, entry.removed_by, entry.m, entry.text
+            )
+        )
     return _entries_encoder.encode(items)[1:-1]
 
 
@@ -314,11 +320,13 @@ def _lazy_board(snapshot: StoredSnapshot, bodies: dict[str, bytes]) -> tuple[Boa
         layout.chunks[key] = {}
         for item in items:
             stroke = decode_op(item.stroke)
-            if not isinstance(stroke, AddStroke):
+            if not isinstance(stroke, AddStroke | AddShape | AddText | AddNote):
                 msg = f"a snapshot's stroke is a {stroke.__struct_config__.tag} op"
                 raise msgspec.ValidationError(msg)
             bodies[stroke.id] = bytes(item.stroke)
-            strokes.append(StrokeEntry(stroke, item.seq, item.by, item.undone, item.removed_by))
+            strokes.append(
+                StrokeEntry(stroke, item.seq, item.by, item.undone, item.removed_by, item.m, item.text)
+            )
             layout.chunks[key][stroke.id] = None
             layout.chunk_of[stroke.id] = key
     if layout.chunks:

@@ -72,9 +72,10 @@ async def web_app(state: State) -> Response[str]:
 
 
 class StaticFiles:
-    """The web app's js/ and css/ files, read again when they change on disk (handy while developing)."""
+    """The web app's js/, css/ and fonts/ files, read again when they change on disk (handy while
+    developing)."""
 
-    FOLDERS = ("js", "css")
+    FOLDERS = ("js", "css", "fonts")
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
@@ -98,7 +99,7 @@ class StaticFiles:
         return cached[1:]
 
 
-@get(["/js/{path:path}", "/css/{path:path}"], include_in_schema=False)
+@get(["/js/{path:path}", "/css/{path:path}", "/fonts/{path:path}"], include_in_schema=False)
 async def static_file(
     state: State,
     request: Request[object, object, State],

@@ -5,8 +5,11 @@ in sequence order with these rules, so after quiescence they all reach the same 
 
 - Applying is idempotent per op id (exactly once) and monotonic in seq (an op at or below the board's seq
   is already in it).
-- `stroke` adds a stroke; `erase` removes the named strokes that are visible; `clear` removes every
-  visible stroke.
+- `stroke`, `shape`, `text` and `note` add an item on top; `erase` removes the named items that are
+  visible; `clear` removes every visible item.
+- `transform` applies its matrix after the transform each named visible item has (concurrent transforms
+  compose in log order); undoing it applies the inverse matrix, redoing it the matrix again.
+- `edit` replaces the text of a visible text or note; undoing it puts the text before it back.
 - `undo` and `redo` act on their author's own ops, newest first: each author has an undo stack and a redo
   stack of at most `UNDO_DEPTH` ops; a new op clears its author's redo stack. The room resolves which op an
   undo or redo targets before logging it, so the log says exactly what happens.
@@ -18,23 +21,70 @@ in sequence order with these rules, so after quiescence they all reach the same 
 from __future__ import annotations
 
 import hashlib
+import math
 
 import msgspec
 
 from drawnet.protocol.messages import (
+    AddNote,
+    AddShape,
     AddStroke,
+    AddText,
     BoardState,
     ClearBoard,
     Committed,
+    EditText,
     Effect,
     Erase,
+    Item,
     Redo,
     StrokeEntry,
+    Transform,
     Undo,
 )
 
-Stroke = AddStroke
-"""A stroke on the board is the op that added it."""
+Stroke = Item
+"""An item on the board is the op that added it (named for the first kind of item)."""
+Matrix = tuple[float, float, float, float, float, float]
+
+ADDS = frozenset({"stroke", "shape", "text", "note"})
+"""The effect kinds of ops that add an item: undoing them hides it."""
+
+
+def compose(m: Matrix, n: Matrix | None) -> Matrix:
+    """`m` after `n` (n may be None: no transform). board.js's `compose` does the same float operations
+    in the same order, so both boards reach the same bits."""
+    if n is None:
+        return m
+    return (
+        m[0] * n[0] + m[2] * n[1],
+        m[1] * n[0] + m[3] * n[1],
+        m[0] * n[2] + m[2] * n[3],
+        m[1] * n[2] + m[3] * n[3],
+        m[0] * n[4] + m[2] * n[5] + m[4],
+        m[1] * n[4] + m[3] * n[5] + m[5],
+    )
+
+
+def determinant(m: Matrix) -> float:
+    return m[0] * m[3] - m[1] * m[2]
+
+
+MIN_DETERMINANT = 1e-9
+"""A transform that squashes an item flatter than this (its area factor) cannot be undone: refused."""
+
+
+def invertible(m: Matrix) -> bool:
+    det = determinant(m)
+    return math.isfinite(det) and abs(det) >= MIN_DETERMINANT
+
+
+def invert(m: Matrix) -> Matrix:
+    """The inverse of a matrix whose determinant is not 0 (the room refuses transforms that are)."""
+    a, b, c, d, e, f = m
+    det = a * d - b * c
+    return (d / det, -b / det, -c / det, a / det, (c * f - d * e) / det, (b * e - a * f) / det)
+
 
 UNDO_DEPTH = 100
 """Ops per author that can be undone (and as many that can be redone)."""
@@ -43,7 +93,9 @@ _hash_encoder = msgspec.json.Encoder(order="deterministic")
 
 
 class _Stroke:
-    __slots__ = ("by", "removed_by", "seq", "stroke", "undone")
+    """An item on the board: the op that added it, and what later ops did to it."""
+
+    __slots__ = ("by", "m", "removed_by", "seq", "stroke", "text", "undone")
 
     def __init__(self, stroke: Stroke, seq: int, by: str) -> None:
         self.stroke = stroke
@@ -51,6 +103,8 @@ class _Stroke:
         self.by = by
         self.undone = False
         self.removed_by: set[str] = set()
+        self.m: Matrix | None = None
+        self.text: str | None = None
 
     @property
     def visible(self) -> bool:
@@ -60,14 +114,24 @@ class _Stroke:
 class _Effect:
     """What an undoable op did, so it can be undone and redone."""
 
-    __slots__ = ("by", "id", "kind", "targets", "undone")
+    __slots__ = ("by", "id", "kind", "m", "targets", "texts", "undone")
 
-    def __init__(self, op_id: str, by: str, kind: str, targets: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        op_id: str,
+        by: str,
+        kind: str,
+        targets: tuple[str, ...],
+        m: Matrix | None = None,
+        texts: tuple[str, str] | None = None,
+    ) -> None:
         self.id = op_id
         self.by = by
         self.kind = kind
         self.targets = targets
         self.undone = False
+        self.m = m
+        self.texts = texts
 
 
 class Board:
@@ -99,7 +163,11 @@ class Board:
         entry = self._strokes.get(stroke_id)
         if entry is None:
             return None
-        return StrokeEntry(entry.stroke, entry.seq, entry.by, entry.undone, sorted(entry.removed_by))
+        return _entry_state(entry)
+
+    def placed(self) -> list[tuple[Stroke, Matrix | None, str | None]]:
+        """The visible items bottom to top, each with its transform and its edited text (or None)."""
+        return [(e.stroke, e.m, e.text) for e in self._strokes.values() if e.visible]
 
     def holds(self, stroke_id: str) -> bool:
         """Whether the stroke is on the board (visible or hidden: in its snapshot)."""
@@ -144,8 +212,9 @@ class Board:
         return stack[-1] if stack else None
 
     def state_hash(self) -> str:
-        """A digest of the visible board (strokes in order), equal wherever the same ops were applied."""
-        return hashlib.sha256(_hash_encoder.encode(self.strokes)).hexdigest()
+        """A digest of the visible board (items in order, with their transforms and edited texts), equal
+        wherever the same ops were applied."""
+        return hashlib.sha256(_hash_encoder.encode(self.placed())).hexdigest()
 
     # ------------------------------------------------------------------------------------- applying
 
@@ -159,36 +228,66 @@ class Board:
         self._op_seqs[op.id] = committed.seq
         by = committed.by
         match op:
-            case AddStroke():
+            case AddStroke() | AddShape() | AddText() | AddNote():
                 self._strokes[op.id] = _Stroke(op, committed.seq, by)
                 if self._touched is not None:
                     self._touched[op.id] = None
-                self._done(_Effect(op.id, by, "stroke", (op.id,)))
+                self._done(_Effect(op.id, by, op.__struct_config__.tag, (op.id,)))  # type: ignore[arg-type]
             case Erase(strokes=named):
-                targets = tuple(
-                    t for t in dict.fromkeys(named) if t in self._strokes and self._strokes[t].visible
-                )
+                targets = tuple(t for t in dict.fromkeys(named) if self._visible(t))
                 self._remove(op.id, targets)
                 self._done(_Effect(op.id, by, "erase", targets))
+            case Transform(items=named, m=m):
+                targets = tuple(t for t in dict.fromkeys(named) if self._visible(t))
+                self._transform(targets, m)
+                self._done(_Effect(op.id, by, "transform", targets, m=m))
+            case EditText():
+                self._edit(op, by)
             case ClearBoard():
                 targets = tuple(sid for sid, entry in self._strokes.items() if entry.visible)
                 self._remove(op.id, targets)
                 self._done(_Effect(op.id, by, "clear", targets))
-            case Undo(target=target):
-                if target is not None and self.undo_target(by) == target:
-                    self._set_undone(self._effects[target], undone=True)
-                    self._undo[by].pop()
-                    self._redo.setdefault(by, []).append(target)
-            case Redo(target=target):
-                if target is not None and self.redo_target(by) == target:
-                    self._set_undone(self._effects[target], undone=False)
-                    self._redo[by].pop()
-                    self._push(self._undo.setdefault(by, []), target)
+            case Undo() | Redo():
+                self._undo_redo(op, by)
         return True
+
+    def _undo_redo(self, op: Undo | Redo, by: str) -> None:
+        target = op.target
+        if isinstance(op, Undo):
+            if target is not None and self.undo_target(by) == target:
+                self._set_undone(self._effects[target], undone=True)
+                self._undo[by].pop()
+                self._redo.setdefault(by, []).append(target)
+        elif target is not None and self.redo_target(by) == target:
+            self._set_undone(self._effects[target], undone=False)
+            self._redo[by].pop()
+            self._push(self._undo.setdefault(by, []), target)
 
     def _visible(self, stroke_id: str) -> bool:
         entry = self._strokes.get(stroke_id)
         return entry is not None and entry.visible
+
+    def _edit(self, op: EditText, by: str) -> None:
+        entry = self._strokes.get(op.item)
+        if entry is None or not entry.visible or not isinstance(entry.stroke, AddText | AddNote):
+            self._done(_Effect(op.id, by, "edit", ()))
+            return
+        before = entry.stroke.text if entry.text is None else entry.text
+        self._set_text(entry, op.text)
+        self._done(_Effect(op.id, by, "edit", (op.item,), texts=(before, op.text)))
+
+    def _transform(self, targets: tuple[str, ...], m: Matrix) -> None:
+        for target in targets:
+            entry = self._strokes.get(target)
+            if entry is not None:
+                entry.m = compose(m, entry.m)
+                if self._touched is not None:
+                    self._touched[target] = None
+
+    def _set_text(self, entry: _Stroke, text: str) -> None:
+        entry.text = text
+        if self._touched is not None:
+            self._touched[entry.stroke.id] = None
 
     def _remove(self, remover: str, targets: tuple[str, ...]) -> None:
         for target in targets:
@@ -198,13 +297,21 @@ class Board:
 
     def _set_undone(self, effect: _Effect, *, undone: bool) -> None:
         effect.undone = undone
+        if effect.kind == "transform" and effect.m is not None:
+            self._transform(effect.targets, invert(effect.m) if undone else effect.m)
+            return
+        if effect.kind == "edit":
+            entry = self._strokes.get(effect.targets[0]) if effect.targets else None
+            if entry is not None and effect.texts is not None:
+                self._set_text(entry, effect.texts[0] if undone else effect.texts[1])
+            return
         for target in effect.targets:
             entry = self._strokes.get(target)
             if entry is None:
                 continue
             if self._touched is not None:
                 self._touched[target] = None
-            if effect.kind == "stroke":
+            if effect.kind in ADDS:
                 entry.undone = undone
             elif undone:
                 entry.removed_by.discard(effect.id)
@@ -228,7 +335,9 @@ class Board:
         effect = self._effects.pop(op_id, None)
         if effect is None:
             return
-        gone = effect.undone if effect.kind == "stroke" else not effect.undone
+        if effect.kind not in ADDS and effect.kind not in {"erase", "clear"}:
+            return
+        gone = effect.undone if effect.kind in ADDS else not effect.undone
         if gone:
             for target in effect.targets:
                 if self._strokes.pop(target, None) is not None and self._touched is not None:
@@ -241,16 +350,7 @@ class Board:
         effects, undo, redo = self.history()
         return BoardState(
             seq=self.seq,
-            strokes=[
-                StrokeEntry(
-                    stroke=entry.stroke,
-                    seq=entry.seq,
-                    by=entry.by,
-                    undone=entry.undone,
-                    removed_by=sorted(entry.removed_by),
-                )
-                for entry in self._strokes.values()
-            ],
+            strokes=[_entry_state(entry) for entry in self._strokes.values()],
             effects=effects,
             undo=undo,
             redo=redo,
@@ -260,7 +360,15 @@ class Board:
         """The undo history of `state()`: effects, undo stacks and redo stacks."""
         return (
             [
-                Effect(id=e.id, by=e.by, kind=e.kind, targets=list(e.targets), undone=e.undone)
+                Effect(
+                    id=e.id,
+                    by=e.by,
+                    kind=e.kind,
+                    targets=list(e.targets),
+                    undone=e.undone,
+                    m=None if e.m is None else list(e.m),
+                    texts=None if e.texts is None else list(e.texts),
+                )
                 for e in self._effects.values()
             ],
             {author: list(stack) for author, stack in self._undo.items() if stack},
@@ -276,11 +384,34 @@ class Board:
             entry = _Stroke(item.stroke, item.seq, item.by)
             entry.undone = item.undone
             entry.removed_by = set(item.removed_by)
+            entry.m = _matrix(item.m)
+            entry.text = item.text
             board._strokes[item.stroke.id] = entry
         for effect in state.effects:
-            restored = _Effect(effect.id, effect.by, effect.kind, tuple(effect.targets))
+            texts = (effect.texts[0], effect.texts[1]) if effect.texts and len(effect.texts) == 2 else None
+            restored = _Effect(
+                effect.id, effect.by, effect.kind, tuple(effect.targets), _matrix(effect.m), texts
+            )
             restored.undone = effect.undone
             board._effects[effect.id] = restored
         board._undo = {author: list(stack) for author, stack in state.undo.items()}
         board._redo = {author: list(stack) for author, stack in state.redo.items()}
         return board
+
+
+def _entry_state(entry: _Stroke) -> StrokeEntry:
+    return StrokeEntry(
+        stroke=entry.stroke,
+        seq=entry.seq,
+        by=entry.by,
+        undone=entry.undone,
+        removed_by=sorted(entry.removed_by),
+        m=None if entry.m is None else list(entry.m),
+        text=entry.text,
+    )
+
+
+def _matrix(values: list[float] | None) -> Matrix | None:
+    if values is None or len(values) != 6:
+        return None
+    return (values[0], values[1], values[2], values[3], values[4], values[5])

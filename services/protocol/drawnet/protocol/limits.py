@@ -15,6 +15,10 @@ HARD_MAX_POINTS_PER_STROKE = 20_000
 HARD_MAX_ID_LENGTH = 64
 HARD_MAX_NAME_LENGTH = 64
 HARD_MAX_ERASE_TARGETS = 1_000
+HARD_MAX_ITEMS_PER_OP = 1_000
+"""Items one erase, transform or reorder names (a selection larger than this goes as several ops)."""
+HARD_MAX_TEXT_CHARS = 20_000
+HARD_MAX_FONT_SIZE = 1_000.0
 COORDINATE_BOUND = 1_000_000.0
 """The canvas is infinite in intent, finite in floats: |x| and |y| are at most this (decoder-enforced)."""
 
@@ -33,4 +37,8 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     max_participants: int = 50
     """Connections in one session at once; the next one is closed with ROOM_FULL."""
     max_width: float = 200.0
-    """Widest pen, in board units."""
+    """Widest pen, in board units (strokes and shapes' outlines)."""
+    max_text_chars: int = 4_000
+    """Characters in one text or sticky note (hard protocol cap 20000)."""
+    max_font_size: float = 400.0
+    """Largest font size of a text or note, in board units (hard protocol cap 1000)."""

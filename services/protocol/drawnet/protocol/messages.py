@@ -19,9 +19,12 @@ import msgspec
 from drawnet.protocol.limits import (
     COORDINATE_BOUND,
     HARD_MAX_ERASE_TARGETS,
+    HARD_MAX_FONT_SIZE,
     HARD_MAX_ID_LENGTH,
+    HARD_MAX_ITEMS_PER_OP,
     HARD_MAX_NAME_LENGTH,
     HARD_MAX_POINTS_PER_STROKE,
+    HARD_MAX_TEXT_CHARS,
     Limits,
 )
 
@@ -38,6 +41,18 @@ Point = tuple[Coordinate, Coordinate, Annotated[float, msgspec.Meta(ge=0, le=1)]
 """x, y in board units, and pen pressure in [0, 1] (0.5 where the device reports none)."""
 PointList = Annotated[list[Point], msgspec.Meta(max_length=HARD_MAX_POINTS_PER_STROKE)]
 Tool = Literal["pen", "highlighter", "line"]
+Extent = Annotated[float, msgspec.Meta(ge=-2 * COORDINATE_BOUND, le=2 * COORDINATE_BOUND)]
+"""A width or height that may be negative (a line or arrow drawn up or to the left)."""
+Size = Annotated[float, msgspec.Meta(gt=0, le=2 * COORDINATE_BOUND)]
+FontSize = Annotated[float, msgspec.Meta(gt=0, le=HARD_MAX_FONT_SIZE)]
+Text = Annotated[str, msgspec.Meta(max_length=HARD_MAX_TEXT_CHARS)]
+ShapeName = Literal["rect", "ellipse", "diamond", "arrow", "line"]
+Align = Literal["left", "center", "right"]
+Factor = Annotated[float, msgspec.Meta(ge=-1000, le=1000)]
+Matrix = tuple[Factor, Factor, Factor, Factor, Extent, Extent]
+"""An affine transform [a, b, c, d, e, f]: (x, y) -> (a x + c y + e, b x + d y + f), as canvas's
+`setTransform` and SVG's `matrix()` take it."""
+ItemIds = Annotated[list[Id], msgspec.Meta(min_length=1, max_length=HARD_MAX_ITEMS_PER_OP)]
 
 
 class Participant(msgspec.Struct, frozen=True):
@@ -66,15 +81,87 @@ class AddStroke(msgspec.Struct, frozen=True, gc=False, tag="stroke", tag_field="
     pts: Annotated[PointList, msgspec.Meta(min_length=1)]
 
 
+class AddShape(msgspec.Struct, frozen=True, gc=False, tag="shape", tag_field="kind"):
+    """A shape in the box from (`x`, `y`) to (`x` + `w`, `y` + `h`): a rectangle, an ellipse or a diamond
+    inscribed in it, or a line or arrow from its first corner to the opposite one."""
+
+    id: Id
+    shape: ShapeName
+    x: Coordinate
+    y: Coordinate
+    w: Extent
+    h: Extent
+    color: Color
+    width: Width
+    """The outline's width, in board units."""
+    opacity: Opacity = 1.0
+    fill: Color | None = None
+    """A solid fill (rect, ellipse, diamond), or none."""
+    rounded: bool = False
+    """Rounded corners (rect, diamond)."""
+    start_head: bool = False
+    """An arrowhead at (`x`, `y`) (arrow, line)."""
+    end_head: bool = False
+    """An arrowhead at (`x` + `w`, `y` + `h`) (arrow, line)."""
+
+
+class AddText(msgspec.Struct, frozen=True, gc=False, tag="text", tag_field="kind"):
+    """Text whose first line's top is at `y`; lines are separated by newlines; `x` is the left edge, the
+    centre or the right edge of every line, after `align`."""
+
+    id: Id
+    x: Coordinate
+    y: Coordinate
+    text: Annotated[Text, msgspec.Meta(min_length=1)]
+    size: FontSize
+    color: Color
+    align: Align = "left"
+    opacity: Opacity = 1.0
+
+
+class AddNote(msgspec.Struct, frozen=True, gc=False, tag="note", tag_field="kind"):
+    """A sticky note: a card `w` wide with its top left corner at (`x`, `y`), as tall as its text needs
+    (at least square)."""
+
+    id: Id
+    x: Coordinate
+    y: Coordinate
+    w: Size
+    text: Text
+    size: FontSize
+    fill: Color
+    """The card's colour."""
+    color: Color = "#1e1e1e"
+    """The text's colour."""
+    align: Align = "left"
+
+
+class Transform(msgspec.Struct, frozen=True, gc=False, tag="transform", tag_field="kind"):
+    """Moves, resizes or rotates a selection at once: each of the named items that is visible has `m`
+    applied after whatever transform it had."""
+
+    id: Id
+    items: ItemIds
+    m: Matrix
+
+
+class EditText(msgspec.Struct, frozen=True, gc=False, tag="edit", tag_field="kind"):
+    """Replaces the text of a text or a note."""
+
+    id: Id
+    item: Id
+    text: Text
+
+
 class Erase(msgspec.Struct, frozen=True, gc=False, tag="erase", tag_field="kind"):
-    """Removes whole strokes from the board."""
+    """Removes whole items (strokes, shapes, texts, notes) from the board."""
 
     id: Id
     strokes: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=HARD_MAX_ERASE_TARGETS)]
 
 
 class ClearBoard(msgspec.Struct, frozen=True, gc=False, tag="clear", tag_field="kind"):
-    """Removes every stroke."""
+    """Removes every item."""
 
     id: Id
 
@@ -94,17 +181,25 @@ class Redo(msgspec.Struct, frozen=True, gc=False, tag="redo", tag_field="kind"):
     target: Id | None = None
 
 
-Op = AddStroke | Erase | ClearBoard | Undo | Redo
+Item = AddStroke | AddShape | AddText | AddNote
+"""What a board holds: each item is the op that added it (its id is the op's)."""
+
+Op = AddStroke | AddShape | AddText | AddNote | Transform | EditText | Erase | ClearBoard | Undo | Redo
 
 
 class StrokeEntry(msgspec.Struct, frozen=True, gc=False):
-    """A stroke in a board snapshot, visible or hidden (hidden ones can come back with undo or redo)."""
+    """An item in a board snapshot, visible or hidden (hidden ones can come back with undo or redo).
+    (Named for the first kind of item; `stroke` is any item.)"""
 
-    stroke: AddStroke
+    stroke: Item
     seq: int
     by: str
     undone: bool = False
     removed_by: list[str] = []
+    m: list[float] | None = None
+    """The transform its item has now (None: none)."""
+    text: str | None = None
+    """Its text now, when an `edit` changed it."""
 
 
 class Effect(msgspec.Struct, frozen=True, gc=False):
@@ -115,6 +210,10 @@ class Effect(msgspec.Struct, frozen=True, gc=False):
     kind: str
     targets: list[str]
     undone: bool = False
+    m: list[float] | None = None
+    """A transform's matrix (undone by its inverse)."""
+    texts: list[str] | None = None
+    """An edit's text before and after."""
 
 
 class BoardState(msgspec.Struct, frozen=True, gc=False):
@@ -197,6 +296,15 @@ class Presence(msgspec.Struct, frozen=True, tag="presence", tag_field="t"):
     by: str = ""
 
 
+class Drag(msgspec.Struct, frozen=True, tag="drag", tag_field="t"):
+    """Live: a selection being moved, resized or rotated: others draw `items` with `m` applied after
+    their transforms until the `transform` op commits; an empty `items` ends the preview (ephemeral)."""
+
+    items: Annotated[list[Id], msgspec.Meta(max_length=HARD_MAX_ITEMS_PER_OP)]
+    m: Matrix
+    by: str = ""
+
+
 class Submit(msgspec.Struct, frozen=True, tag="op", tag_field="t"):
     """A durable op for the log. The room answers the author with `ack` or `nack`."""
 
@@ -210,10 +318,10 @@ class Renew(msgspec.Struct, frozen=True, tag="renew", tag_field="t"):
     token: str
 
 
-Live = Begin | Points | Cursor | View | Presence
+Live = Begin | Points | Drag | Cursor | View | Presence
 """Ephemeral traffic: relayed at once to the session's others, never stored, dropped for slow clients."""
 
-ClientMessage = Hello | Begin | Points | Cursor | View | Presence | Submit | Renew
+ClientMessage = Hello | Begin | Points | Drag | Cursor | View | Presence | Submit | Renew
 
 
 # ------------------------------------------------------------------------------------- room → client
@@ -270,5 +378,17 @@ class Renewed(msgspec.Struct, frozen=True, tag="renewed", tag_field="t"):
 
 
 ServerMessage = (
-    Welcome | Joined | Left | Committed | Ack | Nack | Renewed | Begin | Points | Cursor | View | Presence
+    Welcome
+    | Joined
+    | Left
+    | Committed
+    | Ack
+    | Nack
+    | Renewed
+    | Begin
+    | Points
+    | Drag
+    | Cursor
+    | View
+    | Presence
 )

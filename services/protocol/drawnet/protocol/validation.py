@@ -6,9 +6,21 @@ Each check raises LimitError with the limit's name and both numbers, e.g.
 
 from __future__ import annotations
 
+from drawnet.protocol.board import invertible
 from drawnet.protocol.errors import CloseCode, ProtocolError
 from drawnet.protocol.limits import Limits
-from drawnet.protocol.messages import AddStroke, Begin, Live, Op, Points
+from drawnet.protocol.messages import (
+    AddNote,
+    AddShape,
+    AddStroke,
+    AddText,
+    Begin,
+    EditText,
+    Live,
+    Op,
+    Points,
+    Transform,
+)
 
 
 class LimitError(ProtocolError):
@@ -20,13 +32,22 @@ class LimitError(ProtocolError):
 
 
 def check_op(op: Op, limits: Limits) -> None:
-    if isinstance(op, AddStroke):
-        if (points := len(op.pts)) > (limit := limits.max_points_per_stroke):
-            raise LimitError(
-                "max_points_per_stroke", f"stroke of {points} points exceeds max_points_per_stroke {limit}"
-            )
-        if op.width > limits.max_width:
-            raise LimitError("max_width", f"width {op.width} exceeds max_width {limits.max_width}")
+    if isinstance(op, AddStroke) and (points := len(op.pts)) > (limit := limits.max_points_per_stroke):
+        raise LimitError(
+            "max_points_per_stroke", f"stroke of {points} points exceeds max_points_per_stroke {limit}"
+        )
+    if isinstance(op, AddStroke | AddShape) and op.width > limits.max_width:
+        raise LimitError("max_width", f"width {op.width} exceeds max_width {limits.max_width}")
+    if isinstance(op, AddText | AddNote | EditText) and (chars := len(op.text)) > limits.max_text_chars:
+        raise LimitError(
+            "max_text_chars", f"text of {chars} characters exceeds max_text_chars {limits.max_text_chars}"
+        )
+    if isinstance(op, AddText | AddNote) and op.size > limits.max_font_size:
+        raise LimitError("max_font_size", f"font size {op.size} exceeds max_font_size {limits.max_font_size}")
+    if isinstance(op, Transform) and not invertible(op.m):
+        raise LimitError(
+            "singular_transform", f"transform {list(op.m)} cannot be undone: its determinant is 0"
+        )
 
 
 def check_live(message: Live, limits: Limits) -> None:

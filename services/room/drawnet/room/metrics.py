@@ -32,7 +32,7 @@ WELCOME_SECONDS = Histogram(
 )
 
 
-KINDS = ("hello", "begin", "points", "cursor", "view", "presence", "op", "renew")
+KINDS = ("hello", "begin", "points", "drag", "cursor", "view", "presence", "op", "renew")
 """Client message kinds (the `t` tags of ClientMessage)."""
 REASONS = (
     # connections closed, by close code
@@ -49,6 +49,9 @@ REASONS = (
     "max_points_per_stroke",
     "max_strokes_per_board",
     "max_width",
+    "max_text_chars",
+    "max_font_size",
+    "singular_transform",
 )
 """Every reason the room refuses something: exported from the start at 0, so rate() sees the first one."""
 

@@ -40,6 +40,7 @@ from drawnet.protocol import (
     Begin,
     ClearBoard,
     CloseCode,
+    Drag,
     Hello,
     Joined,
     Left,
@@ -61,7 +62,7 @@ from drawnet.protocol import (
     valid_name,
 )
 from drawnet.protocol.access import ACCESS_STREAM, Revocation, access_subject
-from drawnet.protocol.messages import AddStroke, Committed, Live
+from drawnet.protocol.messages import AddNote, AddShape, AddStroke, AddText, Committed, Live
 from drawnet.protocol.status import RoomHeartbeat
 from drawnet.protocol.subjects import OPS_STREAM, relay_subject, status_subject
 from drawnet.protocol.tokens import JoinClaims, TokenError, verify
@@ -77,7 +78,9 @@ log = logging.getLogger(__name__)
 
 _TEXT = OpCode.TEXT
 _UNCOMPRESSED = False
-_DRAWING = (Begin, Points)
+ITEM_OPS = (AddStroke, AddShape, AddText, AddNote)
+"""Ops that add an item: a board holds at most max_strokes_per_board (all kinds together)."""
+_DRAWING = (Begin, Points, Drag)
 """Live messages that only writers may send."""
 _welcome_head = msgspec.json.Encoder()
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -817,11 +820,11 @@ class Room:
             check_op(op, self.limits)
         except LimitError as error:
             return error.limit, error.reason
-        if isinstance(op, AddStroke) and len(session.board) >= self.limits.max_strokes_per_board:
+        if isinstance(op, ITEM_OPS) and len(session.board) >= self.limits.max_strokes_per_board:
             limit = self.limits.max_strokes_per_board
             return (
                 "max_strokes_per_board",
-                f"board holds {len(session.board)} strokes: max_strokes_per_board {limit}",
+                f"board holds {len(session.board)} items: max_strokes_per_board {limit}",
             )
         return None
 

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from drawnet.protocol import Limits, valid_name
+from drawnet.protocol.limits import HARD_MAX_FONT_SIZE, HARD_MAX_TEXT_CHARS
 from drawnet.protocol.tokens import parse_keys
 
 _DEFAULT_LIMITS = Limits()
@@ -103,6 +104,10 @@ class RoomSettings(BaseSettings):
     max_strokes_per_board: Annotated[int, Field(gt=0)] = _DEFAULT_LIMITS.max_strokes_per_board
     max_participants: Annotated[int, Field(gt=0)] = _DEFAULT_LIMITS.max_participants
     max_width: Annotated[float, Field(gt=0)] = _DEFAULT_LIMITS.max_width
+    max_text_chars: Annotated[int, Field(gt=0, le=HARD_MAX_TEXT_CHARS)] = _DEFAULT_LIMITS.max_text_chars
+    """Characters in one text, sticky note or edit (the protocol's hard cap is 20000)."""
+    max_font_size: Annotated[float, Field(gt=0, le=HARD_MAX_FONT_SIZE)] = _DEFAULT_LIMITS.max_font_size
+    """Largest font size of a text or note, in board units (the protocol's hard cap is 1000)."""
 
     def model_post_init(self, _context: object, /) -> None:
         if not valid_name(self.namespace):
@@ -132,4 +137,6 @@ class RoomSettings(BaseSettings):
             max_strokes_per_board=self.max_strokes_per_board,
             max_participants=self.max_participants,
             max_width=self.max_width,
+            max_text_chars=self.max_text_chars,
+            max_font_size=self.max_font_size,
         )

@@ -23,8 +23,21 @@ from drawnet.drawing.api.pages import page, page_size
 from drawnet.drawing.api.sessions import SessionPath, access_to
 from drawnet.drawing.context import Context
 from drawnet.drawing.errors import InvalidInputError, LimitExceededError, UnavailableError
-from drawnet.drawing.schemas import BoardExport, Imported, Snapshot
-from drawnet.protocol import OPS_STREAM, AddStroke, Committed, Limits, OpRecord, encode, ops_subject
+from drawnet.drawing.schemas import BoardExport, Imported, Placement, Snapshot
+from drawnet.protocol import (
+    OPS_STREAM,
+    Board,
+    Committed,
+    EditText,
+    Limits,
+    Op,
+    OpRecord,
+    Transform,
+    encode,
+    ops_subject,
+)
+from drawnet.protocol.board import invertible
+from drawnet.protocol.messages import Item
 from drawnet.protocol.validation import LimitError, check_op
 
 TAG = ["boards"]
@@ -225,9 +238,7 @@ async def get_snapshot(
 @get("/api/v1/sessions/{session:str}/board", tags=TAG, summary="The board's strokes at its latest seq")
 async def get_board(ctx: Context, caller: Caller, session: SessionPath, seq: AtLeast = None) -> BoardExport:
     stored = await _board(ctx, caller, session, seq)
-    return BoardExport(
-        format="drawnet.board.v1", session=session, seq=stored.board.seq, strokes=stored.board.strokes
-    )
+    return _export(session, stored.board)
 
 
 @get("/api/v1/sessions/{session:str}/ops", tags=TAG, summary="Committed ops after a sequence number")
@@ -277,7 +288,7 @@ async def export_svg(
     if isinstance(stored, Response):
         return cast("Response[str]", stored)
     with metrics.EXPORT_SECONDS.labels("svg").time():
-        body = await asyncio.to_thread(render.svg, stored.board.strokes, background=_background(background))
+        body = await asyncio.to_thread(render.svg, stored.board.placed(), background=_background(background))
     return Response(
         body,
         media_type="image/svg+xml",
@@ -312,7 +323,7 @@ async def export_png(
         with metrics.EXPORT_SECONDS.labels("png").time():
             body = await asyncio.to_thread(
                 render.png,
-                stored.board.strokes,
+                stored.board.placed(),
                 scale=scale,
                 max_pixels=ctx.settings.max_export_pixels,
                 background=_background(background),
@@ -350,9 +361,7 @@ async def export_json(
     stored = await export.board(caller, request, seq)
     if isinstance(stored, Response):
         return cast("Response[BoardExport]", stored)
-    body = BoardExport(
-        format="drawnet.board.v1", session=session, seq=stored.board.seq, strokes=stored.board.strokes
-    )
+    body = _export(session, stored.board)
     return Response(body, headers=export.headers(stored.board.seq), background=_freed_after_sending(stored))
 
 
@@ -377,7 +386,7 @@ def _download(session: str, seq: int, extension: str) -> dict[str, str]:
     "/api/v1/sessions/{session:str}/import",
     tags=TAG,
     status_code=200,
-    summary="Add a JSON export's strokes to the board (owner, editor)",
+    summary="Add a JSON export's items to the board (owner, editor)",
 )
 async def import_board(ctx: Context, caller: Caller, session: SessionPath, data: BoardExport) -> Imported:
     access = await access_to(ctx, caller, session)
@@ -392,7 +401,11 @@ async def import_board(ctx: Context, caller: Caller, session: SessionPath, data:
         try:
             check_op(stroke, limits)
         except LimitError as error:
-            raise LimitExceededError(error.limit, f"stroke {stroke.id!r}: {error.reason}") from error
+            raise LimitExceededError(error.limit, f"{_kind(stroke)} {stroke.id!r}: {error.reason}") from error
+    for item_id, placement in data.placements.items():
+        if placement.m is not None and not invertible(placement.m):
+            reason = f"item {item_id!r}: its transform cannot be undone (determinant 0)"
+            raise LimitExceededError("singular_transform", reason)
     stored = await snapshots.load_board(ctx.engine, access.namespace, access.name)
     present = {stroke.id for stroke in stored.board.strokes}
     new = list({s.id: s for s in data.strokes if s.id not in present}.values())
@@ -403,13 +416,44 @@ async def import_board(ctx: Context, caller: Caller, session: SessionPath, data:
             f"over max_strokes_per_board {limits.max_strokes_per_board}",
         )
     by = access.claims.sub if access.claims else caller.user.id if caller.user else "import"
-    seq = await _publish(ctx, access, by, new)
+    seq = await _publish(ctx, access, by, _replayed(new, data.placements))
     return Imported(session=access.name, imported=len(new), seq=max(seq, stored.board.seq))
 
 
-async def _publish(ctx: Context, access: SessionAccess, by: str, strokes: list[AddStroke]) -> int:
-    """Put strokes into the op log in order, as the room does with committed strokes (deduplicated by op
-    id, so retrying an import that failed half-way adds nothing twice)."""
+def _export(session: str, board: Board) -> BoardExport:
+    placed = board.placed()
+    placements = {
+        item.id: Placement(m=m, text=text) for item, m, text in placed if m is not None or text is not None
+    }
+    return BoardExport(
+        format="drawnet.board.v1",
+        session=session,
+        seq=board.seq,
+        strokes=[item for item, _, _ in placed],
+        placements=placements,
+    )
+
+
+def _replayed(items: list[Item], placements: dict[str, Placement]) -> list[Op]:
+    """The ops that rebuild exported items: each add, then a transform and an edit for those that had
+    one. Their ids derive from the item's, so a retried import logs nothing twice."""
+    ops: list[Op] = []
+    for item in items:
+        ops.append(item)
+        placement = placements.get(item.id)
+        if placement is None:
+            continue
+        tag = hashlib.sha256(item.id.encode()).hexdigest()[:24]
+        if placement.m is not None:
+            ops.append(Transform(id=f"import-{tag}-m", items=[item.id], m=placement.m))
+        if placement.text is not None:
+            ops.append(EditText(id=f"import-{tag}-t", item=item.id, text=placement.text))
+    return ops
+
+
+async def _publish(ctx: Context, access: SessionAccess, by: str, strokes: list[Op]) -> int:
+    """Put ops into the op log in order, as the room does with committed ops (deduplicated by op id, so
+    retrying an import that failed half-way adds nothing twice)."""
     subject = ops_subject(access.namespace, access.name)
     session = access.name
     try:
@@ -427,6 +471,10 @@ async def _publish(ctx: Context, access: SessionAccess, by: str, strokes: list[A
             f"the op log refused the import ({error.__class__.__name__}); retry it"
         ) from error
     return max((int(ack.seq) for ack in acks), default=0)
+
+
+def _kind(item: Item) -> str:
+    return str(type(item).__struct_config__.tag)
 
 
 ROUTES = [get_snapshot, get_board, list_ops, export_svg, export_png, export_json, import_board]

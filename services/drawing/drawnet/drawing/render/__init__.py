@@ -16,17 +16,17 @@ import math
 import struct
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import skia
 from isal import isal_zlib
 
-from drawnet.drawing.render import strokes
-from drawnet.drawing.render.common import BACKGROUND, EMPTY, MARGIN, UNITS, Bounds, Image, color, n, u
+from drawnet.drawing.render import shapes, strokes, text
+from drawnet.drawing.render.common import BACKGROUND, EMPTY, MARGIN, UNITS, Bounds, Image, Matrix, color, n, u
 from drawnet.drawing.render.strokes import WIDTH_STEP, Segment, quantize, segments, width_at
-from drawnet.protocol import AddStroke
+from drawnet.protocol.messages import Item
 
 __all__ = [
     "BACKGROUND",
@@ -57,8 +57,8 @@ PARALLEL_POINTS = 20_000
 """A board of at least this many points is drawn in bands, one per export worker (when there are any):
 below it, shipping the paths to the workers costs more than drawing them here."""
 
-Item = AddStroke
-"""What a board holds, bottom to top."""
+Placed = tuple[Item, Matrix | None, str | None]
+"""An item as the board shows it: with its transform and its edited text (`Board.placed()`)."""
 
 
 class Layer(Protocol):
@@ -74,21 +74,32 @@ class Layer(Protocol):
     def band(self, image: Image, top: int, bottom: int) -> object: ...
 
 
-_LAYERS: dict[str, Callable[[Sequence[Item]], Layer]] = {"stroke": strokes.layer}
-"""Each kind's layer maker, by the op's `kind`."""
-_DRAW: dict[str, Callable[[skia.Canvas, object], None]] = {"stroke": strokes.draw}  # type: ignore[dict-item]
+_LAYERS: dict[str, Callable[[Sequence[Any]], Layer]] = {
+    "stroke": strokes.layer,
+    "shape": shapes.layer,
+    "text": text.layer,
+    "note": text.layer,
+}
+"""Each kind's layer maker, by the op's `kind` (texts and notes share one: they interleave freely)."""
+_DRAW: dict[str, Callable[[skia.Canvas, Any], None]] = {
+    "stroke": strokes.draw,
+    "shape": shapes.draw,
+    "text": text.draw,
+    "note": text.draw,
+}
 """Each kind's band painter, by the op's `kind` (the bands travel to the workers with the kind's name)."""
 
 
-def _layers(items: Sequence[Item]) -> list[tuple[str, Layer]]:
+def _layers(items: Sequence[Item | Placed]) -> list[tuple[str, Layer]]:
     """The board's items as runs of one kind, bottom to top."""
-    runs = itertools.groupby(items, _kind)
+    placed = [item if isinstance(item, tuple) else (item, None, None) for item in items]
+    runs = itertools.groupby(placed, _kind)
     return [(kind, _LAYERS[kind](list(run))) for kind, run in runs]
 
 
-def _kind(item: Item) -> str:
+def _kind(placed: Placed) -> str:
     """The op's `kind` (its msgspec tag)."""
-    return str(type(item).__struct_config__.tag)
+    return str(type(placed[0]).__struct_config__.tag)
 
 
 def _bounds(layers: Sequence[tuple[str, Layer]]) -> Bounds:
@@ -98,7 +109,7 @@ def _bounds(layers: Sequence[tuple[str, Layer]]) -> Bounds:
     return box or EMPTY
 
 
-def bounds(items: Sequence[Item]) -> Bounds:
+def bounds(items: Sequence[Item | Placed]) -> Bounds:
     """What the export shows: every item, with its width and a margin; an empty board is a small tile."""
     return _bounds(_layers(items))
 
@@ -106,7 +117,7 @@ def bounds(items: Sequence[Item]) -> Bounds:
 # ------------------------------------------------------------------------------------------- SVG
 
 
-def svg(items: Sequence[Item], *, background: str | None = BACKGROUND) -> str:
+def svg(items: Sequence[Item | Placed], *, background: str | None = BACKGROUND) -> str:
     layers = _layers(items)
     box = _bounds(layers)
     size = f'width="{n(box.width)}" height="{n(box.height)}"'
@@ -148,7 +159,7 @@ class _Band:
 
 
 def png(
-    items: Sequence[Item],
+    items: Sequence[Item | Placed],
     *,
     scale: float = 1.0,
     max_pixels: int,

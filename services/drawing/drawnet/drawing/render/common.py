@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 
 import skia
 
@@ -73,3 +74,37 @@ class Image:
 
 FRINGE = 2.0
 """Pixels beyond an item's reach that anti-aliasing may touch: a band draws every item within them."""
+
+
+Matrix = tuple[float, float, float, float, float, float]
+"""An affine transform [a, b, c, d, e, f], as the board keeps an item's (protocol `board.compose`)."""
+
+
+def apply(m: Matrix | None, x: float, y: float) -> tuple[float, float]:
+    if m is None:
+        return x, y
+    return m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5]
+
+
+def box_bounds(left: float, top: float, right: float, bottom: float, m: Matrix | None) -> Bounds:
+    """The export box (with MARGIN, on whole board units) of a local rectangle after a transform."""
+    corners = [apply(m, x, y) for x in (left, right) for y in (top, bottom)]
+    xs, ys = [x for x, _ in corners], [y for _, y in corners]
+    x0, y0 = math.floor(min(xs) - MARGIN), math.floor(min(ys) - MARGIN)
+    return Bounds(x0, y0, math.ceil(max(xs) + MARGIN) - x0, math.ceil(max(ys) + MARGIN) - y0)
+
+
+def skia_matrix(m: Matrix) -> skia.Matrix:
+    return skia.Matrix.MakeAll(m[0], m[2], m[4], m[1], m[3], m[5], 0, 0, 1)
+
+
+def svg_transform(m: Matrix | None) -> str:
+    """An SVG `transform` attribute in user units (hundredths of a board unit: the translation scales)."""
+    if m is None:
+        return ""
+    a, b, c, d, e, f = m
+    return f' transform="matrix({a!r} {b!r} {c!r} {d!r} {e * UNITS!r} {f * UNITS!r})"'
+
+
+def alpha(opacity: float) -> str:
+    return f' opacity="{n(opacity)}"' if opacity < 1 else ""

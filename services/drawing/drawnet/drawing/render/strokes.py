@@ -16,11 +16,12 @@ import itertools
 import math
 from collections.abc import Iterator, Sequence
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 import skia
 
-from drawnet.drawing.render.common import FRINGE, MARGIN, UNITS, Bounds, Image, n, u
+from drawnet.drawing.render.common import FRINGE, MARGIN, UNITS, Bounds, Image, Matrix, n, u
 from drawnet.protocol import AddStroke
 
 WIDTH_STEP = 0.25
@@ -301,7 +302,19 @@ class Layer:
         return band(self, image, top, bottom)
 
 
-def layer(strokes: Sequence[AddStroke]) -> Layer:
+def transformed(stroke: AddStroke, m: Matrix | None) -> AddStroke:
+    """A stroke under a transform, as kinds/stroke.js draws it: its points moved, its width scaled by
+    the square root of the transform's area factor."""
+    if m is None:
+        return stroke
+    a, b, c, d, e, f = m
+    pts = [(a * x + c * y + e, b * x + d * y + f, p) for x, y, p in stroke.pts]
+    width = stroke.width * math.sqrt(abs(a * d - b * c))
+    return msgspec.structs.replace(stroke, pts=pts, width=width)
+
+
+def layer(placed: Sequence[tuple[AddStroke, Matrix | None, str | None]]) -> Layer:
+    strokes = [transformed(stroke, m) for stroke, m, _ in placed]
     opacity = np.fromiter((s.opacity for s in strokes), np.float64, len(strokes))
     return Layer(strokes, paths(strokes), _colors(strokes, opacity), opacity >= 1)
 

@@ -1,0 +1,156 @@
+"""Whiteboard editing in the browser, for two people: each tool with real pointer events, checked on the
+other person's page; shapes with Shift, text typed as an input method types it, notes, the selection
+(click, marquee, move, resize, rotate, delete, duplicate, nudge, copy and paste), live drag previews, and
+all of it surviving a reload."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.browser.board_page import BoardPage
+from tests.browser.conftest import OpenBoard
+
+pytestmark = pytest.mark.browser
+
+
+def two_people(open_board: OpenBoard) -> tuple[BoardPage, BoardPage]:
+    session = f"wb-{uuid.uuid4().hex[:8]}"
+    ann = open_board(session, "Ann", color="#1971c2")
+    bob = open_board(session, "Bob", color="#e03131")
+    return ann, bob
+
+
+@pytest.mark.parametrize(
+    ("tool", "shape"),
+    [("rect", "rect"), ("ellipse", "ellipse"), ("diamond", "diamond"), ("arrow", "arrow"), ("line", "line")],
+)
+def test_each_shape_tool_draws_its_shape_for_the_other_and_shift_constrains_it(
+    open_board: OpenBoard, tool: str, shape: str
+) -> None:
+    ann, bob = two_people(open_board)
+    ann.pick_tool(tool)
+    ann.drag((300, 300), (460, 380))
+    ann.drag((600, 300), (700, 340), shift=True)
+    bob.expect_items(["shape", "shape"])
+    free, constrained = (op for op, _, _ in bob.placed())
+    assert free["shape"] == constrained["shape"] == shape
+    assert (free["w"], free["h"]) == pytest.approx((160, 80), abs=1.5)
+    if shape in {"line", "arrow"}:
+        # Shift: a multiple of 45°.
+        angle = math.degrees(math.atan2(constrained["h"], constrained["w"])) % 45
+        assert min(angle, 45 - angle) == pytest.approx(0, abs=0.01)
+        assert constrained["end_head"] is (shape == "arrow")
+    else:
+        assert abs(constrained["w"]) == pytest.approx(abs(constrained["h"]))  # a square box
+
+
+def test_text_is_typed_like_an_input_method_and_edited_again(open_board: OpenBoard) -> None:
+    ann, bob = two_people(open_board)
+    ann.pick_tool("text")
+    ann.click((300, 300))
+    ann.type_text("Hello\nDrawnet, ça va")
+    ann.finish_text()
+    bob.expect_items(["text"])
+    ((op, _, edited),) = bob.placed()
+    assert (op["text"], edited) == ("Hello\nDrawnet, ça va", None)
+    # Clicking the text with the text tool edits it: one `edit` op.
+    ann.click((310, 310))
+    ann.page.keyboard.press("Control+a")
+    ann.type_text("Bonjour")
+    ann.finish_text()
+    bob._wait("(s) => s.placed[0][2] === 'Bonjour'")
+
+
+def test_a_sticky_note_grows_with_its_text_for_the_other(open_board: OpenBoard) -> None:
+    ann, bob = two_people(open_board)
+    ann.pick_tool("note")
+    ann.click((400, 250))
+    ann.type_text("one\ntwo\nthree\nfour\nfive\nsix\nseven")
+    ann.finish_text()
+    bob.expect_items(["note"])
+    ((note, _, _),) = bob.placed()
+    assert note["text"].count("\n") == 6
+    assert note["fill"] == "#ffec99"
+
+
+def test_a_selection_moves_as_one_op_live_for_the_other_and_undo_takes_it_back(open_board: OpenBoard) -> None:
+    ann, bob = two_people(open_board)
+    ann.pick_tool("pen")
+    ann.draw_stroke([(200, 200), (260, 240), (320, 200)])
+    ann.pick_tool("rect")
+    ann.drag((400, 200), (500, 260))
+    bob.expect_items(["stroke", "shape"])
+    # A marquee around both (strokes too), then a drag of the selection; Bob sees it move before it lands.
+    ann.pick_tool("select")
+    ann.drag((150, 150), (560, 300))
+    assert len(ann.state()["selection"]) == 2
+    ann.page.mouse.move(*ann.screen((450, 230)))
+    ann.page.mouse.down()
+    ann.page.mouse.move(*ann.screen((500, 330)), steps=8)
+    bob._wait("(s) => s.dragging.length === 1 && s.dragging[0].items.length === 2")
+    ann.page.mouse.up()
+    bob._wait("(s) => s.placed.every(([, m]) => m && Math.abs(m[4] - 50) < 1 && Math.abs(m[5] - 100) < 1)")
+    assert ann.state()["seq"] == bob.state()["seq"]
+    ann.undo()
+    bob._wait("(s) => s.placed.every(([, m]) => m && Math.abs(m[4]) < 1e-9 && Math.abs(m[5]) < 1e-9)")
+    # Nudge with the arrow keys, then Escape deselects and Delete does nothing.
+    ann.press("ArrowRight")
+    bob._wait("(s) => s.placed.every(([, m]) => m && Math.abs(m[4] - 1) < 1e-9)")
+    ann.press("Escape")
+    assert ann.state()["selection"] == []
+    ann.press("Delete")
+    bob.expect_items(["stroke", "shape"])
+
+
+def test_resize_with_shift_keeps_proportions_and_rotation_turns_the_shape(open_board: OpenBoard) -> None:
+    ann, bob = two_people(open_board)
+    ann.pick_tool("rect")
+    ann.drag((400, 300), (500, 350))  # 100 by 50 (its frame: 104 by 54, outline and reach)
+    bob.expect_items(["shape"])
+    ann.pick_tool("select")
+    ann.click((450, 325))
+    frame = ann.page.evaluate("window.__drawnet.renderer.boundsOf(window.__drawnet.snapshot().selection[0])")
+    corner = (frame["x"] + frame["w"], frame["y"] + frame["h"])  # board units; the zoom is 100 %
+    camera = ann.state()["camera"]
+    at = (corner[0] - camera["x"], corner[1] - camera["y"])
+    ann.drag(at, (at[0] + 104, at[1] + 10), shift=True)
+    bob._wait("(s) => s.placed[0][1] !== null")
+    ann.expect_settled()
+    m = bob.placed()[0][1]
+    assert m[0] == pytest.approx(m[3])  # the same scale both ways
+    assert m[0] == pytest.approx(2, abs=0.05)
+    # The round handle above the frame turns it.
+    frame = ann.page.evaluate("window.__drawnet.renderer.boundsOf(window.__drawnet.snapshot().selection[0])")
+    top = (frame["x"] + frame["w"] / 2 - camera["x"], frame["y"] - 24 - camera["y"])
+    centre = (frame["x"] + frame["w"] / 2 - camera["x"], frame["y"] + frame["h"] / 2 - camera["y"])
+    ann.drag(top, (centre[0] + 200, centre[1]), shift=True)  # a quarter turn, clockwise
+    bob._wait("(s) => Math.abs(s.placed[0][1][1]) > 0.9")
+
+
+def test_copy_paste_duplicate_and_delete_for_the_other_and_after_a_reload(
+    open_board: OpenBoard, tmp_path: Path
+) -> None:
+    ann, bob = two_people(open_board)
+    ann.page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    ann.pick_tool("ellipse")
+    ann.drag((300, 300), (380, 360))
+    ann.pick_tool("select")
+    ann.click((340, 330))
+    ann.press("Control+c")
+    clipboard = ann.page.evaluate("navigator.clipboard.readText()")
+    assert '"drawnet":"items/1"' in clipboard
+    ann.press("Control+v")
+    bob.expect_items(["shape", "shape"])
+    ann.press("Control+d")
+    bob.expect_items(["shape", "shape", "shape"])
+    ids = {op["id"] for op, _, _ in bob.placed()}
+    assert len(ids) == 3
+    ann.press("Delete")
+    bob.expect_items(["shape", "shape"])
+    bob.reload()
+    bob.expect_items(["shape", "shape"])
+    bob.screenshot(tmp_path / "after-reload.png")
