@@ -31,7 +31,18 @@ from drawnet.drawing.ratelimit import RateLimit
 from drawnet.drawing.settings import DrawingSettings
 from drawnet.drawing.web import StaticFiles, index_page, page_config
 from drawnet.drawing.workers import ExportWorkers
-from drawnet.protocol import AddStroke, Board, BoardState, Committed, Op, encode
+from drawnet.protocol import (
+    AddNote,
+    AddShape,
+    AddStroke,
+    Board,
+    BoardState,
+    Committed,
+    EditText,
+    Op,
+    Transform,
+    encode,
+)
 from drawnet.protocol.messages import ClearBoard, Erase, Redo, StrokeEntry, Undo
 
 
@@ -406,7 +417,9 @@ class _Store:
 # An op of a random board: (kind, author, a number that picks its target).
 _ops = st.lists(
     st.tuples(
-        st.sampled_from(["stroke"] * 6 + ["erase", "undo", "undo", "redo", "clear"]),
+        st.sampled_from(
+            ["stroke"] * 4 + ["shape", "note", "transform", "edit", "erase", "undo", "undo", "redo", "clear"]
+        ),
         st.sampled_from(["ann", "bob"]),
         st.integers(0, 1_000),
     ),
@@ -414,13 +427,24 @@ _ops = st.lists(
 )
 
 
-def _op(kind: str, n: int, seq: int, board: Board, author: str) -> Op:
+def _op(kind: str, n: int, seq: int, board: Board, author: str) -> Op:  # noqa: PLR0911 - one per kind
     ids = board.stroke_ids()
     match kind:
         case "stroke":
             # Floats, as a stroke decoded from a client's JSON holds them.
             pts = [(float(n), float(seq), 0.5)]
             return AddStroke(id=f"s{seq}", tool="pen", color="#123456", width=2.0, opacity=1.0, pts=pts)
+        case "shape":
+            return AddShape(
+                id=f"s{seq}", shape="rect", x=float(n), y=0.0, w=10.0, h=5.0, color="#123456", width=2.0
+            )
+        case "note":
+            return AddNote(id=f"s{seq}", x=float(n), y=0.0, w=100.0, text=f"n{n}", size=20.0, fill="#ffec99")
+        case "transform":
+            named = [ids[n % len(ids)]] if ids else ["nothing"]
+            return Transform(id=f"t{seq}", items=named, m=(1.0, 0.0, 0.0, 1.0, float(n), 1.5))
+        case "edit":
+            return EditText(id=f"d{seq}", item=ids[n % len(ids)] if ids else "nothing", text=f"edit {n}")
         case "erase":
             return Erase(id=f"e{seq}", strokes=[ids[n % len(ids)]] if ids else ["nothing"])
         case "undo":
