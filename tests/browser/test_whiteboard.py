@@ -94,7 +94,8 @@ def test_a_selection_moves_as_one_op_live_for_the_other_and_undo_takes_it_back(o
     bob._wait("(s) => s.dragging.length === 1 && s.dragging[0].items.length === 2")
     ann.page.mouse.up()
     bob._wait("(s) => s.placed.every(([, m]) => m && Math.abs(m[4] - 50) < 1 && Math.abs(m[5] - 100) < 1)")
-    assert ann.state()["seq"] == bob.state()["seq"]
+    ann.expect_settled()
+    ann._wait("(s, hash) => s.hash === hash", bob.state()["hash"])  # the same board on both pages
     ann.undo()
     bob._wait("(s) => s.placed.every(([, m]) => m && Math.abs(m[4]) < 1e-9 && Math.abs(m[5]) < 1e-9)")
     # Nudge with the arrow keys, then Escape deselects and Delete does nothing.
