@@ -78,7 +78,10 @@ def ready(sessions: DrawingSessions, name: str) -> bool:
 
 
 async def join(http: httpx.AsyncClient, namespace: str, session: str, name: str) -> RoomClient:
-    """Join as a guest, as the web app does: a token from the API, then the room through the ingress."""
+    """Join as a guest, as the web app does: a token from the API, then the room through the ingress.
+    Each participant is another browser: no guest cookie of an earlier one (one guest's connections are
+    capped by max_connections_per_user)."""
+    http.cookies.clear()
     response = await http.post(f"/api/v1/sessions/{session}/join", json={"name": name})
     response.raise_for_status()
     token = response.json()["token"]
@@ -126,6 +129,7 @@ async def resume_when_possible(namespace: str, session: str, token: str, board: 
 
 async def first_welcome_frame(http: httpx.AsyncClient, namespace: str, session: str) -> tuple[float, int]:
     """A newcomer's join: (the time its whole welcome frame was in, the strokes in it)."""
+    http.cookies.clear()
     response = await http.post(f"/api/v1/sessions/{session}/join", json={"name": "newcomer"})
     response.raise_for_status()
     hello = encode(
@@ -298,6 +302,7 @@ async def measure(args: argparse.Namespace, node: RealNode, drawnet: Drawnet, re
             wait_until(stored, timeout=600, interval=1, what=f"{args.strokes} strokes stored")
             stored_after = time.monotonic() - began
             # Someone who was drawing when the room went: they hold the board, and resume from its seq.
+            http.cookies.clear()
             response = await http.post(f"/api/v1/sessions/{big}/join", json={"name": "returning"})
             response.raise_for_status()
             token = response.json()["token"]
