@@ -35,6 +35,7 @@ from drawnet.drawing.errors import (
     internal_problem,
     to_problem,
 )
+from drawnet.drawing.exportgate import ExportGate
 from drawnet.drawing.persister import Persister
 from drawnet.drawing.sessions import EmbeddedBackend, SessionBackend
 from drawnet.drawing.settings import DrawingSettings
@@ -142,6 +143,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         backend=backend,
         signing=SigningKeys.from_settings(settings),
         limits=Limits.from_settings(engine, settings),
+        export_gate=ExportGate(settings.max_concurrent_exports, settings.export_queue),
         exports=exports,
         extra={"persister_task": task},
     )

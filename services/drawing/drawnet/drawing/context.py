@@ -13,6 +13,7 @@ from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from drawnet.drawing.access import COOKIE, Caller, identify
+from drawnet.drawing.exportgate import ExportGate
 from drawnet.drawing.persister import Persister
 from drawnet.drawing.ratelimit import RateLimit
 from drawnet.drawing.sessions import SessionBackend
@@ -72,6 +73,7 @@ class Context:
     backend: SessionBackend
     signing: SigningKeys
     limits: Limits
+    export_gate: ExportGate
     exports: Executor | None = None
     """The processes that draw large PNG exports (`export_workers`), or none."""
     extra: dict[str, object] = field(default_factory=dict)

@@ -77,6 +77,9 @@ class DrawingSettings(BaseSettings):
     """Largest board import (a JSON export): 413 past it."""
     max_import_ops: Annotated[int, Field(ge=1)] = 100_000
     """Ops one import may add (the protocol's max_strokes_per_board)."""
+    max_import_points: Annotated[int, Field(ge=1)] = 500_000
+    """Points one import may add, all strokes together: what the board, its snapshot and its exports
+    then hold in memory grows with them (an import of 1.5M points took the service to 728 MB)."""
     default_page_size: Annotated[int, Field(ge=1)] = 100
     """Items in one page of a list when the request does not say (`limit`)."""
     max_page_size: Annotated[int, Field(ge=1)] = 1_000
@@ -102,6 +105,11 @@ class DrawingSettings(BaseSettings):
     """Processes that draw a large board's PNG export in bands side by side (Skia holds the GIL while it
     draws, so threads would not help); started at the first such export. 0: draw it in the request's
     thread."""
+    max_concurrent_exports: Annotated[int, Field(ge=1, le=64)] = 2
+    """Exports (SVG, PNG, JSON) loaded and drawn at once by this process: each holds its board, and a
+    PNG its image, in memory (four PNGs of a 1.5M-point board at once took 2.4 GB)."""
+    export_queue: Annotated[int, Field(ge=0, le=1000)] = 4
+    """Exports that may wait for a turn; past that an export is answered 503 with Retry-After at once."""
     board_wait_seconds: Annotated[float, Field(ge=0, le=60)] = 5.0
     """How long a read of the board `?seq=N` (a board or an export at least at seq N: what the reader
     sees) waits for the persister to store seq N; then 503 with Retry-After."""

@@ -284,11 +284,14 @@ async def export_svg(
     seq: AtLeast = None,
 ) -> Response[str]:
     export = Export(ctx, session, "svg", background)
-    stored = await export.board(caller, request, seq)
-    if isinstance(stored, Response):
-        return cast("Response[str]", stored)
-    with metrics.EXPORT_SECONDS.labels("svg").time():
-        body = await asyncio.to_thread(render.svg, stored.board.placed(), background=_background(background))
+    async with ctx.export_gate.turn():
+        stored = await export.board(caller, request, seq)
+        if isinstance(stored, Response):
+            return cast("Response[str]", stored)
+        with metrics.EXPORT_SECONDS.labels("svg").time():
+            body = await asyncio.to_thread(
+                render.svg, stored.board.placed(), background=_background(background)
+            )
     return Response(
         body,
         media_type="image/svg+xml",
@@ -316,21 +319,22 @@ async def export_png(
     seq: AtLeast = None,
 ) -> Response[bytes]:
     export = Export(ctx, session, "png", background, scale, ctx.settings.max_export_pixels)
-    stored = await export.board(caller, request, seq)
-    if isinstance(stored, Response):
-        return stored
     try:
-        with metrics.EXPORT_SECONDS.labels("png").time():
-            body = await asyncio.to_thread(
-                render.png,
-                stored.board.placed(),
-                scale=scale,
-                max_pixels=ctx.settings.max_export_pixels,
-                background=_background(background),
-                workers=ctx.exports,
-                bands=ctx.settings.export_workers,
-                on_bands=metrics.PNG_BANDS.inc,
-            )
+        async with ctx.export_gate.turn():
+            stored = await export.board(caller, request, seq)
+            if isinstance(stored, Response):
+                return stored
+            with metrics.EXPORT_SECONDS.labels("png").time():
+                body = await asyncio.to_thread(
+                    render.png,
+                    stored.board.placed(),
+                    scale=scale,
+                    max_pixels=ctx.settings.max_export_pixels,
+                    background=_background(background),
+                    workers=ctx.exports,
+                    bands=ctx.settings.export_workers,
+                    on_bands=metrics.PNG_BANDS.inc,
+                )
     except BrokenProcessPool as died:
         # The next export gets new workers (drawing.workers).
         raise UnavailableError(
@@ -358,7 +362,8 @@ async def export_json(
     seq: AtLeast = None,
 ) -> Response[BoardExport]:
     export = Export(ctx, session, "json")
-    stored = await export.board(caller, request, seq)
+    async with ctx.export_gate.turn():
+        stored = await export.board(caller, request, seq)
     if isinstance(stored, Response):
         return cast("Response[BoardExport]", stored)
     body = _export(session, stored.board)
@@ -396,6 +401,10 @@ async def import_board(ctx: Context, caller: Caller, session: SessionPath, data:
         raise LimitExceededError(
             "max_import_ops", f"{len(data.strokes)} strokes exceed max_import_ops {limit}"
         )
+    points = sum(len(getattr(item, "pts", ())) for item in data.strokes)
+    most = ctx.settings.max_import_points
+    if points > most:
+        raise LimitExceededError("max_import_points", f"{points} points exceed max_import_points {most}")
     limits = Limits()
     for stroke in data.strokes:
         try:
