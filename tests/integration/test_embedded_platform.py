@@ -12,13 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
-import websockets
 
 from drawnet.embedded.components import free_port
 from drawnet.embedded.processes import Supervised, venv_binary
-from drawnet.protocol import Ack, AddStroke, Nack
+from drawnet.protocol import Ack, Nack
 from drawnet.testkit import RoomClient, eventually, eventually_async
 from drawnet.testkit.client import line
+from drawnet.testkit.participant import Participant, converged, each_draws
 from drawnet.testkit.proc import alive, child_running, descendants
 from drawnet.testkit.tokens import Signer
 
@@ -59,6 +59,12 @@ class Platform:
         keys = (self.data_dir / "signing-keys").read_text().strip()
         signer = Signer(keys=keys, kid=keys.split(":", 1)[0])
         return await RoomClient.join(self.room, session, name=name, token=signer.token(session, name=name))
+
+    def participant(self, session: str, name: str) -> Participant:
+        """Someone who keeps drawing on `session` and rejoins the room when it goes."""
+        keys = (self.data_dir / "signing-keys").read_text().strip()
+        signer = Signer(keys=keys, kid=keys.split(":", 1)[0])
+        return Participant([self.room], session, name, lambda: signer.token(session, name=name))
 
     def log(self) -> str:
         assert self.process is not None
@@ -133,78 +139,27 @@ def test_killing_the_launcher_takes_its_children_down(platform: Platform) -> Non
     eventually(lambda: not alive(children), timeout=15, what="children gone after SIGKILL of the launcher")
 
 
-class Participant:
-    """Someone who keeps drawing through outages, as the web app does: a lost room is joined again (from
-    the board's seq, the outbox resent) until it answers."""
-
-    def __init__(self, platform: Platform, session: str, name: str) -> None:
-        self.platform, self.session, self.name = platform, session, name
-        self.client: RoomClient | None = None
-        self.drawing = True
-        self.reconnects = 0
-
-    @property
-    def acked(self) -> dict[str, int]:
-        return self.client.acked if self.client is not None else {}
-
-    @property
-    def pending(self) -> int:
-        return len(self.client.pending) if self.client is not None else 0
-
-    def connected(self) -> bool:
-        return self.client is not None and self.client.close_code is None and not self.client.ws.close_code
-
-    async def _connect(self) -> None:
-        if self.client is None:
-            self.client = await self.platform.join(self.session, name=self.name)
-            return
-        keys = (self.platform.data_dir / "signing-keys").read_text().strip()
-        token = Signer(keys=keys, kid=keys.split(":", 1)[0]).token(self.session, name=self.name)
-        old = self.client
-        await old.close()
-        self.client = await old.resume(self.platform.room, self.session, token=token, timeout=5)
-        self.reconnects += 1
-
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                if not self.connected():
-                    await self._connect()
-                assert self.client is not None
-                if self.drawing:
-                    op_id = self.client.new_id()
-                    pts = line(6, y0=float(len(self.acked)))
-                    await self.client.send_op(
-                        AddStroke(id=op_id, tool="pen", color="#000000", width=2, opacity=1, pts=pts)
-                    )
-                await asyncio.sleep(0.1)
-            except (OSError, ConnectionError, TimeoutError, websockets.WebSocketException):
-                await asyncio.sleep(0.2)  # the room or the board is not there yet: try again
-        if self.client is not None:
-            await self.client.close()
-
-
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_the_platform_heals_when_each_part_is_killed_and_nothing_acknowledged_is_lost(
     platform: Platform,
 ) -> None:
     platform.up()
-    people = [Participant(platform, "heal", "Ann"), Participant(platform, "heal", "Bob")]
+    people = [platform.participant("heal", "Ann"), platform.participant("heal", "Bob")]
     stop = asyncio.Event()
     running = [asyncio.create_task(p.run(stop)) for p in people]
     try:
         parts = {"drawnet.room": "room", "drawnet.drawing": "drawing service", "nats-server": "nats-server"}
         for command, name in parts.items():
-            await _each_draws(people, 3, what=f"both draw before the {name} is killed")
+            await each_draws(people, 3)  # before the kill
             victim = platform.part(command)
             assert victim is not None, name
             os.kill(victim, signal.SIGKILL)
             await _restarted(platform, name)
-            await _each_draws(people, 3, what=f"both draw again after the {name} came back")
+            await each_draws(people, 3)  # after the part came back
         for person in people:
             person.drawing = False
         await eventually_async(
-            lambda: _true(_converged(people)), timeout=60, what="outboxes flushed, every ack on both boards"
+            lambda: _true(converged(people)), timeout=60, what="outboxes flushed, every ack on both boards"
         )
     finally:
         stop.set()
@@ -253,18 +208,6 @@ def test_restart_options_out_of_range_are_refused_with_the_numbers(tmp_path: Pat
     assert "0 < first_backoff_seconds (0.5) <= max_backoff_seconds (0.1)" in up.log_tail()
 
 
-def _converged(people: list[Participant]) -> bool:
-    """Every outbox is empty and every acknowledged op is on every board, at one seq."""
-    acked = {op_id for p in people for op_id in p.acked}
-    return (
-        all(
-            p.connected() and not p.pending and p.client and acked <= {s.id for s in p.client.board.strokes}
-            for p in people
-        )
-        and len({p.client.board.seq for p in people if p.client}) == 1
-    )
-
-
 def _pid(platform: Platform, command: str) -> int:
     pid = eventually(lambda: platform.part(command), what=f"a child running {command}")
     assert pid is not None
@@ -283,16 +226,6 @@ async def _restarted(platform: Platform, name: str) -> None:
         return f"{name} restarted (pid " in platform.log()
 
     await eventually_async(said, timeout=60, what=f"{name} restarted")
-
-
-async def _each_draws(people: list[Participant], more: int, *, what: str) -> None:
-    """Wait until each person has `more` acknowledged ops than now."""
-    before = [len(p.acked) for p in people]
-
-    async def drawn() -> bool:
-        return all(len(p.acked) >= n + more for p, n in zip(people, before, strict=True))
-
-    await eventually_async(drawn, timeout=60, what=what)
 
 
 async def _stored_ids(http: httpx.AsyncClient, session: str, at_least: int) -> set[str] | None:

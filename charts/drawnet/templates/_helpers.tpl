@@ -69,9 +69,18 @@ app.kubernetes.io/component: room
 {{- default (printf "%s-database" (include "drawnet.fullname" .)) .Values.postgresql.existingSecret.name }}
 {{- end }}
 
-{{/* NATS as every component reaches it, by a fully qualified name (rooms run in other namespaces). */}}
+{{/* NATS as every component reaches it, by a fully qualified name (rooms run in other namespaces): the
+Service of the one server, or every server of a cluster, comma-separated, so that a component starts and
+goes on while any one of them is down. */}}
 {{- define "drawnet.natsUrl" -}}
-{{- if .Values.nats.enabled }}
+{{- if and .Values.nats.enabled (gt (int .Values.nats.replicas) 1) }}
+{{- $name := include "drawnet.natsName" . }}
+{{- $urls := list }}
+{{- range $i := until (int .Values.nats.replicas) }}
+{{- $urls = append $urls (printf "nats://%s-%d.%s-headless.%s.svc.%s:4222" $name $i $name $.Release.Namespace $.Values.clusterDomain) }}
+{{- end }}
+{{- join "," $urls }}
+{{- else if .Values.nats.enabled }}
 {{- printf "nats://%s.%s.svc.%s:4222" (include "drawnet.natsName" .) .Release.Namespace .Values.clusterDomain }}
 {{- else }}
 {{- required "nats.externalUrl is required when nats.enabled is false" .Values.nats.externalUrl }}

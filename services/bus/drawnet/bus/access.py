@@ -11,8 +11,9 @@ from drawnet.bus.nats import BusError
 from drawnet.protocol.access import ACCESS_STREAM, ACCESS_SUBJECTS
 
 
-def access_stream_config(*, keep_seconds: float) -> StreamConfig:
-    """Revocations, each kept `keep_seconds`: longer than any join token they may concern lives."""
+def access_stream_config(*, keep_seconds: float, replicas: int = 1) -> StreamConfig:
+    """Revocations, each kept `keep_seconds`: longer than any join token they may concern lives; on
+    `replicas` servers of a NATS cluster (as many as the op log: it must outlive the loss of one)."""
     return StreamConfig(
         name=ACCESS_STREAM,
         subjects=[ACCESS_SUBJECTS],
@@ -20,14 +21,17 @@ def access_stream_config(*, keep_seconds: float) -> StreamConfig:
         retention=RetentionPolicy.LIMITS,
         discard=DiscardPolicy.OLD,
         max_age=keep_seconds,
+        num_replicas=replicas,
     )
 
 
-async def ensure_access_stream(js: JetStreamContext, *, keep_seconds: float, update: bool) -> None:
+async def ensure_access_stream(
+    js: JetStreamContext, *, keep_seconds: float, update: bool, replicas: int = 1
+) -> None:
     """Declare the access stream. `update`: bring an existing one to this configuration (the drawing
     service, which decides how long revocations are kept); otherwise leave an existing one as it is (a
     room, which only needs it to exist)."""
-    config = access_stream_config(keep_seconds=keep_seconds)
+    config = access_stream_config(keep_seconds=keep_seconds, replicas=replicas)
     try:
         await js.add_stream(config)
     except BadRequestError:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Executor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar, MediaType, Request, Response, Router, get
 from litestar.datastructures import State
@@ -24,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from drawnet.bus import connect, ensure_ops_stream
 from drawnet.bus.access import ensure_access_stream
-from drawnet.drawing import csrf, db, web
+from drawnet.drawing import csrf, db, metrics, web
 from drawnet.drawing.api import boards, sessions, users
 from drawnet.drawing.context import Context, Limits, SigningKeys, provide_caller, provide_ctx
 from drawnet.drawing.errors import (
@@ -41,6 +43,9 @@ from drawnet.drawing.sessions import EmbeddedBackend, SessionBackend
 from drawnet.drawing.settings import DrawingSettings
 from drawnet.drawing.snapshots import BoardCache
 from drawnet.drawing.workers import ExportWorkers
+
+if TYPE_CHECKING:
+    from drawnet.drawing.lease import PersisterLease
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +114,19 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         # Numbered on from what SQL holds, should NATS have lost the log (see ensure_ops_stream).
         first_seq = await db.max_seq(engine) + 1
         await ensure_ops_stream(
-            js, duplicate_window_seconds=settings.duplicate_window_seconds, first_seq=first_seq
+            js,
+            duplicate_window_seconds=settings.duplicate_window_seconds,
+            first_seq=first_seq,
+            replicas=settings.ops_stream_replicas,
         )
 
     await declare_op_log()
-    await ensure_access_stream(js, keep_seconds=settings.revocation_keep_seconds, update=True)
+    await ensure_access_stream(
+        js,
+        keep_seconds=settings.revocation_keep_seconds,
+        update=True,
+        replicas=settings.ops_stream_replicas,
+    )
     boards_cache = BoardCache(
         engine,
         capacity=settings.snapshot_cache_boards,
@@ -130,7 +143,13 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         boards=boards_cache,
         declare_log=declare_op_log,
     )
-    task = asyncio.create_task(persister.run(), name="persister") if settings.persist else None
+    lease = _persister_lease(settings) if settings.persist and settings.persist_lease else None
+    task = None
+    if settings.persist:
+        task = asyncio.create_task(
+            persister.run() if lease is None else _persist_while_leading(persister, lease), name="persister"
+        )
+        metrics.PERSISTER_ACTIVE.set(1 if lease is None else 0)
     stack = contextlib.ExitStack()
     backend = stack.enter_context(_session_backend(settings, engine))
     exports = stack.enter_context(_export_workers(settings.export_workers))
@@ -151,15 +170,56 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         yield
     finally:
         persister.stop()
+        if task is not None and lease is not None and not lease.holding:
+            task.cancel()  # a standby has nothing in hand
         if task is not None:
             try:
                 await asyncio.wait_for(task, timeout=settings.persist_fetch_timeout_seconds + 5)
             except TimeoutError:
                 log.warning("persister did not stop in time; unacknowledged ops will be redelivered")
+            except asyncio.CancelledError:
+                if not task.cancelled():
+                    raise
         with contextlib.suppress(NatsError, TimeoutError):
             await nc.drain()
         stack.close()
         await engine.dispose()
+
+
+def _persister_lease(settings: DrawingSettings) -> PersisterLease:
+    # The Kubernetes client is slow to import: only a persister with a lease needs it.
+    from drawnet.drawing.kube_sessions import load_api_client  # noqa: PLC0415
+    from drawnet.drawing.lease import PersisterLease  # noqa: PLC0415
+
+    return PersisterLease(
+        load_api_client(settings.kubeconfig),
+        namespace=settings.namespace,
+        name=settings.persist_lease,
+        identity=f"{socket.gethostname()}-{os.getpid()}",
+        lease_seconds=settings.persist_lease_seconds,
+        renew_seconds=settings.persist_lease_renew_seconds,
+    )
+
+
+async def _persist_while_leading(persister: Persister, lease: PersisterLease) -> None:
+    """Persist while this replica holds the Lease, stand by while another does; release it on a stop."""
+    while True:
+        await lease.acquire()
+        metrics.PERSISTER_ACTIVE.set(1)
+        run = asyncio.create_task(persister.run(), name="persister run")
+        held = asyncio.create_task(lease.hold(), name="persister lease")
+        await asyncio.wait({run, held}, return_when=asyncio.FIRST_COMPLETED)
+        metrics.PERSISTER_ACTIVE.set(0)
+        if run.done():  # stopped: the process is going
+            held.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await held
+            await lease.release()
+            await run
+            return
+        persister.stop()  # the lease is lost: finish the batch in hand (it is stored once: SQL keys)
+        await run
+        persister.reset()
 
 
 def _too_large(request: Request[Any, Any, Any], _error: RequestEntityTooLarge) -> Response[Any]:

@@ -36,6 +36,10 @@ RATE_LIMITED = Counter(
 POISON_MESSAGES = Counter(
     "drawnet_drawing_poison_messages_total", "Op-log messages that are not op records (skipped, logged)"
 )
+PERSISTER_ACTIVE = Gauge(
+    "drawnet_drawing_persister_active",
+    "1 while this process is the active persister (holds the lease, or persists without one), else 0",
+)
 PERSISTER_RESTARTS = Counter(
     "drawnet_drawing_persister_restarts_total",
     "Times the persister resumed from its last acknowledged op (a failure, a lost delivery or consumer)",

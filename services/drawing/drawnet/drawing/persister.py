@@ -130,6 +130,11 @@ class Persister:
         """Finish the batch in hand, then return from run() (within one fetch timeout)."""
         self._stopping.set()
 
+    def reset(self) -> None:
+        """After a stop: run() may be called again (a persister that lost its lease and won it back)."""
+        self._stopping.clear()
+        self._boards.clear()
+
     async def run(self) -> None:
         """Consume until stopped; an unexpected error restarts consumption (from the ack floor)."""
         while not self._stopping.is_set():

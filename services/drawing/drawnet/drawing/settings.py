@@ -49,8 +49,23 @@ class DrawingSettings(BaseSettings):
     """The web app's files (index.html, js/, css/)."""
     duplicate_window_seconds: Annotated[float, Field(gt=0)] = 600.0
     """Must match the room's: both declare the op-log stream."""
+    ops_stream_replicas: Annotated[int, Field(ge=1, le=5)] = 1
+    """Servers of a NATS cluster that hold the op log (JetStream's stream replicas): 1 on a single server,
+    3 on a three-server cluster (an op is acknowledged once two hold it; any one server may be lost).
+    The drawing service declares the stream; the rooms keep the replicas it set."""
     persist: bool = True
-    """Run the persister here. Exactly one process per op log may: more replicas of the API set it off."""
+    """Run the persister here: only one process per op log stores at a time. The API's replicas set it off;
+    the persister's own replicas elect the active one with `persist_lease`."""
+    persist_lease: str = ""
+    """The Kubernetes Lease (in `namespace`, reached with `kubeconfig` or the pod's ServiceAccount) that
+    elects the one active persister among several replicas; the others stand by. Empty: this process
+    persists whenever `persist` is on (one persister: the embedded platform)."""
+    persist_lease_seconds: Annotated[float, Field(ge=2, le=300)] = 15.0
+    """How long a standby waits, after the active persister stopped renewing the Lease, before it takes
+    over (a graceful stop releases the Lease: no wait)."""
+    persist_lease_renew_seconds: Annotated[float, Field(gt=0, le=100)] = 5.0
+    """How often the active persister renews the Lease, and a standby looks at it. The active one steps
+    down when it could not renew for `persist_lease_seconds` minus this."""
     persist_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 2000
     """The most ops fetched from JetStream and written to SQL in one transaction (bench/persistence: 2,000
     stored about a third more a second into PostgreSQL than 500). A batch is what the consumer holds when
@@ -180,6 +195,11 @@ class DrawingSettings(BaseSettings):
         if self.service_token and len(self.service_token) < 32:
             raise ValueError("service_token must be at least 32 characters")
         self._check_session_namespaces()
+        if self.persist_lease_renew_seconds >= self.persist_lease_seconds:
+            raise ValueError(
+                f"persist_lease_renew_seconds ({self.persist_lease_renew_seconds:g}) must be less than "
+                f"persist_lease_seconds ({self.persist_lease_seconds:g})"
+            )
 
     def _check_session_namespaces(self) -> None:
         listed = self.session_namespaces

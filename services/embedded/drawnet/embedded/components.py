@@ -34,11 +34,21 @@ class NatsServer:
     host: str = "127.0.0.1"
     port: int = field(default_factory=free_port)
     monitor_port: int = field(default_factory=free_port)
+    server_name: str = "drawnet-embedded"
+    cluster_port: int | None = None
+    """The port other servers of a cluster connect to (None: a single server)."""
+    routes: list[str] = field(default_factory=list)
+    """The cluster's other servers (`nats://host:cluster_port`)."""
     process: Supervised | None = None
 
     @property
     def url(self) -> str:
         return f"nats://{self.host}:{self.port}"
+
+    @property
+    def route(self) -> str:
+        """Where the cluster's other servers reach this one."""
+        return f"nats://{self.host}:{self.cluster_port}"
 
     @property
     def ready_url(self) -> str:
@@ -64,8 +74,11 @@ class NatsServer:
             "--http_port",
             str(self.monitor_port),
             "--server_name",
-            "drawnet-embedded",
+            self.server_name,
         ]
+        if self.cluster_port is not None:
+            command += ["--cluster_name", "drawnet", "--cluster", self.route]
+            command += ["--routes", ",".join(self.routes)]
         self.process = Supervised("nats-server", command, log_path=self.data_dir / "nats-server.log").start()
         return self.process
 

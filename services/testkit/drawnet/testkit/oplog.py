@@ -12,7 +12,13 @@ from drawnet.protocol import Op, OpRecord, encode, ops_subject
 
 
 async def log_ops(
-    nats_url: str, session: str, ops: Sequence[Op], *, by: str = "tester", msg_id_suffix: str = ""
+    nats_url: str,
+    session: str,
+    ops: Sequence[Op],
+    *,
+    by: str = "tester",
+    msg_id_suffix: str = "",
+    namespace: str = "default",
 ) -> list[int]:
     """Log `ops` to the session's subject in JetStream, deduplicated by `Nats-Msg-Id` as the room does
     (session/op id, plus `msg_id_suffix` to log an op again under another id); their sequence numbers."""
@@ -21,7 +27,7 @@ async def log_ops(
         js = nc.jetstream()
         pending = [
             await js.publish_async(
-                ops_subject("default", session),
+                ops_subject(namespace, session),
                 encode(OpRecord(by=by, op=op, ts=time.time())),
                 headers={"Nats-Msg-Id": f"{session}/{op.id}{msg_id_suffix}"},
             )
