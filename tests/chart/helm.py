@@ -83,8 +83,9 @@ _SETS: dict[str, dict[str, Any]] = {
     },
     # Sessions made through the API stay rows (no DrawingSession, no room of their own), none open.
     "rows-only": {"drawing": {"sessionBackend": "embedded", "openBoards": False}},
-    # The highly available shape: NATS as a three-server cluster, the op log on all three.
-    "ha": {"nats": {"replicas": 3}},
+    # The highly available shape: NATS as a three-server cluster (the op log on all three), the web app and
+    # API three times, a persister with a standby.
+    "ha": {"nats": {"replicas": 3}, "drawing": {"replicas": 3, "persister": {"replicas": 2}}},
 }
 
 

@@ -19,6 +19,7 @@ import yaml
 
 from drawnet.drawing.kube_sessions import RBAC_ELSEWHERE_PATH
 from drawnet.drawing.kube_sessions import RBAC_PATH as DRAWING_RBAC_PATH
+from drawnet.drawing.lease import RBAC_PATH as LEASE_RBAC_PATH
 from drawnet.drawing.settings import DrawingSettings
 from drawnet.embedded.components import free_port
 from drawnet.embedded.processes import Supervised, venv_binary
@@ -89,7 +90,13 @@ def test_the_default_values_render_the_whole_platform(rendered: dict[str, list[d
         "StatefulSet",
     ]
     names = {o["metadata"]["name"] for o in workloads(rendered["default"])}
-    assert names == {"dn-drawnet-operator", "dn-drawnet-drawing", "dn-drawnet-nats", "dn-drawnet-postgresql"}
+    assert names == {
+        "dn-drawnet-operator",
+        "dn-drawnet-drawing",
+        "dn-drawnet-drawing-persister",
+        "dn-drawnet-nats",
+        "dn-drawnet-postgresql",
+    }
 
 
 def test_monitoring_off_renders_no_prometheus_operator_resources(
@@ -330,15 +337,18 @@ def test_the_drawing_service_creates_sessions_with_exactly_its_single_source_rol
     backend = VALUE_SETS[name].get("drawing", {}).get("sessionBackend", "kubernetes")
     assert env_of(pod["containers"][0])["DRAWNET_DRAWING_SESSION_BACKEND"] == backend
     if backend == "embedded":
-        assert not find(objects, "Role")
+        assert not find(objects, "Role", "dn-drawnet-drawing")
         assert pod["automountServiceAccountToken"] is False
         assert "serviceAccountName" not in pod
         return
     (source,) = load_yaml_documents(DRAWING_RBAC_PATH)
-    (role,) = find(objects, "Role")
+    (role,) = find(objects, "Role", "dn-drawnet-drawing")
     assert (role["metadata"]["name"], role["rules"]) == ("dn-drawnet-drawing", source["rules"])
-    (binding,) = [b for b in find(objects, "RoleBinding") if b["roleRef"]["kind"] == "Role"]
-    assert binding["roleRef"]["name"] == "dn-drawnet-drawing"
+    (binding,) = [
+        b
+        for b in find(objects, "RoleBinding")
+        if b["roleRef"]["kind"] == "Role" and b["roleRef"]["name"] == "dn-drawnet-drawing"
+    ]
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "dn-drawnet-drawing", "namespace": NAMESPACE}
     ]
@@ -396,12 +406,76 @@ def test_volumes_change_owner_only_on_their_first_mount(
             ]
 
 
-def test_the_drawing_service_is_one_replica_replaced_not_rolled(
+def _pod(workload: dict[str, Any]) -> dict[str, Any]:
+    pod: dict[str, Any] = workload["spec"]["template"]["spec"]
+    return pod
+
+
+def test_the_small_shape_runs_one_api_pod_and_one_persister_rolled_without_budgets(
     rendered: dict[str, list[dict[str, Any]]],
 ) -> None:
-    drawing = one(rendered["default"], "Deployment", "-drawing")
-    assert drawing["spec"]["replicas"] == 1
-    assert drawing["spec"]["strategy"] == {"type": "Recreate"}
+    objects = rendered["default"]
+    api = one(objects, "Deployment", "-drawing")
+    persister = one(objects, "Deployment", "-drawing-persister")
+    for workload in (api, persister):
+        assert workload["spec"]["replicas"] == 1
+        assert workload["spec"]["strategy"] == {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+        }
+    assert not find(objects, "PodDisruptionBudget")
+
+
+def test_the_api_is_stateless_and_the_persister_elects_its_one_writer_with_a_lease(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    objects = rendered["default"]
+    api = env_of(_containers(one(objects, "Deployment", "-drawing"))[0])
+    persister_workload = one(objects, "Deployment", "-drawing-persister")
+    persister = env_of(_containers(persister_workload)[0])
+    assert api["DRAWNET_DRAWING_PERSIST"] == "false"
+    assert persister["DRAWNET_DRAWING_PERSIST"] == "true"
+    assert persister["DRAWNET_DRAWING_PERSIST_LEASE"] == "dn-drawnet-drawing-persister"
+    assert float(persister["DRAWNET_DRAWING_PERSIST_LEASE_SECONDS"]) == 15
+    assert float(persister["DRAWNET_DRAWING_PERSIST_LEASE_RENEW_SECONDS"]) == 5
+    # The same settings otherwise: one image, one configuration.
+    same = {k for k in api if not k.startswith("DRAWNET_DRAWING_PERSIST")}
+    assert {k: api[k] for k in same} == {k: persister[k] for k in same}
+    # Its token holds exactly the persister's single-source Role: the Lease, nothing else.
+    (source,) = load_yaml_documents(LEASE_RBAC_PATH)
+    (role,) = find(objects, "Role", "dn-drawnet-drawing-persister")
+    assert role["rules"] == source["rules"]
+    (binding,) = find(objects, "RoleBinding", "dn-drawnet-drawing-persister")
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "dn-drawnet-drawing-persister", "namespace": NAMESPACE}
+    ]
+    pod = _pod(persister_workload)
+    assert (pod["serviceAccountName"], pod["automountServiceAccountToken"]) == (
+        "dn-drawnet-drawing-persister",
+        True,
+    )
+    # It takes no traffic (the web app's Service selects the API only), but its metrics are scraped by the
+    # drawing service's ServiceMonitor through a headless Service labelled as the drawing service's.
+    web = one(objects, "Service", "-drawing")
+    assert web["spec"]["selector"]["app.kubernetes.io/component"] == "drawing"
+    metrics = one(objects, "Service", "-drawing-persister")
+    assert metrics["spec"]["selector"]["app.kubernetes.io/component"] == "persister"
+    monitor = one(objects, "ServiceMonitor", "-drawing")
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= metrics["metadata"]["labels"].items()
+
+
+def test_the_ha_shape_runs_the_api_three_times_and_a_standby_persister_with_budgets(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    objects = rendered["ha"]
+    api = one(objects, "Deployment", "-drawing")
+    persister = one(objects, "Deployment", "-drawing-persister")
+    assert (api["spec"]["replicas"], persister["spec"]["replicas"]) == (3, 2)
+    budgets = {b["metadata"]["name"]: b for b in find(objects, "PodDisruptionBudget")}
+    assert set(budgets) == {"dn-drawnet-drawing", "dn-drawnet-drawing-persister", "dn-drawnet-nats"}
+    for workload in (api, persister):
+        budget = budgets[workload["metadata"]["name"]]
+        assert budget["spec"] == {"maxUnavailable": 1, "selector": workload["spec"]["selector"]}
 
 
 def test_nats_keeps_jetstream_on_a_volume_that_outlives_the_release(
@@ -522,7 +596,7 @@ def test_the_ha_shape_runs_nats_as_three_servers_with_routes_a_budget_and_spread
     headless = one(objects, "Service", "-nats-headless")
     assert headless["spec"]["publishNotReadyAddresses"] is True  # routes resolve before readiness
     assert {p["name"] for p in headless["spec"]["ports"]} >= {"cluster"}
-    (budget,) = find(objects, "PodDisruptionBudget")
+    (budget,) = find(objects, "PodDisruptionBudget", "dn-drawnet-nats")
     assert budget["spec"]["maxUnavailable"] == 1
     assert budget["spec"]["selector"] == nats["spec"]["selector"]
     (spread,) = nats["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"][
@@ -635,7 +709,11 @@ def test_the_schema_accepts_the_default_values_and_knows_every_one() -> None:
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"drawing": {"replicas": 2}}, "at '/drawing/replicas': maximum: got 2, want 1"),
+        ({"drawing": {"replicas": 0}}, "at '/drawing/replicas': minimum: got 0, want 1"),
+        (
+            {"drawing": {"persister": {"replicas": 4}}},
+            "at '/drawing/persister/replicas': maximum: got 4, want 3",
+        ),
         ({"operator": {"namespacs": ["x"]}}, "additional properties 'namespacs' not allowed"),
         ({"operator": {"namespaces": ["Team_A"]}}, "at '/operator/namespaces/0'"),
         ({"monitoring": {"interval": 15}}, "at '/monitoring/interval': got number, want string"),

@@ -51,7 +51,7 @@ class Platform:
         self.runs += 1
         log_path = self.data_dir / f"up-{self.runs}.log"
         self.process = Supervised("drawnet up", command, log_path=log_path).start()
-        self.process.wait_until(lambda: "Drawnet is up." in self.process.log_tail(50), timeout=60)  # type: ignore[union-attr]
+        self.process.wait_until(lambda: "Drawnet is up." in self.process.log_tail(50), timeout=240)  # type: ignore[union-attr]
         return self.process
 
     async def join(self, session: str, *, name: str) -> RoomClient:

@@ -20,6 +20,7 @@ from drawnet.operator.builders import (
     room_url,
     template_hash,
 )
+from drawnet.operator.reconcile import ClusterView
 from drawnet.operator.resource import TEMPLATE_HASH, child_name
 from drawnet.operator.settings import OperatorSettings
 from drawnet.operator.spec import parse_spec
@@ -342,3 +343,42 @@ class TestDrift:
         desired = build_room_service("ns", "s", _settings())["spec"]
 
         assert drifted(desired, {**desired, **change})
+
+
+class TestReplicas:
+    def test_one_replica_is_the_pod_it_always_was_without_the_relay(self) -> None:
+        settings = _settings()
+        pod = build_room_pod("team-a", "retro", parse_spec({}, settings), settings)
+        assert pod["metadata"]["name"] == "room-retro"
+        assert "DRAWNET_ROOM_RELAY_BETWEEN_REPLICAS" not in _env(pod)
+        assert "topologySpreadConstraints" not in pod["spec"]
+
+    def test_each_replica_has_its_own_name_the_sessions_labels_and_the_relay_on(self) -> None:
+        settings = _settings(max_room_replicas=3)
+        spec = parse_spec({"room": {"replicas": 3}}, settings)
+        pods = [build_room_pod("team-a", "retro", spec, settings, index=i) for i in range(3)]
+        assert [p["metadata"]["name"] for p in pods] == ["room-retro", "room-retro.1", "room-retro.2"]
+        service = build_room_service("team-a", "retro", settings)
+        for pod in pods:
+            # The session's Service (the route's backend) selects them all: participants are spread.
+            assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+            assert _env(pod)["DRAWNET_ROOM_RELAY_BETWEEN_REPLICAS"] == "true"
+            (spread,) = pod["spec"]["topologySpreadConstraints"]
+            assert spread["whenUnsatisfiable"] == "ScheduleAnyway"
+        # Never the name of another session's room (`retro-1`'s is room-retro-1); hostnames have no dots.
+        assert "room-retro-1" not in [p["metadata"]["name"] for p in pods]
+        assert [p["spec"].get("hostname") for p in pods] == [None, "room-retro-1", "room-retro-2"]
+
+    def test_the_view_tells_further_replicas_from_the_first_pod_and_from_other_sessions(self) -> None:
+        def pod(name: str, session: str) -> dict[str, Any]:
+            labels = {"drawnet.dev/session": session, "app.kubernetes.io/component": "room"}
+            return {"metadata": {"name": name, "namespace": "ns", "labels": labels}}
+
+        assert ClusterView.replica_index(pod("room-retro.2", "retro")) == (("ns", "retro"), 2)
+        assert ClusterView.replica_index(pod("room-retro", "retro")) is None
+        assert ClusterView.replica_index(pod("room-retro.x", "retro")) is None
+        assert ClusterView.replica_index(pod("room-retro-1", "retro-1")) is None  # session retro-1's room
+        view = ClusterView()
+        assert view.observe_child("Pod", "ADDED", pod("room-retro.1", "retro")) == ("ns", "retro")
+        assert ("ns", "retro", 1) in view.replicas
+        assert view.pods == {}

@@ -127,3 +127,19 @@ class TestSettings:
     def test_an_unknown_setting_is_refused(self) -> None:
         with pytest.raises(ValidationError):
             OperatorSettings(room_imag="typo")  # type: ignore[call-arg]
+
+
+class TestReplicas:
+    def test_one_room_unless_asked_and_up_to_the_operators_bound(self) -> None:
+        settings = OperatorSettings(max_room_replicas=3)
+        assert parse_spec({}, settings).replicas == 1
+        assert parse_spec({"room": {"replicas": 3}}, settings).replicas == 3
+
+    def test_more_than_the_bound_is_refused_naming_it(self) -> None:
+        with pytest.raises(InvalidSpecError) as refused:
+            parse_spec({"room": {"replicas": 4}}, OperatorSettings(max_room_replicas=3))
+        assert str(refused.value) == "spec.room.replicas 4 exceeds the operator's max_room_replicas 3"
+
+    def test_the_bound_itself_is_bounded(self) -> None:
+        with pytest.raises(ValidationError, match="max_room_replicas"):
+            OperatorSettings(max_room_replicas=17)

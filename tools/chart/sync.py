@@ -26,6 +26,7 @@ COPIES = (
     (OPERATOR / "rbac.yaml", CHART / "files" / "operator-rbac.yaml"),
     (DRAWING / "rbac.yaml", CHART / "files" / "drawing-rbac.yaml"),
     (DRAWING / "rbac-elsewhere.yaml", CHART / "files" / "drawing-rbac-elsewhere.yaml"),
+    (DRAWING / "rbac-persister.yaml", CHART / "files" / "persister-rbac.yaml"),
 )
 
 

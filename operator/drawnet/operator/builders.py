@@ -52,6 +52,13 @@ def _metadata(namespace: str, session: str) -> dict[str, Any]:
     return {"name": child_name(session), "namespace": namespace, "labels": child_labels(session)}
 
 
+def replica_name(session: str, index: int) -> str:
+    """A session's room pod `index`: the first is `room-<session>` (as with one replica), the others
+    `room-<session>.<index>`. A dot, which no session name has (DNS-1035 labels), so that replica 1 of
+    `retro` can never take the name of the room of a session called `retro-1`."""
+    return child_name(session) if index == 0 else f"{child_name(session)}.{index}"
+
+
 def _env(namespace: str, session: str, spec: SessionSpec, settings: OperatorSettings) -> list[dict[str, Any]]:
     env: list[dict[str, Any]] = [
         {"name": "DRAWNET_ROOM_HOST", "value": "0.0.0.0"},
@@ -68,6 +75,10 @@ def _env(namespace: str, session: str, spec: SessionSpec, settings: OperatorSett
     ]
     if settings.room_drawing_url:
         env.append({"name": "DRAWNET_ROOM_DRAWING_URL", "value": settings.room_drawing_url})
+    if spec.replicas > 1:
+        # Several rooms host the session: each relays live traffic and presence to the others over NATS
+        # (durable ops reach every replica through the op log anyway).
+        env.append({"name": "DRAWNET_ROOM_RELAY_BETWEEN_REPLICAS", "value": "true"})
     if settings.room_signing_keys_secret:
         secret = {"name": settings.room_signing_keys_secret, "key": settings.room_signing_keys_key}
         env.append({"name": "DRAWNET_ROOM_SIGNING_KEYS", "valueFrom": {"secretKeyRef": secret}})
@@ -83,9 +94,10 @@ def template_hash(pod: Mapping[str, Any]) -> str:
 
 
 def build_room_pod(
-    namespace: str, session: str, spec: SessionSpec, settings: OperatorSettings
+    namespace: str, session: str, spec: SessionSpec, settings: OperatorSettings, *, index: int = 0
 ) -> dict[str, Any]:
-    """The one room pod of a session: hosts only this session and reports Ready once its board is loaded."""
+    """Room pod `index` of a session (of `spec.replicas`): hosts only this session and reports Ready once
+    its board is loaded. The session's Service selects every replica: the route spreads participants."""
     probe_port = {"port": PORT_NAME}
     container: dict[str, Any] = {
         "name": "room",
@@ -126,7 +138,7 @@ def build_room_pod(
     pod: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": _metadata(namespace, session),
+        "metadata": {**_metadata(namespace, session), "name": replica_name(session, index)},
         "spec": {
             "containers": [container],
             "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
@@ -149,6 +161,19 @@ def build_room_pod(
             },
         },
     }
+    if index > 0:
+        # A pod's hostname defaults to its name, and a hostname has no dots.
+        pod["spec"]["hostname"] = f"{child_name(session)}-{index}"
+    if spec.replicas > 1:
+        # The session's replicas on different nodes where the scheduler can: one node lost is one replica.
+        pod["spec"]["topologySpreadConstraints"] = [
+            {
+                "maxSkew": 1,
+                "topologyKey": "kubernetes.io/hostname",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": selector_labels(session)},
+            }
+        ]
     pod["metadata"]["annotations"] = {TEMPLATE_HASH: template_hash(pod)}
     return pod
 

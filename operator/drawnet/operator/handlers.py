@@ -253,6 +253,16 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Ope
 
     async def child_seen(kind: str, event: kopf.RawEvent) -> None:
         view, obj = operator.view, event["object"]
+        replica = view.replica_index(obj) if kind == "Pod" else None
+        if replica is not None:
+            # One of a session's further room pods (spec.room.replicas): gone or changed, reconcile.
+            (namespace, session), index = replica
+            earlier = view.replicas.get((namespace, session, index))
+            view.observe_child(kind, event["type"], obj)
+            changed = earlier is None or pod_state(earlier) != pod_state(obj)
+            if (namespace, session) in view.sessions and (event["type"] == "DELETED" or changed):
+                await operator.reconcile_or_retry((namespace, session), "pod")
+            return
         key = view.child_key(obj)
         before = view.children(kind).get(key) if key is not None else None
         if view.observe_child(kind, event["type"], obj) is None or key not in view.sessions:

@@ -134,6 +134,8 @@ class ClusterView:
     pods: dict[Key, dict[str, Any]] = field(default_factory=dict)
     services: dict[Key, dict[str, Any]] = field(default_factory=dict)
     routes: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    replicas: dict[tuple[str, str, int], dict[str, Any]] = field(default_factory=dict)
+    """A session's room pods after the first (`spec.room.replicas` > 1), by (namespace, session, index)."""
 
     def children(self, kind: str) -> dict[Key, dict[str, Any]]:
         return {"Pod": self.pods, "Service": self.services}.get(kind, self.routes)
@@ -158,8 +160,31 @@ class ClusterView:
             return None
         return (str(meta.get("namespace")), str(session))
 
+    @staticmethod
+    def replica_index(obj: Mapping[str, Any]) -> tuple[Key, int] | None:
+        """The session and index of a room pod after the first (`room-<session>.<index>`), or None."""
+        meta = _meta(obj)
+        session = (meta.get("labels") or {}).get(SESSION_LABEL)
+        name = str(meta.get("name") or "")
+        prefix = f"{child_name(session)}." if session else ""
+        if not session or not name.startswith(prefix) or not name[len(prefix) :].isdigit():
+            return None
+        index = int(name[len(prefix) :])
+        return ((str(meta.get("namespace")), str(session)), index) if index > 0 else None
+
     def observe_child(self, kind: str, event_type: str | None, obj: Mapping[str, Any]) -> Key | None:
         """Record a child's event; the session it belongs to, or None when it is not a room child."""
+        replica = self.replica_index(obj) if kind == "Pod" else None
+        if replica is not None:
+            (namespace, session), index = replica
+            slot = (namespace, session, index)
+            if event_type == "DELETED":
+                current = self.replicas.get(slot)
+                if current is None or _meta(current).get("uid") == _meta(obj).get("uid"):
+                    self.replicas.pop(slot, None)
+            else:
+                self.replicas[slot] = trimmed(obj)
+            return (namespace, session)
         key = self.child_key(obj)
         if key is None:
             return None
@@ -331,6 +356,7 @@ class Reconciler:
             self.event(body, "Normal", "Idle", f"idle for {spec.idle_timeout_seconds}s: the room is stopped")
             ended = True
         pod, recovered = await self._ensure_pod(key, body, spec, previous, ended=ended)
+        await self._ensure_replicas(key, body, spec, ended=ended)
         obs = Observation(
             generation=generation,
             url=url,
@@ -383,7 +409,7 @@ class Reconciler:
         return pod_state(pod) if pod is not None else None
 
     async def _create(
-        self, key: Key, obj: dict[str, Any], owner: Mapping[str, Any]
+        self, key: Key, obj: dict[str, Any], owner: Mapping[str, Any], *, replica: int = 0
     ) -> tuple[dict[str, Any] | None, bool]:
         """Create a child owned by the session: (the child, whether we made it). On 409 it reads the one
         already there; (None, False) if that one vanished meanwhile."""
@@ -401,7 +427,13 @@ class Reconciler:
             return None, False
         if made:
             log.info("created %s %s/%s", kind, key[0], obj["metadata"]["name"])
-        self.view.observe_own_write(kind, key, child)
+        if replica:
+            slot = (key[0], key[1], replica)
+            current = self.view.replicas.get(slot)
+            if current is None or _meta(current).get("uid") != _meta(child).get("uid"):
+                self.view.replicas[slot] = trimmed(child)  # as observe_own_write: a newer watch copy wins
+        else:
+            self.view.observe_own_write(kind, key, child)
         return child, made
 
     async def _ensure_service(self, key: Key, body: Mapping[str, Any]) -> bool:
@@ -527,6 +559,39 @@ class Reconciler:
                 f"room pod {desired['metadata']['name']} {why}: a new one is starting",
             )
         return pod_state(created), made and reason in {"lost", "failed"}
+
+    async def _ensure_replicas(
+        self, key: Key, body: Mapping[str, Any], spec: SessionSpec, *, ended: bool
+    ) -> None:
+        """The session's room pods after the first: made when missing, replaced when failed or outdated,
+        deleted beyond `spec.room.replicas` (or all of them when the session ended)."""
+        namespace, name = key
+        wanted = 0 if ended else spec.replicas - 1
+        generation = str(_meta(body).get("generation") or 0)
+        for (ns, session, index), pod in list(self.view.replicas.items()):
+            state = pod_state(pod)
+            if (ns, session) == key and index > wanted and not state.deleting:
+                log.info("deleting room pod %s/%s (beyond %d replicas)", namespace, state.name, spec.replicas)
+                await self.kube.delete("v1", "Pod", namespace, state.name, uid=state.uid)
+        for index in range(1, wanted + 1):
+            desired = build_room_pod(namespace, name, spec, self.settings, index=index)
+            desired["metadata"]["annotations"][SESSION_GENERATION] = generation
+            actual = self.view.replicas.get((namespace, name, index))
+            if actual is None:
+                await self._ensure_signing_keys(namespace, recheck=False)
+                await self._create(key, desired, body, replica=index)
+                continue
+            state = pod_state(actual)
+            annotations = _meta(actual).get("annotations") or {}
+            outdated = (
+                annotations.get(TEMPLATE_HASH) != desired["metadata"]["annotations"][TEMPLATE_HASH]
+                and annotations.get(SESSION_GENERATION) != generation
+            )
+            if not state.deleting and (state.finished or outdated):
+                reason = "failed" if state.finished else "spec-changed"
+                log.info("deleting room pod %s/%s (%s)", namespace, state.name, reason)
+                self.metrics.pod_replacements.labels(reason).inc()
+                await self.kube.delete("v1", "Pod", namespace, state.name, uid=state.uid)
 
     async def _write(
         self,

@@ -65,6 +65,9 @@ class OperatorSettings(BaseSettings):
     """The most CPU a session may ask for in `spec.room.resources` (requests and limits alike)."""
     max_memory: str = "2Gi"
     """The most memory a session may ask for: one session must not take a node."""
+    max_room_replicas: Annotated[int, Field(ge=1, le=16)] = 4
+    """The most room pods a session may ask for (`spec.room.replicas`): each relays to every other, so
+    the cost of a live frame grows with them; beyond a few, split the session."""
     room_run_as_user: Annotated[int, Field(ge=1)] = 10001
     """The room runs as this non-root user (the image's `USER`); the pod meets the restricted profile."""
     room_nats_url: str = "nats://nats:4222"

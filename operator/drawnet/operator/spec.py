@@ -43,6 +43,8 @@ class SessionSpec:
     on_idle: Literal["Stop", "Delete"]
     image: str
     resources: Resources
+    replicas: int = 1
+    """Room pods for the session; more than one relay live traffic between each other."""
 
 
 def _text(value: object, default: str) -> str:
@@ -104,6 +106,15 @@ def parse_spec(raw: Mapping[str, Any], settings: OperatorSettings) -> SessionSpe
                 "(set limits too, or ask for less)"
             )
 
+    replicas = _whole(room.get("replicas"), 1)
+    if replicas < 1:
+        raise InvalidSpecError(f"spec.room.replicas {replicas} must be at least 1")
+    if replicas > settings.max_room_replicas:
+        raise InvalidSpecError(
+            f"spec.room.replicas {replicas} exceeds the operator's max_room_replicas "
+            f"{settings.max_room_replicas}"
+        )
+
     on_idle = raw.get("onIdle", "Stop")
     return SessionSpec(
         title=_text(raw.get("title"), ""),
@@ -113,4 +124,5 @@ def parse_spec(raw: Mapping[str, Any], settings: OperatorSettings) -> SessionSpe
         on_idle="Delete" if on_idle == "Delete" else "Stop",
         image=image,
         resources=resources,
+        replicas=replicas,
     )

@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
         help="PostgreSQL instead of the SQLite file, e.g. postgresql://user:password@localhost/drawnet",
     )
     up.add_argument(
+        "--start-timeout",
+        type=float,
+        default=_DEFAULTS.ready_timeout_seconds,
+        help="seconds each part has to become ready, at start and after a restart (default: %(default)s)",
+    )
+    up.add_argument(
         "--max-restarts",
         type=int,
         default=_DEFAULTS.max_restarts,
@@ -138,6 +144,7 @@ def up(args: argparse.Namespace) -> int:
         policy = RestartPolicy(
             max_restarts=args.max_restarts,
             window_seconds=args.restart_window,
+            ready_timeout_seconds=args.start_timeout,
             max_backoff_seconds=args.max_restart_backoff,
         )
     except ValueError as error:
@@ -175,7 +182,7 @@ def up(args: argparse.Namespace) -> int:
     started: list[Part] = []
     try:
         for part in (nats, drawing, room):
-            part.start()
+            part.start(timeout=args.start_timeout)
             started.append(part)
             if stop.is_set():
                 return 130

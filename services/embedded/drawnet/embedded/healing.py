@@ -24,9 +24,10 @@ class RestartPolicy:
     """The pause before the first restart: long enough not to spin on a part that dies at start."""
     max_backoff_seconds: float = 10.0
     """The longest pause: each restart within the window doubles the pause up to this."""
-    ready_timeout_seconds: float = 60.0
-    """How long a restarted part has to become ready; one that is not by then is stopped and counts as
-    dead again (the others are watched meanwhile: a drawing service waiting for NATS needs NATS back)."""
+    ready_timeout_seconds: float = 120.0
+    """How long a part has to become ready (`--start-timeout`): at start (migrations, a busy machine), and
+    after a restart, when one that is not ready by then is stopped and counts as dead again (the others
+    are watched meanwhile: a drawing service waiting for NATS needs NATS back)."""
 
     def __post_init__(self) -> None:
         if self.max_restarts < 0:
