@@ -37,6 +37,7 @@ type config struct {
 	rampBisect, blastFrames                                      int
 	serverPID, auxPID                                            int
 	retry                                                        bool
+	addrs                                                        []string // every -url (room replicas)
 }
 
 func main() {
@@ -44,7 +45,7 @@ func main() {
 	var rawURL string
 	flag.StringVar(&cfg.mode, "mode", "steady", "steady | ramp | idle | join | blast | ceiling")
 	flag.StringVar(&cfg.proto, "proto", "drawnet", "drawnet | bare | socketio")
-	flag.StringVar(&rawURL, "url", "ws://127.0.0.1:8001", "server base URL (ws://host:port)")
+	flag.StringVar(&rawURL, "url", "ws://127.0.0.1:8001", "server base URL (ws://host:port); several, comma-separated: participant i joins the (i mod n)-th (room replicas)")
 	flag.StringVar(&cfg.session, "session", "", "room name prefix (default: bench-<pid>)")
 	flag.StringVar(&cfg.token, "token", "", "join token to put in hello (Drawnet)")
 	flag.StringVar(&cfg.signKey, "sign-key", "", "kid:secret: sign a join token per participant (Drawnet)")
@@ -77,11 +78,14 @@ func main() {
 	if cfg.session == "" {
 		cfg.session = "bench-" + strconv.Itoa(os.Getpid())
 	}
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Host == "" {
-		fatal(fmt.Errorf("bad -url %q", rawURL))
+	for _, one := range strings.Split(rawURL, ",") {
+		u, err := url.Parse(one)
+		if err != nil || u.Host == "" {
+			fatal(fmt.Errorf("bad -url %q", one))
+		}
+		cfg.addrs = append(cfg.addrs, u.Host)
 	}
-	cfg.addr = u.Host
+	cfg.addr = cfg.addrs[0]
 	sign, err := newSigner(cfg.signKey, cfg.ns)
 	if err != nil {
 		fatal(err)

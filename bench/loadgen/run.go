@@ -88,7 +88,7 @@ func (g *gen) connect() error {
 		go func(p *participant) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			w, err := dialWS(g.cfg.addr, g.d.path(g.roomName(p.room)), 10*time.Second)
+			w, err := dialWS(g.cfg.addrs[p.idx%len(g.cfg.addrs)], g.d.path(g.roomName(p.room)), 10*time.Second)
 			if err != nil {
 				errs <- fmt.Errorf("participant %d: %w", p.idx, err)
 				return
