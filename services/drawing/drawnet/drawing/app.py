@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from drawnet.bus import connect, ensure_ops_stream
 from drawnet.bus.access import ensure_access_stream
-from drawnet.drawing import csrf, db, metrics, web
+from drawnet.drawing import csrf, db, headers, metrics, web
 from drawnet.drawing.api import boards, sessions, users
 from drawnet.drawing.context import Context, Limits, SigningKeys, provide_caller, provide_ctx
 from drawnet.drawing.errors import (
@@ -36,6 +36,7 @@ from drawnet.drawing.errors import (
     http_problem,
     internal_problem,
     to_problem,
+    too_deep_problem,
 )
 from drawnet.drawing.exportgate import ExportGate
 from drawnet.drawing.persister import Persister
@@ -253,6 +254,7 @@ def create_app(settings: DrawingSettings | None = None) -> Litestar:
             {
                 "settings": settings,
                 "index_page": web.index_page(settings),
+                "content_security_policy": web.content_security_policy(settings),
                 "static_files": web.StaticFiles(settings.frontend_dir),
             }
         ),
@@ -260,6 +262,7 @@ def create_app(settings: DrawingSettings | None = None) -> Litestar:
         before_request=csrf.check_origin,
         request_max_body_size=settings.max_body_bytes,
         exception_handlers={RequestEntityTooLarge: _too_large},
+        middleware=[headers.every_response(settings)],
         plugins=[
             ProblemDetailsPlugin(
                 ProblemDetailsConfig(
@@ -267,6 +270,7 @@ def create_app(settings: DrawingSettings | None = None) -> Litestar:
                         DrawingError: to_problem,
                         HTTPException: http_problem,
                         SQLAlchemyError: database_problem,
+                        RecursionError: too_deep_problem,
                         Exception: internal_problem,
                     }
                 )

@@ -111,6 +111,11 @@ def database_problem(error: Exception) -> ProblemDetailsException:
     )
 
 
+def too_deep_problem(_error: Exception) -> ProblemDetailsException:
+    """A body nested deeper than Python can follow (a JSON array 10,000 deep): the caller's fault."""
+    return to_problem(InvalidInputError("the request body is nested too deeply to read"))
+
+
 def internal_problem(error: Exception) -> ProblemDetailsException:
     log.error("unexpected error", exc_info=error)
     return ProblemDetailsException(

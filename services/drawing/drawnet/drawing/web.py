@@ -12,6 +12,7 @@ import json
 import mimetypes
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from litestar import MediaType, Request, Response, get
 from litestar.datastructures import State
@@ -53,6 +54,19 @@ def page_config(settings: DrawingSettings) -> dict[str, Any]:
     }
 
 
+def content_security_policy(settings: DrawingSettings) -> str:
+    """The web app's pages: its own scripts, styles, fonts and API only, and WebSockets to the rooms
+    (its own host, and the room server's public URL on one machine). The page's one inline style
+    attribute (the icon sprite's) is allowed; inline scripts and style elements are not."""
+    room = urlsplit(settings.room_public_url)
+    rooms = f" {room.scheme}://{room.netloc}" if room.scheme in {"ws", "wss"} and room.netloc else ""
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
+        f"img-src 'self' data: blob:; font-src 'self'; connect-src 'self'{rooms}; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
 def index_page(settings: DrawingSettings) -> str:
     """index.html with the configuration injected, so the page needs no extra request."""
     page = (settings.frontend_dir / "index.html").read_text()
@@ -67,7 +81,11 @@ async def web_app(state: State) -> Response[str]:
     return Response(
         state.index_page,
         media_type=MediaType.HTML,
-        headers={"Cache-Control": "no-cache", **SECURITY_HEADERS},
+        headers={
+            "Cache-Control": "no-cache",
+            "Content-Security-Policy": state.content_security_policy,
+            **SECURITY_HEADERS,
+        },
     )
 
 
@@ -83,6 +101,8 @@ class StaticFiles:
 
     def get(self, relative: str) -> tuple[bytes, str, str] | None:
         """(body, media type, etag) of a file under one of FOLDERS, or None."""
+        if "\x00" in relative:
+            return None  # no file has a NUL in its name (and the OS would refuse the path)
         path = (self.root / relative).resolve()
         if not any(path.is_relative_to(self.root / folder) for folder in self.FOLDERS) or not path.is_file():
             return None

@@ -1,0 +1,69 @@
+"""What the drawing service answers to hostile requests a probe sends: bodies nested too deep and NUL
+bytes in paths are clean 4xx, never a 500 with a traceback; every response says `nosniff`, the web app
+has a strict Content-Security-Policy, and HTTPS deployments get HSTS. A real service over real NATS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from drawnet.embedded.components import DrawingService, NatsServer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrawingService]:
+    folder: Path = tmp_path_factory.mktemp("hardening")
+    nats_server = NatsServer(data_dir=folder / "nats").start()
+    drawing = DrawingService(
+        nats_url=nats_server.url,
+        database_url=f"sqlite:///{folder / 'drawnet.db'}",
+        log_path=folder / "drawing.log",
+        room_public_url="ws://127.0.0.1:18001",
+        extra_env={"DRAWNET_DRAWING_PUBLIC_URL": "https://draw.example.com"},
+    ).start(timeout=90)
+    yield drawing
+    drawing.stop()
+    nats_server.stop()
+
+
+@pytest.fixture
+def http(service: DrawingService) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=service.url, timeout=30) as client:
+        yield client
+
+
+def test_a_body_nested_ten_thousand_deep_is_a_400(http: httpx.Client) -> None:
+    deep = "[" * 10_000 + "]" * 10_000
+    for path in ("/api/v1/users", "/api/v1/sessions/deep/join"):
+        response = http.post(path, content=deep, headers={"Content-Type": "application/json"})
+        assert 400 <= response.status_code < 500, (path, response.status_code, response.text[:200])
+
+
+def test_a_nul_byte_in_a_static_path_is_a_404(http: httpx.Client) -> None:
+    response = http.get("/js/app%00.js")
+    assert response.status_code == 404
+
+
+def test_every_response_says_nosniff_and_https_deployments_get_hsts(http: httpx.Client) -> None:
+    for path in (
+        "/api/v1/sessions",
+        "/api/v1/sessions/no-such/snapshot?namespace=elsewhere",
+        "/",
+        "/js/app.js",
+    ):
+        response = http.get(path)
+        assert response.headers["X-Content-Type-Options"] == "nosniff", path
+        assert response.headers["Strict-Transport-Security"].startswith("max-age="), path
+
+
+def test_the_web_app_has_a_strict_content_security_policy(http: httpx.Client) -> None:
+    policy = http.get("/").headers["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    assert directives["script-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert directives["connect-src"] == "'self' ws://127.0.0.1:18001"
