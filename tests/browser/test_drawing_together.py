@@ -167,7 +167,7 @@ def test_a_screenshot_of_two_people_drawing(open_board: OpenBoard, tmp_path: Pat
     ann.drag((415, 415), (505, 530))
     bob.hover((760, 300))
     ann.expect_cursor_at("Bob", (760, 300))
-    ann.page.wait_for_function("document.getAnimations().every(a => a.playState !== 'running')")
+    ann.page.wait_for_function("() => document.getAnimations().every(a => a.playState !== 'running')")
     target = SCREENSHOT if os.environ.get("DRAWNET_UPDATE_SCREENSHOT") == "1" else tmp_path / "screenshot.png"
     ann.screenshot(target)
     assert target.stat().st_size > 10_000
