@@ -79,7 +79,7 @@ _SETS: dict[str, dict[str, Any]] = {
     "cluster-wide": {
         "operator": {"namespaces": ["*"], "settings": {"workers": 100}},
         "secrets": {"existingSigningKeys": "my-keys", "existingServiceToken": "my-token"},
-        "drawing": {"settings": {"join_token_ttl_seconds": 3600}},
+        "drawing": {"settings": {"join_token_ttl_seconds": 1800}},
     },
     # Sessions made through the API stay rows (no DrawingSession, no room of their own), none open.
     "rows-only": {"drawing": {"sessionBackend": "embedded", "openBoards": False}},

@@ -282,7 +282,7 @@ def chart_operator_account(
         ),
         other,
     )
-    role = one(objects, "ClusterRole", "")["metadata"]["name"]
+    role = next(o for o in rbac if o["kind"] == "ClusterRole")["metadata"]["name"]
     kube.request_sync("DELETE", f"/apis/rbac.authorization.k8s.io/v1/clusterroles/{role}")
 
 
