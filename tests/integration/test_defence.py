@@ -155,6 +155,24 @@ class TestRateLimits:
                 id="s3", code="rate_limited", reason="over ops_rate_per_second 1: resend later"
             )
 
+    async def test_an_op_flood_is_nacked_then_closed_and_others_keep_drawing(
+        self, strict_room: RoomServer, join: Join
+    ) -> None:
+        async with (
+            await join(strict_room, "op-flood", name="Ann") as ann,
+            await join(strict_room, "op-flood", name="Bob") as bob,
+            await join(strict_room, "op-flood", name="Mal") as mal,
+        ):
+            for i in range(40):
+                await mal.send_op(stroke(f"m{i}"))
+            assert await mal.wait_closed() == (
+                CloseCode.RATE_LIMITED,
+                "kept sending ops over ops_rate_per_second 1",
+            )
+            nacked = [m for m in mal.received if isinstance(m, Nack) and m.code == "rate_limited"]
+            assert 0 < len(nacked) <= 3  # a burst's worth is refused and may be resent; then it is closed
+            await still_drawing(ann, bob)
+
     async def test_a_live_flood_is_dropped_then_closed_and_others_keep_drawing(
         self, strict_room: RoomServer, join: Join
     ) -> None:

@@ -815,6 +815,11 @@ class Room:
             return "draining", "room is shutting down; resend after reconnecting"
         if not (conn.ops.take(self.now) & conn.user_ops.take(self.now)):  # type: ignore[union-attr]
             rate = self.settings.ops_rate_per_second
+            if conn.ops.exhausted or conn.user_ops.exhausted:  # type: ignore[union-attr]
+                # Refused through a whole further burst and still sending: a flood, not a hurry.
+                raise ProtocolError(
+                    CloseCode.RATE_LIMITED, f"kept sending ops over ops_rate_per_second {rate:g}"
+                )
             return "rate_limited", f"over ops_rate_per_second {rate:g}: resend later"
         try:
             check_op(op, self.limits)
