@@ -4,6 +4,7 @@ has a strict Content-Security-Policy, and HTTPS deployments get HSTS. A real ser
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import pytest
 from drawnet.embedded.components import DrawingService, NatsServer
 
 pytestmark = pytest.mark.integration
+
+SESSIONS, LINKS = 3, 2
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +27,11 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrawingService
         database_url=f"sqlite:///{folder / 'drawnet.db'}",
         log_path=folder / "drawing.log",
         room_public_url="ws://127.0.0.1:18001",
-        extra_env={"DRAWNET_DRAWING_PUBLIC_URL": "https://draw.example.com"},
+        extra_env={
+            "DRAWNET_DRAWING_PUBLIC_URL": "https://draw.example.com",
+            "DRAWNET_DRAWING_MAX_SESSIONS_PER_USER": str(SESSIONS),
+            "DRAWNET_DRAWING_MAX_LINKS_PER_SESSION": str(LINKS),
+        },
     ).start(timeout=90)
     yield drawing
     drawing.stop()
@@ -67,3 +74,29 @@ def test_the_web_app_has_a_strict_content_security_policy(http: httpx.Client) ->
     assert directives["script-src"] == "'self'"
     assert directives["frame-ancestors"] == "'none'"
     assert directives["connect-src"] == "'self' ws://127.0.0.1:18001"
+
+
+def test_one_user_owns_at_most_max_sessions_per_user_and_a_session_has_at_most_max_links(
+    http: httpx.Client,
+) -> None:
+    username, password = f"q-{secrets.token_hex(4)}", secrets.token_urlsafe(12)
+    assert http.post("/api/v1/users", json={"username": username, "password": password}).status_code == 201
+    token = http.post("/api/v1/auth/login", json={"username": username, "password": password}).json()["token"]
+    me = {"Authorization": f"Bearer {token}"}
+    made = [http.post("/api/v1/sessions", json={}, headers=me) for _ in range(SESSIONS + 1)]
+    assert [r.status_code for r in made] == [201] * SESSIONS + [409]
+    assert made[-1].json()["limit"] == "max_sessions_per_user"
+    name = made[0].json()["name"]
+    links = [
+        http.post(f"/api/v1/sessions/{name}/links", json={"role": "viewer"}, headers=me)
+        for _ in range(LINKS + 1)
+    ]
+    assert [r.status_code for r in links] == [201] * LINKS + [409]
+    assert links[-1].json()["limit"] == "max_links_per_session"
+    # Revoking a link makes room for another; deleting a session for another session.
+    assert (
+        http.delete(f"/api/v1/sessions/{name}/links/{links[0].json()['id']}", headers=me).status_code == 204
+    )
+    assert http.post(f"/api/v1/sessions/{name}/links", json={"role": "viewer"}, headers=me).status_code == 201
+    assert http.delete(f"/api/v1/sessions/{name}", headers=me).status_code == 204
+    assert http.post("/api/v1/sessions", json={}, headers=me).status_code == 201

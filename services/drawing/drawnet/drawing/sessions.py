@@ -18,7 +18,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
@@ -111,6 +111,27 @@ async def get_session(engine: AsyncEngine, namespace: str, name: str) -> Session
     async with engine.connect() as conn:
         row = (await conn.execute(query)).first()
     return SessionRow.model_validate(row._mapping) if row is not None else None  # noqa: SLF001
+
+
+async def count_owned(engine: AsyncEngine, namespace: str, owner: str) -> int:
+    query = select(func.count()).where(
+        col(SessionRow.namespace) == namespace,
+        col(SessionRow.owner) == owner,
+        col(SessionRow.archived).is_(False),
+    )
+    async with engine.connect() as conn:
+        return int((await conn.execute(query)).scalar_one())
+
+
+async def count_live_links(engine: AsyncEngine, namespace: str, session: str) -> int:
+    query = select(func.count()).where(
+        col(ShareLinkRow.namespace) == namespace,
+        col(ShareLinkRow.session) == session,
+        col(ShareLinkRow.revoked).is_(False),
+        col(ShareLinkRow.expires_at) > time.time(),
+    )
+    async with engine.connect() as conn:
+        return int((await conn.execute(query)).scalar_one())
 
 
 async def list_sessions(

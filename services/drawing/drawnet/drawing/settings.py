@@ -176,6 +176,10 @@ class DrawingSettings(BaseSettings):
     operator gives them rooms) the web app lists and joins, addressed as `<namespace>.<session>` (both are
     DNS-1123 labels, so the dot is unambiguous); `["*"]`: every namespace. They are open sessions, as in
     `namespace` (they need `open_boards`). As an environment variable: a JSON list."""
+    max_sessions_per_user: Annotated[int, Field(ge=1)] = 100
+    """Sessions one user may own at once (archived ones do not count): 409 past it."""
+    max_links_per_session: Annotated[int, Field(ge=1)] = 100
+    """Share links of one session that are neither revoked nor expired: 409 past it."""
     max_participants_limit: Annotated[int, Field(ge=1)] = 500
     """The most participants an owner may allow in one session."""
 

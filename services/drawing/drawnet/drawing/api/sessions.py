@@ -136,6 +136,16 @@ async def create_session(ctx: Context, caller: Caller, data: SessionCreate) -> R
     _check_participants(ctx, data.max_participants)
     name = data.name or f"board-{secrets.token_hex(4)}"
     namespace = ctx.settings.namespace
+    owned, most = (
+        await sessions.count_owned(ctx.engine, namespace, caller.user.id),
+        ctx.settings.max_sessions_per_user,
+    )
+    if owned >= most:
+        raise LimitExceededError(
+            "max_sessions_per_user",
+            f"you own {owned} sessions: max_sessions_per_user {most} (delete one first)",
+            status=409,
+        )
     if data.name and await _drawn_on_open_board(ctx, namespace, name):
         # Taking it would hand its strokes to a new owner and lock out those still drawing on it.
         raise ConflictError(
@@ -373,6 +383,16 @@ async def create_link(ctx: Context, caller: Caller, session: SessionPath, data: 
     access, row = await _existing(ctx, caller, session)
     require(access, OWNER, caller, "share this session")
     assert caller.user is not None  # noqa: S101 - the owner is a user
+    links, most = (
+        await sessions.count_live_links(ctx.engine, row.namespace, row.name),
+        ctx.settings.max_links_per_session,
+    )
+    if links >= most:
+        raise LimitExceededError(
+            "max_links_per_session",
+            f"session {row.name!r} has {links} live share links: max_links_per_session {most} (revoke one)",
+            status=409,
+        )
     ttl = data.ttl_seconds or ctx.settings.share_link_ttl_seconds
     code, link = await sessions.mint_link(
         ctx.engine,
