@@ -100,3 +100,46 @@ def test_one_user_owns_at_most_max_sessions_per_user_and_a_session_has_at_most_m
     assert http.post(f"/api/v1/sessions/{name}/links", json={"role": "viewer"}, headers=me).status_code == 201
     assert http.delete(f"/api/v1/sessions/{name}", headers=me).status_code == 204
     assert http.post("/api/v1/sessions", json={}, headers=me).status_code == 201
+
+
+def test_a_password_change_ends_the_other_logins_and_needs_the_current_password(http: httpx.Client) -> None:
+    username, password = f"p-{secrets.token_hex(4)}", secrets.token_urlsafe(12)
+    assert http.post("/api/v1/users", json={"username": username, "password": password}).status_code == 201
+    here, elsewhere = (
+        http.post("/api/v1/auth/login", json={"username": username, "password": password}).json()["token"]
+        for _ in range(2)
+    )
+    wrong = http.post(
+        "/api/v1/auth/password",
+        json={"current_password": "not the password", "new_password": "a new long password"},
+        headers={"Authorization": f"Bearer {here}"},
+    )
+    assert wrong.status_code == 401
+    changed = http.post(
+        "/api/v1/auth/password",
+        json={"current_password": password, "new_password": "a new long password"},
+        headers={"Authorization": f"Bearer {here}"},
+    )
+    assert changed.status_code == 204
+    assert http.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {here}"}).status_code == 200
+    assert http.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {elsewhere}"}).status_code == 401
+    old = http.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert old.status_code == 401
+    new = http.post("/api/v1/auth/login", json={"username": username, "password": "a new long password"})
+    assert new.status_code == 200
+
+
+def test_a_deleted_account_s_sessions_are_archived_and_its_logins_end(http: httpx.Client) -> None:
+    username, password = f"d-{secrets.token_hex(4)}", secrets.token_urlsafe(12)
+    assert http.post("/api/v1/users", json={"username": username, "password": password}).status_code == 201
+    token = http.post("/api/v1/auth/login", json={"username": username, "password": password}).json()["token"]
+    me = {"Authorization": f"Bearer {token}"}
+    name = http.post("/api/v1/sessions", json={"visibility": "public"}, headers=me).json()["name"]
+    assert (
+        http.post("/api/v1/auth/delete", json={"password": "wrong password"}, headers=me).status_code == 401
+    )
+    assert http.post("/api/v1/auth/delete", json={"password": password}, headers=me).status_code == 204
+    assert http.get("/api/v1/auth/me", headers=me).status_code == 401
+    assert http.get(f"/api/v1/sessions/{name}").status_code == 404  # archived: nobody joins it again
+    again = http.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert again.status_code == 401

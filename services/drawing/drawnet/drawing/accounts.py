@@ -14,7 +14,7 @@ import uuid
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
@@ -74,6 +74,31 @@ async def login(
             )
         )
     return token, user, expires
+
+
+async def check_password(user: UserRow, password: str) -> None:
+    try:
+        await asyncio.to_thread(_hasher.verify, user.password_hash, password)
+    except (VerificationError, InvalidHashError) as error:
+        raise UnauthorizedError("wrong password") from error
+
+
+async def change_password(engine: AsyncEngine, user: UserRow, new_password: str, keep_login: str) -> None:
+    """A new password hash; every other login of the user ends (whoever else had it is out)."""
+    hashed = await asyncio.to_thread(_hasher.hash, new_password)
+    async with engine.begin() as conn:
+        await conn.execute(update(UserRow).where(col(UserRow.id) == user.id).values(password_hash=hashed))
+        await conn.execute(
+            delete(LoginRow).where(
+                col(LoginRow.user_id) == user.id, col(LoginRow.token_hash) != token_hash(keep_login)
+            )
+        )
+
+
+async def delete_user(engine: AsyncEngine, user: UserRow) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(delete(LoginRow).where(col(LoginRow.user_id) == user.id))
+        await conn.execute(delete(UserRow).where(col(UserRow.id) == user.id))
 
 
 async def user_for_token(engine: AsyncEngine, token: str) -> UserRow | None:

@@ -42,6 +42,16 @@ class Credentials(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     password: Password
 
 
+class PasswordChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    current_password: Password
+    new_password: Password
+
+
+class AccountDeletion(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    password: Password
+    """The account's password, again: deleting it cannot be undone."""
+
+
 class User(msgspec.Struct, frozen=True):
     id: str
     username: str

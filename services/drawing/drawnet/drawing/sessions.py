@@ -113,6 +113,22 @@ async def get_session(engine: AsyncEngine, namespace: str, name: str) -> Session
     return SessionRow.model_validate(row._mapping) if row is not None else None  # noqa: SLF001
 
 
+async def list_owned(engine: AsyncEngine, namespace: str, owner: str, limit: int = 100) -> list[SessionRow]:
+    """Sessions `owner` owns that are not archived (a page of them)."""
+    query = (
+        select(SessionRow)
+        .where(
+            col(SessionRow.namespace) == namespace,
+            col(SessionRow.owner) == owner,
+            col(SessionRow.archived).is_(False),
+        )
+        .order_by(col(SessionRow.name))
+        .limit(limit)
+    )
+    async with engine.connect() as conn:
+        return [SessionRow.model_validate(row._mapping) for row in await conn.execute(query)]  # noqa: SLF001
+
+
 async def count_owned(engine: AsyncEngine, namespace: str, owner: str) -> int:
     query = select(func.count()).where(
         col(SessionRow.namespace) == namespace,

@@ -6,12 +6,20 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie, State
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from drawnet.drawing import accounts, metrics
+from drawnet.drawing import accounts, metrics, revocation, sessions
 from drawnet.drawing.access import COOKIE, Caller
 from drawnet.drawing.context import Context, client_address
 from drawnet.drawing.errors import InvalidInputError, UnauthorizedError
 from drawnet.drawing.models import UserRow
-from drawnet.drawing.schemas import Credentials, Login, Registration, User
+from drawnet.drawing.schemas import (
+    AccountDeletion,
+    Credentials,
+    Login,
+    PasswordChange,
+    Registration,
+    User,
+)
+from drawnet.protocol import CloseCode
 
 TAG = ["users"]
 
@@ -81,4 +89,53 @@ async def me(caller: Caller) -> User:
     return user_view(caller.user)
 
 
-ROUTES = [register, login, logout, me]
+def _password_rules(ctx: Context, password: str) -> None:
+    minimum = ctx.settings.password_min_length
+    if len(password) < minimum:
+        raise InvalidInputError(
+            f"a password of {len(password)} characters is shorter than password_min_length {minimum}"
+        )
+
+
+@post("/api/v1/auth/password", status_code=HTTP_204_NO_CONTENT, tags=TAG, summary="Change your password")
+async def change_password(ctx: Context, caller: Caller, data: PasswordChange) -> None:
+    if caller.user is None or caller.login_token is None:
+        raise UnauthorizedError("log in to change your password")
+    await ctx.limits.login.hit(caller.user.username)  # guessing the current password is a login attempt
+    await accounts.check_password(caller.user, data.current_password)
+    _password_rules(ctx, data.new_password)
+    await accounts.change_password(ctx.engine, caller.user, data.new_password, keep_login=caller.login_token)
+
+
+@post(
+    "/api/v1/auth/delete",
+    status_code=HTTP_204_NO_CONTENT,
+    tags=TAG,
+    summary="Delete your account: your sessions are archived and closed, your logins end",
+)
+async def delete_account(ctx: Context, caller: Caller, data: AccountDeletion) -> Response[None]:
+    if caller.user is None:
+        raise UnauthorizedError("log in to delete your account")
+    await ctx.limits.login.hit(caller.user.username)
+    await accounts.check_password(caller.user, data.password)
+    namespace = ctx.settings.namespace
+    while owned := await sessions.list_owned(ctx.engine, namespace, caller.user.id):
+        for row in owned:
+            await ctx.backend.delete(row.namespace, row.name)
+            await sessions.mark_archived(ctx.engine, row.namespace, row.name)
+            await revocation.publish(
+                ctx.js,
+                row.namespace,
+                row.name,
+                CloseCode.REVOKED,
+                "the board's owner deleted their account",
+                everyone=True,
+            )
+    await accounts.delete_user(ctx.engine, caller.user)
+    expired = Cookie(
+        key=COOKIE, value="", httponly=True, secure=ctx.settings.cookie_secure, max_age=0, path="/"
+    )
+    return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[expired])
+
+
+ROUTES = [register, login, logout, me, change_password, delete_account]
