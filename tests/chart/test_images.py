@@ -386,7 +386,7 @@ def test_the_wheel_with_one_image_extra_holds_that_component(installed: dict[str
         "print(*(importlib.util.find_spec(m) is not None for m in ('socketify', 'skia', 'kopf')))"
     )
     if image == "drawing":
-        script += ";from drawnet.drawing.settings import _default_frontend; print(_default_frontend())"
+        script += ";from drawnet.drawing.settings import default_frontend; print(default_frontend())"
     result = subprocess.run(
         [installed[image] / "bin" / "python", "-c", script],
         capture_output=True,
