@@ -116,7 +116,8 @@ class Connection:
     forwarded_for: str = ""
     """The upgrade's X-Forwarded-For, used only when the peer is a trusted proxy."""
     address: str = ""
-    """The client's address, counted against max_connections_per_address."""
+    """The client's address, counted against max_pending_per_address until the connection joins."""
+    pending: bool = False
 
 
 @dataclass(slots=True)
@@ -282,15 +283,23 @@ class Room:
         self._connections.add(conn)
         conn.address = self._client_address(ws.get_remote_address() or "", conn.forwarded_for)
         self._addresses[conn.address] += 1
-        limit = self.settings.max_connections_per_address
+        conn.pending = True
+        limit = self.settings.max_pending_per_address
         if conn.refused is None and self._addresses[conn.address] > limit:
             conn.refused = ProtocolError(
                 CloseCode.LIMIT_EXCEEDED,
-                f"{self._addresses[conn.address] - 1} connections from your address: "
-                f"max_connections_per_address {limit}",
+                f"{self._addresses[conn.address] - 1} connections from your address not joined yet: "
+                f"max_pending_per_address {limit}",
             )
         if conn.refused is not None:
             self._refuse(conn, conn.refused)
+
+    def _unpend(self, conn: Connection) -> None:
+        if conn.pending:
+            conn.pending = False
+            self._addresses[conn.address] -= 1
+            if self._addresses[conn.address] <= 0:
+                del self._addresses[conn.address]
 
     def _client_address(self, peer: str, forwarded_for: str) -> str:
         """The peer, or behind a trusted proxy the last address it was forwarded for."""
@@ -321,11 +330,8 @@ class Room:
     def _close(self, ws: Any, _code: int, _message: Any) -> None:
         conn: Connection = ws.get_user_data()
         conn.closed = True
-        if conn in self._connections:
-            self._connections.discard(conn)
-            self._addresses[conn.address] -= 1
-            if self._addresses[conn.address] <= 0:
-                del self._addresses[conn.address]
+        self._connections.discard(conn)
+        self._unpend(conn)
         if conn.phase is Phase.JOINED:
             self._leave(conn)
 
@@ -713,6 +719,7 @@ class Room:
         conn.ops = TokenBucket(s.ops_rate_per_second, s.ops_burst, self.now)
         conn.user_live, conn.user_ops = user.live, user.ops
         conn.session, conn.participant, conn.phase = session, participant, Phase.JOINED
+        self._unpend(conn)
         self.stats.connections += 1
 
     def _welcome(self, session: LiveSession, you: Participant, since: int) -> bytes:

@@ -87,9 +87,10 @@ class RoomSettings(BaseSettings):
     max_connections_per_user: Annotated[int, Field(gt=0)] = 8
     """Connections one user (one join token's `sub`) may hold in this room at once; the next is closed
     (4005): one guest cannot fill a board alone."""
-    max_connections_per_address: Annotated[int, Field(gt=0)] = 64
-    """WebSocket connections from one client address at once, joined or not (a cap on half-open upgrades
-    too); the next is closed (4005). Behind a proxy, see `trusted_proxies`."""
+    max_pending_per_address: Annotated[int, Field(gt=0)] = 64
+    """WebSocket connections from one client address that have not joined yet (upgraded, no welcome):
+    the next is closed (4005). Joined ones are bounded per user and per session instead, so that the
+    participants behind one proxy or NAT are not counted as one. See `trusted_proxies`."""
     trusted_proxies: str = ""
     """Addresses of the proxies in front of the room (an ingress controller), comma-separated: from them
     the client's address is the last `X-Forwarded-For` hop. Empty: the peer's address, whatever it says."""
