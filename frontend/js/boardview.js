@@ -45,6 +45,8 @@ import { pasteFrom, copied } from "./clipboard.js";
 import { IDENTITY } from "./matrix.js";
 import { eraserTool } from "./tools/eraser.js";
 import { handTool } from "./tools/hand.js";
+import { LaserTrails } from "./laser.js";
+import { laserTool } from "./tools/laser.js";
 import { freehandTool } from "./tools/pen.js";
 import { selectTool as selectionTool } from "./tools/select.js";
 import { shapeTool } from "./tools/shape.js";
@@ -248,6 +250,8 @@ export async function startBoard(config, session, linkFromUrl) {
   /** Others' drags in progress (live `drag`), by participant; `ended` once they let go. */
   /** @type {Map<string, {items: string[], m: Matrix, seen: number, ended: boolean}>} */
   const drags = new Map();
+  /** Laser pointer trails, mine and everyone's (fading; nothing of them is ever stored). */
+  const lasers = new LaserTrails();
   /** What I have selected (the select tool's, shared with the keyboard and the clipboard). */
   /** @type {Set<string>} */
   const selection = new Set();
@@ -393,6 +397,7 @@ export async function startBoard(config, session, linkFromUrl) {
       case ServerKind.LEFT:
         people.left(message.id);
         drags.delete(message.id);
+        lasers.forget(message.id);
         for (const [id, preview] of previews) if (preview.by === message.id) previews.delete(id);
         invalidate();
         break;
@@ -424,6 +429,11 @@ export async function startBoard(config, session, linkFromUrl) {
         } else {
           drags.set(message.by, { items: message.items, m: message.m, seen: Date.now(), ended: false });
         }
+        invalidate();
+        break;
+      case ServerKind.LASER:
+        if (!message.by || message.by === people.me?.id) break;
+        lasers.add(message.by, message.pts, message.start, performance.now());
         invalidate();
         break;
       case ServerKind.CURSOR:
@@ -875,6 +885,7 @@ export async function startBoard(config, session, linkFromUrl) {
     diamond: shapeTool(toolContext, "diamond", () => filled),
     text: texts,
     note: textTool(toolContext, ToolKind.NOTE),
+    laser: laserTool(toolContext, lasers),
   };
 
   // ---- pointers: the gesture's pointer goes to its tool; two fingers pinch
@@ -906,7 +917,10 @@ export async function startBoard(config, session, linkFromUrl) {
     }
     if (down.size > 1 || gesture) return;
     const wantsPan =
-      event.button === 1 || spaceHeld || !canWrite() || (event.pointerType === "mouse" && event.button !== 0);
+      event.button === 1 ||
+      spaceHeld ||
+      (!canWrite() && tools[tool].writes) ||
+      (event.pointerType === "mouse" && event.button !== 0);
     gesture = { pointer: event.pointerId, tool: wantsPan ? tools.hand : tools[tool] };
     gesture.tool.down(event);
   });
@@ -1145,8 +1159,11 @@ export async function startBoard(config, session, linkFromUrl) {
       moving: overlay.moving,
       decorate: (ctx) => {
         for (const decorate of overlay.decorations) decorate(ctx);
+        lasers.draw(ctx, camera.zoom, performance.now());
       },
     });
+    // A trail fades frame by frame until nothing of it is left.
+    const fading = lasers.prune(performance.now());
     if (cameraMoved) {
       people.placeCursors(camera);
       cameraMoved = false;
@@ -1157,7 +1174,7 @@ export async function startBoard(config, session, linkFromUrl) {
     statusPending.hidden = outbox.size === 0;
     statusPending.textContent = `${outbox.size} change${outbox.size === 1 ? "" : "s"} waiting to be sent`;
     hint.style.opacity = board.size > 0 || inflight.size > 0 || previews.size > 0 || active.busy() ? "0" : "1";
-    if (more) invalidate();
+    if (more || fading) invalidate();
   }
 
   window.setInterval(() => {
@@ -1216,6 +1233,7 @@ export async function startBoard(config, session, linkFromUrl) {
         selection: [...selection],
         dragging: [...drags.values()].map((d) => ({ items: d.items, m: d.m, ended: d.ended })),
         canRedo: !redoButton.disabled,
+        lasers: [...lasers.visible(performance.now())].map(([id, points]) => ({ id, name: people.all.get(id)?.name ?? "", points })),
         tiles: { ...renderer.stats },
       }),
       setCamera: (/** @type {Camera} */ next) => setCamera(next),

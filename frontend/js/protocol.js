@@ -9,6 +9,7 @@ export const ClientKind = Object.freeze({
   BEGIN: "begin",
   POINTS: "points",
   DRAG: "drag",
+  LASER: "laser",
   CURSOR: "cursor",
   VIEW: "view",
   PRESENCE: "presence",
@@ -28,6 +29,7 @@ export const ServerKind = Object.freeze({
   BEGIN: "begin",
   POINTS: "points",
   DRAG: "drag",
+  LASER: "laser",
   CURSOR: "cursor",
   VIEW: "view",
   PRESENCE: "presence",
@@ -127,6 +129,7 @@ export const HardLimits = Object.freeze({
   MAX_ITEMS_PER_OP: 1_000,
   MAX_TEXT_CHARS: 20_000,
   MAX_FONT_SIZE: 1_000,
+  MAX_LASER_POINTS: 1_000,
   MAX_ZOOM: 1_000,
   COORDINATE_BOUND: 1_000_000,
 });
@@ -142,6 +145,7 @@ export const HardLimits = Object.freeze({
  * @property {number} max_width
  * @property {number} max_text_chars
  * @property {number} max_font_size
+ * @property {number} max_laser_points_per_message
  * @property {number} max_coordinate
  */
 
@@ -155,6 +159,7 @@ export const DEFAULT_LIMITS = Object.freeze({
   max_width: 200.0,
   max_text_chars: 4_000,
   max_font_size: 400.0,
+  max_laser_points_per_message: 64,
   max_coordinate: 1_000_000.0,
 });
 
@@ -315,6 +320,10 @@ export const SESSION_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
  * Live: a selection being dragged: draw `items` with `m` after their transforms; empty `items` ends it.
  * @typedef {{t: "drag", items: string[], m: Matrix, by?: string}} Drag
  */
+/**
+ * Live: the laser pointer's newest points (board units); `start` begins a new trail. Never stored.
+ * @typedef {{t: "laser", pts: [number, number][], start: boolean, by?: string}} Laser
+ */
 /** Live: where my pointer is, in board units. @typedef {{t: "cursor", x: number, y: number, by?: string}} Cursor */
 /** Live: my viewport's centre and zoom, so others can follow me. @typedef {{t: "view", x: number, y: number, zoom: number, by?: string}} View */
 /** Live: I went idle, or came back. @typedef {{t: "presence", idle: boolean, by?: string}} Presence */
@@ -322,7 +331,7 @@ export const SESSION_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** @typedef {{t: "op", op: Op}} Submit */
 /** A fresh join token for the open connection (in-band renewal). @typedef {{t: "renew", token: string}} Renew */
-/** @typedef {Hello | Begin | Points | Drag | Cursor | View | Presence | Submit | Renew} ClientMessage */
+/** @typedef {Hello | Begin | Points | Drag | Laser | Cursor | View | Presence | Submit | Renew} ClientMessage */
 
 // ------------------------------------------------------------------------------ room → client
 
@@ -344,7 +353,7 @@ export const SESSION_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** @typedef {{t: "ack", id: string, seq: number}} Ack */
 /** @typedef {{t: "nack", id: string, code: string, reason: string}} Nack */
 /** The room took the renewed token: the connection lasts until `exp` (unix seconds). @typedef {{t: "renewed", exp: number}} Renewed */
-/** @typedef {Welcome | Joined | Left | Committed | Ack | Nack | Renewed | Begin | Points | Drag | Cursor | View | Presence} ServerMessage */
+/** @typedef {Welcome | Joined | Left | Committed | Ack | Nack | Renewed | Begin | Points | Drag | Laser | Cursor | View | Presence} ServerMessage */
 
 // ------------------------------------------------------------------------------ helpers
 
@@ -390,6 +399,7 @@ export function limitsFrom(raw) {
   }
   limits.max_points_per_stroke = Math.min(limits.max_points_per_stroke, HardLimits.MAX_POINTS_PER_STROKE);
   limits.max_points_per_message = Math.min(limits.max_points_per_message, HardLimits.MAX_POINTS_PER_STROKE);
+  limits.max_laser_points_per_message = Math.min(limits.max_laser_points_per_message, HardLimits.MAX_LASER_POINTS);
   return limits;
 }
 
@@ -495,6 +505,15 @@ export function points(stroke, pts) {
  */
 export function drag(items, m) {
   return { t: ClientKind.DRAG, items, m };
+}
+
+/**
+ * @param {[number, number][]} pts board units
+ * @param {boolean} start the first points of a new trail
+ * @returns {Laser}
+ */
+export function laser(pts, start) {
+  return { t: ClientKind.LASER, pts: pts.map(([x, y]) => [clampCoordinate(x), clampCoordinate(y)]), start };
 }
 
 /**
@@ -815,6 +834,16 @@ export function decodeServer(frame) {
       check(Array.isArray(value.items) && value.items.every(isString) && isMatrix(value.m), "malformed drag");
       if (!isString(value.by)) value.by = "";
       return /** @type {Drag} */ (value);
+    case ServerKind.LASER:
+      check(
+        Array.isArray(value.pts) &&
+          value.pts.length > 0 &&
+          value.pts.every((p) => Array.isArray(p) && p.length === 2 && isNumber(p[0]) && isNumber(p[1])) &&
+          isString(value.by),
+        "malformed laser",
+      );
+      value.start = value.start === true;
+      return /** @type {Laser} */ (value);
     case ServerKind.CURSOR:
       check(isNumber(value.x) && isNumber(value.y) && isString(value.by), "malformed cursor");
       return /** @type {Cursor} */ (value);

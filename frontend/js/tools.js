@@ -18,11 +18,12 @@ export const ToolKind = Object.freeze({
   DIAMOND: "diamond",
   TEXT: "text",
   NOTE: "note",
+  LASER: "laser",
 });
 
 /**
  * @typedef {"select" | "hand" | "pen" | "highlighter" | "eraser" | "line" | "arrow" | "rect" | "ellipse" |
- *   "diamond" | "text" | "note"} ToolKindName
+ *   "diamond" | "text" | "note" | "laser"} ToolKindName
  */
 
 /** Tools that add items with the pen's colour and width. */
@@ -127,6 +128,8 @@ export function shortcut(event) {
       return "tool:eraser";
     case "h":
       return "tool:hand";
+    case "k":
+      return "tool:laser";
     case "=":
     case "+":
       return "zoom:in";

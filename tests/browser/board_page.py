@@ -286,6 +286,14 @@ class BoardPage:
         """Someone's stroke is being drawn on my screen before it is committed."""
         self._wait("(s) => s.previews > 0")
 
+    def expect_laser_of(self, name: str) -> None:
+        """Someone's laser trail is on my screen (points not faded yet)."""
+        self._wait("(s, who) => s.lasers.some((l) => l.name === who && l.points > 0)", name)
+
+    def expect_no_laser(self) -> None:
+        """No laser trail is left on my screen: they fade within a moment."""
+        self._wait("(s) => s.lasers.length === 0")
+
     def expect_camera_near(self, camera: dict[str, float]) -> None:
         """My viewport shows the same board point in the middle at the same zoom (same-sized windows)."""
         self._wait(

@@ -20,6 +20,7 @@ import {
   cursor,
   drag,
   hello,
+  laser,
   points,
   presence,
   renew,
@@ -95,6 +96,7 @@ describe("protocol.js mirrors the protocol package", () => {
       begin({ stroke: "s", tool: "pen", color: "#000000", width: 1, opacity: 1 }),
       points("s", [[0, 0, 0.5]]),
       drag(["a"], [1, 0, 0, 1, 0, 0]),
+      laser([[1, 2]], true),
       cursor(1, 2),
       view(1, 2, 1),
       presence(true),
@@ -136,6 +138,7 @@ describe("protocol.js mirrors the protocol package", () => {
     assert.equal(HardLimits.MAX_ID_LENGTH, hard("HARD_MAX_ID_LENGTH"));
     assert.equal(HardLimits.MAX_NAME_LENGTH, hard("HARD_MAX_NAME_LENGTH"));
     assert.equal(HardLimits.MAX_ERASE_TARGETS, hard("HARD_MAX_ERASE_TARGETS"));
+    assert.equal(HardLimits.MAX_LASER_POINTS, hard("HARD_MAX_LASER_POINTS"));
     assert.equal(HardLimits.MAX_ZOOM, Number(/zoom: Annotated\[float, msgspec\.Meta\(gt=0, le=(\d+)\)\]/.exec(messages)?.[1]));
     assert.equal(UNDO_DEPTH, Number(/^UNDO_DEPTH = (\d+)$/m.exec(source("board.py"))?.[1]));
   });

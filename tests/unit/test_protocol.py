@@ -18,6 +18,7 @@ from drawnet.protocol import (
     Committed,
     Erase,
     Hello,
+    Laser,
     Limits,
     Points,
     ProtocolError,
@@ -127,6 +128,21 @@ class TestConfiguredLimits:
     def test_live_points_per_message(self) -> None:
         with pytest.raises(LimitError, match="3 points in one message exceed max_points_per_message 2"):
             check_live(Points(stroke="s", pts=[(0, 0, 0.5)] * 3), Limits(max_points_per_message=2))
+
+    def test_live_laser_points_per_message(self) -> None:
+        with pytest.raises(
+            LimitError, match="3 laser points in one message exceed max_laser_points_per_message 2"
+        ) as caught:
+            check_live(Laser(pts=[(0, 0)] * 3), Limits(max_laser_points_per_message=2))
+        assert caught.value.limit == "max_laser_points_per_message"
+        check_live(Laser(pts=[(0, 0)] * 2, start=True), Limits(max_laser_points_per_message=2))
+
+    def test_a_laser_message_is_bounded_by_the_decoder(self) -> None:
+        with pytest.raises(ProtocolError, match=r"length <= 1000"):
+            decode_client(json.dumps({"t": "laser", "pts": [[0, 0]] * 1001}))
+        with pytest.raises(ProtocolError, match=r"length >= 1"):
+            decode_client('{"t":"laser","pts":[]}')
+        assert decode_client('{"t":"laser","pts":[[1,2]],"start":true}') == Laser(pts=[(1, 2)], start=True)
 
     def test_within_limits_passes(self) -> None:
         check_op(stroke(n=10), Limits(max_points_per_stroke=10))

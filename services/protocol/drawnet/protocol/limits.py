@@ -19,6 +19,8 @@ HARD_MAX_ITEMS_PER_OP = 1_000
 """Items one erase, transform or reorder names (a selection larger than this goes as several ops)."""
 HARD_MAX_TEXT_CHARS = 20_000
 HARD_MAX_FONT_SIZE = 1_000.0
+HARD_MAX_LASER_POINTS = 1_000
+"""Points in one live `laser` message, whatever the room's max_laser_points_per_message says."""
 COORDINATE_BOUND = 1_000_000.0
 """The canvas is infinite in intent, finite in floats: |x| and |y| are at most this (decoder-enforced)."""
 
@@ -42,3 +44,6 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     """Characters in one text or sticky note (hard protocol cap 20000)."""
     max_font_size: float = 400.0
     """Largest font size of a text or note, in board units (hard protocol cap 1000)."""
+    max_laser_points_per_message: int = 64
+    """Points in one live `laser` message (hard protocol cap 1000): the pointer's trail goes out in small
+    batches, never stored."""

@@ -22,6 +22,7 @@ from drawnet.protocol.limits import (
     HARD_MAX_FONT_SIZE,
     HARD_MAX_ID_LENGTH,
     HARD_MAX_ITEMS_PER_OP,
+    HARD_MAX_LASER_POINTS,
     HARD_MAX_NAME_LENGTH,
     HARD_MAX_POINTS_PER_STROKE,
     HARD_MAX_TEXT_CHARS,
@@ -305,6 +306,18 @@ class Drag(msgspec.Struct, frozen=True, tag="drag", tag_field="t"):
     by: str = ""
 
 
+class Laser(msgspec.Struct, frozen=True, tag="laser", tag_field="t"):
+    """Live: the laser pointer's newest points, in board units: the others draw a trail that fades within a
+    moment. Never logged or stored, so it leaves nothing on the board; viewers may point too. `start`
+    begins a new trail (a new press), else the points continue the sender's current one (ephemeral)."""
+
+    pts: Annotated[
+        list[tuple[Coordinate, Coordinate]], msgspec.Meta(min_length=1, max_length=HARD_MAX_LASER_POINTS)
+    ]
+    start: bool = False
+    by: str = ""
+
+
 class Submit(msgspec.Struct, frozen=True, tag="op", tag_field="t"):
     """A durable op for the log. The room answers the author with `ack` or `nack`."""
 
@@ -318,10 +331,10 @@ class Renew(msgspec.Struct, frozen=True, tag="renew", tag_field="t"):
     token: str
 
 
-Live = Begin | Points | Drag | Cursor | View | Presence
+Live = Begin | Points | Drag | Laser | Cursor | View | Presence
 """Ephemeral traffic: relayed at once to the session's others, never stored, dropped for slow clients."""
 
-ClientMessage = Hello | Begin | Points | Drag | Cursor | View | Presence | Submit | Renew
+ClientMessage = Hello | Begin | Points | Drag | Laser | Cursor | View | Presence | Submit | Renew
 
 
 # ------------------------------------------------------------------------------------- room → client
@@ -388,6 +401,7 @@ ServerMessage = (
     | Begin
     | Points
     | Drag
+    | Laser
     | Cursor
     | View
     | Presence

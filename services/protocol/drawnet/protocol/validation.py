@@ -16,6 +16,7 @@ from drawnet.protocol.messages import (
     AddText,
     Begin,
     EditText,
+    Laser,
     Live,
     Op,
     Points,
@@ -57,6 +58,13 @@ def check_live(message: Live, limits: Limits) -> None:
                 "max_points_per_message",
                 f"{len(message.pts)} points in one message exceed max_points_per_message "
                 f"{limits.max_points_per_message}",
+            )
+    elif isinstance(message, Laser):
+        if len(message.pts) > limits.max_laser_points_per_message:
+            raise LimitError(
+                "max_laser_points_per_message",
+                f"{len(message.pts)} laser points in one message exceed max_laser_points_per_message "
+                f"{limits.max_laser_points_per_message}",
             )
     elif isinstance(message, Begin) and message.width > limits.max_width:
         raise LimitError("max_width", f"width {message.width} exceeds max_width {limits.max_width}")

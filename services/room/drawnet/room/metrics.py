@@ -32,7 +32,7 @@ WELCOME_SECONDS = Histogram(
 )
 
 
-KINDS = ("hello", "begin", "points", "drag", "cursor", "view", "presence", "op", "renew")
+KINDS = ("hello", "begin", "points", "drag", "laser", "cursor", "view", "presence", "op", "renew")
 """Client message kinds (the `t` tags of ClientMessage)."""
 REASONS = (
     # connections closed, by close code

@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from drawnet.protocol import Limits, valid_name
-from drawnet.protocol.limits import HARD_MAX_FONT_SIZE, HARD_MAX_TEXT_CHARS
+from drawnet.protocol.limits import HARD_MAX_FONT_SIZE, HARD_MAX_LASER_POINTS, HARD_MAX_TEXT_CHARS
 from drawnet.protocol.tokens import parse_keys
 
 _DEFAULT_LIMITS = Limits()
@@ -70,7 +70,7 @@ class RoomSettings(BaseSettings):
     """On SIGTERM: time to finish acknowledging ops in flight before clients are told to reconnect."""
 
     live_rate_per_second: Annotated[float, Field(gt=0)] = 120.0
-    """Live messages (points, cursor, view, presence) one connection may send per second, sustained."""
+    """Live messages (points, laser, cursor, view, presence) one connection may send per second, sustained."""
     live_burst: Annotated[int, Field(gt=0)] = 240
     """...and in a burst. Over it, live messages are dropped; a further burst over closes (4008)."""
     ops_rate_per_second: Annotated[float, Field(gt=0)] = 20.0
@@ -109,6 +109,10 @@ class RoomSettings(BaseSettings):
     """Characters in one text, sticky note or edit (the protocol's hard cap is 20000)."""
     max_font_size: Annotated[float, Field(gt=0, le=HARD_MAX_FONT_SIZE)] = _DEFAULT_LIMITS.max_font_size
     """Largest font size of a text or note, in board units (the protocol's hard cap is 1000)."""
+    max_laser_points_per_message: Annotated[int, Field(gt=0, le=HARD_MAX_LASER_POINTS)] = (
+        _DEFAULT_LIMITS.max_laser_points_per_message
+    )
+    """Points in one live `laser` message (the protocol's hard cap is 1000)."""
 
     def model_post_init(self, _context: object, /) -> None:
         if not valid_name(self.namespace):
@@ -140,4 +144,5 @@ class RoomSettings(BaseSettings):
             max_width=self.max_width,
             max_text_chars=self.max_text_chars,
             max_font_size=self.max_font_size,
+            max_laser_points_per_message=self.max_laser_points_per_message,
         )
