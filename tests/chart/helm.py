@@ -43,7 +43,12 @@ _SETS: dict[str, dict[str, Any]] = {
     "default": {},
     # Production behind an ingress controller: a managed PostgreSQL, TLS, only the controller may connect.
     "ingress": {
-        "public": {"host": "draw.example.com", "tls": True},
+        "public": {
+            "host": "draw.example.com",
+            "tls": True,
+            "trustedProxies": ["10.42.0.0/16", "fd00:42::/56"],
+            "allowedOrigins": ["https://intranet.example.com"],
+        },
         "ingress": {"enabled": True, "className": "nginx", "tlsSecret": "draw-example-com-tls"},
         "postgresql": {"url": "postgresql://drawnet:secret@db.example.com:5432/drawnet"},
         "networkPolicy": {

@@ -27,6 +27,7 @@ from drawnet.operator.builders import PORT_NAME, build_room_pod
 from drawnet.operator.resource import CRD_PATH, RBAC_PATH, load_yaml_documents
 from drawnet.operator.settings import OperatorSettings
 from drawnet.operator.spec import parse_spec
+from drawnet.protocol.proxies import TrustedProxies
 from drawnet.room.settings import RoomSettings
 from tests.chart.helm import (
     CHART,
@@ -219,6 +220,55 @@ def test_the_room_pod_the_operator_builds_from_the_charts_settings_is_valid_for_
         "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
         "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
     }
+
+
+def _room_env(rendered: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The env of the room pod the operator builds with the chart's settings."""
+    (container,) = _containers(one(rendered, "Deployment", "-operator"))
+    for key, value in env_of(container).items():
+        if key.startswith("DRAWNET_OPERATOR_") and not value.startswith("<secret:"):
+            monkeypatch.setenv(key, value)
+    settings = OperatorSettings()
+    pod = build_room_pod("team", "retro", parse_spec({}, settings), settings)
+    return {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+
+
+@pytest.mark.parametrize(
+    ("name", "proxies", "origins"),
+    [
+        ("default", "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,fc00::/7", None),
+        ("ingress", "10.42.0.0/16,fd00:42::/56", "https://intranet.example.com"),
+    ],
+)
+def test_behind_the_ingress_the_drawing_service_and_the_rooms_count_each_client_not_the_controller(
+    name: str,
+    proxies: str,
+    origins: str | None,
+    rendered: dict[str, list[dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`public.trustedProxies` reaches the drawing service and, through the operator, every room: from a
+    controller pod, the client is the last X-Forwarded-For hop (not the controller, not what the client
+    wrote itself); from anywhere else, the peer."""
+    for deployment in ("-drawing", "-drawing-persister"):
+        (container,) = _containers(one(rendered[name], "Deployment", deployment))
+        env = env_of(container)
+        assert env["DRAWNET_DRAWING_TRUSTED_PROXIES"] == proxies
+        assert env["DRAWNET_DRAWING_ALLOWED_ORIGINS"] == (origins or "")
+    room_env = _room_env(rendered[name], monkeypatch)
+    assert room_env["DRAWNET_ROOM_TRUSTED_PROXIES"] == proxies
+    assert room_env.get("DRAWNET_ROOM_ALLOWED_ORIGINS") == origins
+    trusted = TrustedProxies(proxies)
+    controller = "10.42.0.17"
+    assert trusted.client(controller, "198.51.100.1, 203.0.113.9") == "203.0.113.9"
+    assert trusted.client("203.0.113.50", "198.51.100.1") == "203.0.113.50"
+
+
+def test_a_drawing_setting_of_trusted_proxies_replaces_the_public_value(tmp_path: Path) -> None:
+    objects = template({"drawing": {"settings": {"trusted_proxies": "198.18.0.1"}}}, tmp_path)
+    (container,) = _containers(one(objects, "Deployment", "-drawing"))
+    env = [e for e in container["env"] if e["name"] == "DRAWNET_DRAWING_TRUSTED_PROXIES"]
+    assert env == [{"name": "DRAWNET_DRAWING_TRUSTED_PROXIES", "value": "198.18.0.1"}]
 
 
 def test_selectors_for_rooms_match_the_pods_the_operator_builds(
@@ -728,6 +778,8 @@ def test_the_schema_accepts_the_default_values_and_knows_every_one() -> None:
         ({"nats": {"antiAffinity": "maybe"}}, "at '/nats/antiAffinity'"),
         ({"postgresql": {"url": "mysql://db/drawnet"}}, "at '/postgresql/url'"),
         ({"public": {"host": "Draw Example"}}, "at '/public/host'"),
+        ({"public": {"trustedProxies": ["ingress-nginx"]}}, "at '/public/trustedProxies/0'"),
+        ({"public": {"allowedOrigins": ["intranet.example.com"]}}, "at '/public/allowedOrigins/0'"),
         ({"operator": {"settings": {"Bad-Name": 1}}}, "invalid propertyName 'Bad-Name'"),
     ],
 )

@@ -20,6 +20,8 @@ pytestmark = pytest.mark.integration
 
 PER_USER = 3
 PER_ADDRESS = 5
+PROXIES = "127.0.3.0/24"
+"""The ingress controller's network: from there, X-Forwarded-For names the client."""
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +35,7 @@ def room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RoomServer]:
         extra_env={
             "DRAWNET_ROOM_MAX_CONNECTIONS_PER_USER": str(PER_USER),
             "DRAWNET_ROOM_MAX_PENDING_PER_ADDRESS": str(PER_ADDRESS),
+            "DRAWNET_ROOM_TRUSTED_PROXIES": PROXIES,
         },
     ).start(timeout=90)
     yield server
@@ -123,3 +126,37 @@ async def test_one_address_holds_at_most_max_pending_per_address_unjoined_whatev
         room.url, session, token=Signer().token(session, user="back"), sock=from_address(room, "127.0.0.77")
     )
     await again.close()
+
+
+async def test_behind_a_trusted_proxy_network_each_forwarded_client_counts_on_its_own(
+    room: RoomServer,
+) -> None:
+    session = new_session()
+    # Two proxies of the trusted network (two ingress controller pods) forward one client, who also
+    # sends an X-Forwarded-For of its own making: the proxy appends the address it was reached from,
+    # and that last hop that is no proxy is who counts.
+    held = [
+        await RoomClient.connect_raw(
+            room.url,
+            session,
+            sock=from_address(room, f"127.0.3.{7 + n % 2}"),
+            headers={"X-Forwarded-For": f"10.9.9.{n}, 203.0.113.50"},
+        )
+        for n in range(PER_ADDRESS)
+    ]
+    extra = await RoomClient.connect_raw(
+        room.url, session, sock=from_address(room, "127.0.3.7"), headers={"X-Forwarded-For": "203.0.113.50"}
+    )
+    code, reason = await extra.wait_closed(timeout=5)
+    assert code == CloseCode.LIMIT_EXCEEDED
+    assert f"max_pending_per_address {PER_ADDRESS}" in reason
+    # Another client through the same proxy is someone else: the proxy's own address is not counted.
+    other = await RoomClient.join(
+        room.url,
+        session,
+        token=Signer().token(session, user="behind-the-ingress"),
+        sock=from_address(room, "127.0.3.7"),
+        headers={"X-Forwarded-For": "203.0.113.51"},
+    )
+    for client in [*held, other]:
+        await client.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from drawnet.drawing.settings import DrawingSettings
 from drawnet.embedded.components import DrawingService, NatsServer
 
 pytestmark = pytest.mark.integration
@@ -20,7 +21,11 @@ PER_USER = 4
 PER_ADDRESS = 6
 REGISTER = 3
 GUESTS = 3
+PROXIES = "127.0.4.0/24"
+"""The ingress controller's network (no other test's address is in it): from there, X-Forwarded-For names
+the client."""
 LIMITS = {
+    "DRAWNET_DRAWING_TRUSTED_PROXIES": PROXIES,
     "DRAWNET_DRAWING_LOGIN_ATTEMPTS_PER_MINUTE": str(PER_USER),
     "DRAWNET_DRAWING_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE": str(PER_ADDRESS),
     "DRAWNET_DRAWING_REGISTER_PER_MINUTE": str(REGISTER),
@@ -104,6 +109,32 @@ def test_one_address_is_limited_whatever_user_names_and_forwarded_for_it_sends(
         ]
     assert statuses[:PER_ADDRESS] == [401] * PER_ADDRESS
     assert statuses[PER_ADDRESS] == 429
+
+
+def test_behind_a_trusted_proxy_network_each_forwarded_client_counts_on_its_own(
+    replicas: list[DrawingService],
+) -> None:
+    # Two ingress pods of the trusted network, on both replicas: one client who also sends an
+    # X-Forwarded-For of its own making (the proxy appends the address it was reached from, and that last
+    # hop that is no proxy is who counts), then another client through the same proxies.
+    proxies = [client(replicas[n], f"127.0.4.{7 + n}") for n in range(2)]
+    spoofing = [
+        attempt(
+            proxies[n % 2],
+            f"user-{secrets.token_hex(3)}",
+            **{"X-Forwarded-For": f"198.51.100.{n}, 203.0.113.50"},
+        )
+        for n in range(PER_ADDRESS + 1)
+    ]
+    assert spoofing == [401] * PER_ADDRESS + [429]
+    assert attempt(proxies[0], "someone", **{"X-Forwarded-For": "203.0.113.51"}) == 401
+    for http in proxies:
+        http.close()
+
+
+def test_a_trusted_proxy_that_is_neither_an_address_nor_a_network_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="trusted proxy 'ingress-nginx' is neither an address"):
+        DrawingSettings(trusted_proxies="10.42.0.0/16, ingress-nginx")
 
 
 def test_registrations_and_guest_tokens_are_limited_per_address(replicas: list[DrawingService]) -> None:

@@ -79,6 +79,10 @@ def _env(namespace: str, session: str, spec: SessionSpec, settings: OperatorSett
         # Several rooms host the session: each relays live traffic and presence to the others over NATS
         # (durable ops reach every replica through the op log anyway).
         env.append({"name": "DRAWNET_ROOM_RELAY_BETWEEN_REPLICAS", "value": "true"})
+    if settings.room_trusted_proxies:
+        env.append({"name": "DRAWNET_ROOM_TRUSTED_PROXIES", "value": settings.room_trusted_proxies})
+    if settings.room_allowed_origins:
+        env.append({"name": "DRAWNET_ROOM_ALLOWED_ORIGINS", "value": settings.room_allowed_origins})
     if settings.room_signing_keys_secret:
         secret = {"name": settings.room_signing_keys_secret, "key": settings.room_signing_keys_key}
         env.append({"name": "DRAWNET_ROOM_SIGNING_KEYS", "valueFrom": {"secretKeyRef": secret}})

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from drawnet.protocol import valid_name
+from drawnet.protocol.proxies import TrustedProxies
 from drawnet.protocol.tokens import parse_keys
 
 Exposure = Literal["none", "ingress", "httproute"]
@@ -105,6 +106,12 @@ class OperatorSettings(BaseSettings):
     boards are cut off."""
     room_drain_grace_seconds: Annotated[float, Field(gt=0)] = 10.0
     """The room's drain time on SIGTERM; the pod's termination grace period adds 5 s to it."""
+    room_trusted_proxies: str = ""
+    """The proxies in front of the rooms whose X-Forwarded-For names the client
+    (`DRAWNET_ROOM_TRUSTED_PROXIES`: addresses or CIDR networks, comma-separated, or `*`): the ingress
+    controller's pods, so that the per-address limit counts clients and not the controller."""
+    room_allowed_origins: str = ""
+    """Other sites whose pages may open the rooms' WebSockets (`DRAWNET_ROOM_ALLOWED_ORIGINS`)."""
 
     # ------------------------------------------------------------------------------------ exposure
     exposure: Exposure = "none"
@@ -209,6 +216,10 @@ class OperatorSettings(BaseSettings):
                 raise ValueError(f"room_signing_keys: {error}") from error
             if not self.room_signing_keys_secret:
                 raise ValueError("room_signing_keys needs room_signing_keys_secret: the Secret to write")
+        try:
+            TrustedProxies(self.room_trusted_proxies)
+        except ValueError as error:
+            raise ValueError(f"room_trusted_proxies: {error}") from error
 
     @property
     def ingress_annotation_map(self) -> dict[str, str]:

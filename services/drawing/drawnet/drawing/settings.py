@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from drawnet.protocol import valid_name
+from drawnet.protocol.proxies import TrustedProxies
 from drawnet.protocol.tokens import parse_keys
 
 
@@ -111,9 +112,10 @@ class DrawingSettings(BaseSettings):
     guest_joins_per_minute: Annotated[int, Field(ge=1)] = 30
     """Guest join tokens one client address may get a minute (renewals of a token are not counted)."""
     trusted_proxies: str = ""
-    """Addresses of the proxies in front of the service (the ingress controller's), comma-separated, or
-    `*`: from them the client's address is taken from X-Forwarded-For. Empty: never, so a client cannot
-    pick its own address for the per-address limits."""
+    """Addresses or networks (CIDR) of the proxies in front of the service (the ingress controller's, or
+    the cluster's pod network), comma-separated, or `*`: from them the client's address is the last
+    X-Forwarded-For hop that is not a proxy. Empty: never, so a client cannot pick its own address for the
+    per-address limits."""
     max_export_pixels: Annotated[int, Field(ge=1_024)] = 4096 * 4096
     """Largest PNG export (width x height); a bigger board is scaled down to fit."""
     export_workers: Annotated[int, Field(ge=0, le=64)] = 2
@@ -196,6 +198,7 @@ class DrawingSettings(BaseSettings):
                 f"revocation_keep_seconds {self.revocation_keep_seconds:g} must exceed "
                 f"join_token_ttl_seconds {self.join_token_ttl_seconds} by 60 at least"
             )
+        TrustedProxies(self.trusted_proxies)  # raises, naming the entry that is not an address or network
         if self.service_token and len(self.service_token) < 32:
             raise ValueError("service_token must be at least 32 characters")
         self._check_session_namespaces()

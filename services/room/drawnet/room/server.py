@@ -63,6 +63,7 @@ from drawnet.protocol import (
 )
 from drawnet.protocol.access import ACCESS_STREAM, Revocation, access_subject
 from drawnet.protocol.messages import AddNote, AddShape, AddStroke, AddText, Committed, Live
+from drawnet.protocol.proxies import TrustedProxies
 from drawnet.protocol.status import RoomHeartbeat
 from drawnet.protocol.subjects import OPS_STREAM, relay_subject, status_subject
 from drawnet.protocol.tokens import JoinClaims, TokenError, verify
@@ -143,7 +144,7 @@ class Room:
         self._connections: set[Connection] = set()
         self._users: dict[str, _UserBuckets] = {}
         self._addresses: Counter[str] = Counter()
-        self._trusted = {part.strip() for part in settings.trusted_proxies.split(",") if part.strip()}
+        self._trusted = TrustedProxies(settings.trusted_proxies)
         self._origins = {
             urlsplit(part.strip()).netloc.lower()
             for part in settings.allowed_origins.split(",")
@@ -281,7 +282,7 @@ class Room:
         conn.ws = ws.clone()
         conn.opened = time.monotonic()
         self._connections.add(conn)
-        conn.address = self._client_address(ws.get_remote_address() or "", conn.forwarded_for)
+        conn.address = self._trusted.client(ws.get_remote_address() or "", conn.forwarded_for)
         self._addresses[conn.address] += 1
         conn.pending = True
         limit = self.settings.max_pending_per_address
@@ -300,14 +301,6 @@ class Room:
             self._addresses[conn.address] -= 1
             if self._addresses[conn.address] <= 0:
                 del self._addresses[conn.address]
-
-    def _client_address(self, peer: str, forwarded_for: str) -> str:
-        """The peer, or behind a trusted proxy the last address it was forwarded for."""
-        if peer in self._trusted and forwarded_for:
-            for hop in reversed([part.strip() for part in forwarded_for.split(",")]):
-                if hop and hop not in self._trusted:
-                    return hop
-        return peer
 
     def _message(self, ws: Any, data: bytes) -> None:
         """One inbound frame: the native WebSocket pointer and the payload (see native.py)."""

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from drawnet.protocol import Limits, valid_name
 from drawnet.protocol.limits import HARD_MAX_FONT_SIZE, HARD_MAX_LASER_POINTS, HARD_MAX_TEXT_CHARS
+from drawnet.protocol.proxies import TrustedProxies
 from drawnet.protocol.tokens import parse_keys
 
 _DEFAULT_LIMITS = Limits()
@@ -92,8 +93,10 @@ class RoomSettings(BaseSettings):
     the next is closed (4005). Joined ones are bounded per user and per session instead, so that the
     participants behind one proxy or NAT are not counted as one. See `trusted_proxies`."""
     trusted_proxies: str = ""
-    """Addresses of the proxies in front of the room (an ingress controller), comma-separated: from them
-    the client's address is the last `X-Forwarded-For` hop. Empty: the peer's address, whatever it says."""
+    """Addresses or networks (CIDR) of the proxies in front of the room (an ingress controller: the
+    cluster's pod network, or the controller's addresses), comma-separated, or `*`: from them the client's
+    address is the last `X-Forwarded-For` hop that is not a proxy. Empty: the peer's address, whatever it
+    says."""
     slow_consumer_live_bytes: Annotated[int, Field(gt=0)] = 256 * 1024
     """Bytes buffered for a client beyond which it stops receiving live traffic until it catches up."""
     slow_consumer_close_bytes: Annotated[int, Field(gt=0)] = 4 * 1024 * 1024
@@ -128,6 +131,7 @@ class RoomSettings(BaseSettings):
             )
         if self.slow_consumer_live_bytes >= self.slow_consumer_close_bytes:
             raise ValueError("slow_consumer_live_bytes must be below slow_consumer_close_bytes")
+        TrustedProxies(self.trusted_proxies)  # raises, naming the entry that is not an address or network
 
     @property
     def keys(self) -> dict[str, bytes]:

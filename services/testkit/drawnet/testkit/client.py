@@ -70,14 +70,18 @@ class RoomClient:
         token: str | None = None,
         timeout: float = 10.0,
         sock: socket.socket | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Self:
         """Connect, say hello and wait for the welcome (pass `board` and `since` to resume).
 
-        `sock`: an already connected socket to speak over (a test's small receive buffer, say).
+        `sock`: an already connected socket to speak over (a test's small receive buffer, say);
+        `headers`: more headers of the upgrade request (what a proxy adds, say).
         """
         client_id = client_id or f"c-{secrets.token_hex(4)}"
         url = f"{room_url}/rooms/{session}"
-        ws = await websockets.connect(url, open_timeout=timeout, max_size=None, sock=sock)
+        ws = await websockets.connect(
+            url, open_timeout=timeout, max_size=None, sock=sock, additional_headers=headers
+        )
         client = cls(ws, client_id)
         if board is not None:
             client.board = board

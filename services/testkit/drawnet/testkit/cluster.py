@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drawnet.testkit.kube import ControlPlaneError, tool_path, wait_until
-from drawnet.testkit.node import INGRESS_CLASS, INGRESS_HOST, RealNode, find_node_binaries
+from drawnet.testkit.node import INGRESS_CLASS, INGRESS_HOST, POD_SUBNET, RealNode, find_node_binaries
 from drawnet.testkit.operator import RawKube
 
 if TYPE_CHECKING:
@@ -78,14 +78,16 @@ def built_images(*, build: bool = False) -> dict[str, BuiltImage]:
 
 
 def chart_values(images: dict[str, BuiltImage]) -> dict[str, Any]:
-    """The chart's values on the node: our images, the node's ingress on plain HTTP."""
+    """The chart's values on the node: our images, the node's ingress on plain HTTP, and its pod network
+    as the proxies whose X-Forwarded-For names the client (Traefik reaches the pods from the bridge's
+    address in it; 198.18.0.0/15 is none of the chart's default private ranges)."""
     return {
         "images": {
             name: {"repository": images[name].repository, "tag": images[name].tag}
             for name in ("operator", "drawing", "room", "nats", "postgresql")
         },
         "imagePullPolicy": "IfNotPresent",  # imported into containerd: no registry is ever asked
-        "public": {"host": INGRESS_HOST, "tls": False},
+        "public": {"host": INGRESS_HOST, "tls": False, "trustedProxies": [POD_SUBNET]},
         "ingress": {"enabled": True, "className": INGRESS_CLASS},
     }
 
