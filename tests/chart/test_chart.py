@@ -264,6 +264,40 @@ def test_behind_the_ingress_the_drawing_service_and_the_rooms_count_each_client_
     assert trusted.client("203.0.113.50", "198.51.100.1") == "203.0.113.50"
 
 
+@pytest.mark.parametrize("name", ["default", "ingress"])
+def test_metrics_are_served_on_a_port_the_public_route_does_not_reach(
+    name: str, rendered: dict[str, list[dict[str, Any]]]
+) -> None:
+    """The Ingress (or HTTPRoute) routes `/` of the public host to the drawing Service's `http` port;
+    /metrics has a port of its own, which Prometheus scrapes and (with NetworkPolicies) only it may reach.
+    Rooms' routes match only `/rooms/<namespace>/<session>`, under which a room serves no /metrics."""
+    objects = rendered[name]
+    for deployment in ("-drawing", "-drawing-persister"):
+        (container,) = _containers(one(objects, "Deployment", deployment))
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports == {"http": 8000, "metrics": 9090}
+        assert env_of(container)["DRAWNET_DRAWING_METRICS_PORT"] == "9090"
+    for service in ("-drawing", "-drawing-persister"):
+        ports = {p["name"]: p["targetPort"] for p in one(objects, "Service", service)["spec"]["ports"]}
+        assert ports == {"http": "http", "metrics": "metrics"}
+    (ingress,) = find(objects, "Ingress")
+    (path,) = ingress["spec"]["rules"][0]["http"]["paths"]
+    assert path["backend"]["service"]["port"] == {"name": "http"}
+    assert one(objects, "ServiceMonitor", "-drawing")["spec"]["endpoints"][0]["port"] == "metrics"
+    policy = one(objects, "NetworkPolicy", "-drawing")
+    metrics_rule, *public_rules = policy["spec"]["ingress"]
+    assert metrics_rule["ports"] == [{"port": "metrics"}]
+    expected_scrapers = (
+        [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+        if name == "ingress"
+        else [{"namespaceSelector": {}}]
+    )
+    assert metrics_rule["from"] == expected_scrapers
+    assert all(rule["ports"] == [{"port": "http"}] for rule in public_rules)
+    persister = one(objects, "NetworkPolicy", "-drawing-persister")
+    assert [rule["ports"] for rule in persister["spec"]["ingress"]] == [[{"port": "metrics"}]]
+
+
 def test_a_drawing_setting_of_trusted_proxies_replaces_the_public_value(tmp_path: Path) -> None:
     objects = template({"drawing": {"settings": {"trusted_proxies": "198.18.0.1"}}}, tmp_path)
     (container,) = _containers(one(objects, "Deployment", "-drawing"))

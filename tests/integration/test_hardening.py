@@ -11,11 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from drawnet.embedded.components import DrawingService, NatsServer
+from drawnet.embedded.components import DrawingService, NatsServer, free_port
 
 pytestmark = pytest.mark.integration
 
 SESSIONS, LINKS = 3, 2
+METRICS_PORT = free_port()
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +32,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrawingService
             "DRAWNET_DRAWING_PUBLIC_URL": "https://draw.example.com",
             "DRAWNET_DRAWING_MAX_SESSIONS_PER_USER": str(SESSIONS),
             "DRAWNET_DRAWING_MAX_LINKS_PER_SESSION": str(LINKS),
+            "DRAWNET_DRAWING_METRICS_PORT": str(METRICS_PORT),
         },
     ).start(timeout=90)
     yield drawing
@@ -49,6 +51,15 @@ def test_a_body_nested_ten_thousand_deep_is_a_400(http: httpx.Client) -> None:
     for path in ("/api/v1/users", "/api/v1/sessions/deep/join"):
         response = http.post(path, content=deep, headers={"Content-Type": "application/json"})
         assert 400 <= response.status_code < 500, (path, response.status_code, response.text[:200])
+
+
+def test_with_a_metrics_port_the_public_port_shows_no_metrics(http: httpx.Client) -> None:
+    """What an Ingress for `/` routes to the service is the public port: /metrics is not there."""
+    assert http.get("/metrics").status_code == 404
+    with httpx.Client(timeout=30) as scraper:
+        scraped = scraper.get(f"http://127.0.0.1:{METRICS_PORT}/metrics")
+    assert scraped.status_code == 200
+    assert "drawnet_drawing_ops_persisted_total" in scraped.text
 
 
 def test_a_nul_byte_in_a_static_path_is_a_404(http: httpx.Client) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from drawnet.embedded.components import DrawingService, NatsServer, RoomServer
+from drawnet.embedded.components import DrawingService, NatsServer, RoomServer, free_port
 from drawnet.protocol.messages import Ack
 from drawnet.protocol.tokens import Role
 from drawnet.testkit.client import RoomClient, line
@@ -36,6 +36,7 @@ pytestmark = pytest.mark.integration
 
 NAMESPACE = "team"
 SESSION = "retro"
+DRAWING_METRICS = free_port()
 
 
 def _ours(expr: str) -> bool:
@@ -62,7 +63,11 @@ def platform(
         log_path=tmp_path / "drawing.log",
         room_public_url=room.url,
         signing_keys=TEST_SIGNING_KEYS,
-        extra_env={"DRAWNET_DRAWING_NAMESPACE": NAMESPACE},
+        # As in the chart: /metrics on a port of its own (the ServiceMonitor's `metrics` port).
+        extra_env={
+            "DRAWNET_DRAWING_NAMESPACE": NAMESPACE,
+            "DRAWNET_DRAWING_METRICS_PORT": str(DRAWING_METRICS),
+        },
     ).start()
     yield nats, room, drawing
     drawing.stop()
@@ -76,10 +81,11 @@ def server(
 ) -> Iterator[PrometheusServer]:
     """Prometheus with the chart's monitors as scrape configurations and the chart's rules."""
     tmp_path = tmp_path_factory.mktemp("prometheus")
-    _, room, drawing = platform
+    _, room, _ = platform
     objects = template({}, tmp_path / "render")
     room_host = room.http_url.removeprefix("http://")
-    drawing_host = drawing.url.removeprefix("http://")
+    drawing_host = f"127.0.0.1:{DRAWING_METRICS}"
+    assert one(objects, "ServiceMonitor", "-drawing")["spec"]["endpoints"][0]["port"] == "metrics"
     configs = [
         scrape_config(
             one(objects, "PodMonitor", "-rooms"),

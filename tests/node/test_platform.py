@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 import yaml
 
@@ -169,6 +170,19 @@ def test_the_chart_installs_with_every_component_ready_under_pod_security_restri
             # The operator serves nobody: kopf's liveness endpoint is its probe.
             probe = "livenessProbe" if component == "operator" else "readinessProbe"
             assert container.get(probe), (component, probe)
+
+
+def test_the_public_ingress_shows_no_metrics_and_prometheus_gets_them_on_their_own_port(
+    drawnet: Drawnet, kube: RawKube
+) -> None:
+    """/metrics is not reachable through the public host (the Ingress routes `/` to the `http` port);
+    the pods serve it on `drawing.metricsPort`, which the ServiceMonitor scrapes."""
+    with httpx.Client(base_url=drawnet.url, timeout=30) as public:
+        assert public.get("/healthz").status_code == 200
+        assert public.get("/metrics").status_code == 404
+    (pod, *_) = kube.list("v1", "Pod", drawnet.namespace, selector="app.kubernetes.io/component=drawing")
+    scraped = httpx.get(f"http://{pod['status']['podIP']}:9090/metrics", timeout=30)
+    assert "drawnet_drawing_" in scraped.text
 
 
 def test_a_session_applied_with_kubectl_gets_a_room_and_two_people_draw_through_the_ingress(

@@ -154,6 +154,8 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     stack = contextlib.ExitStack()
     backend = stack.enter_context(_session_backend(settings, engine))
     exports = stack.enter_context(_export_workers(settings.export_workers))
+    if settings.metrics_port:
+        stack.enter_context(metrics.serve(settings.host, settings.metrics_port))
     app.state.ctx = Context(
         settings=settings,
         engine=engine,
@@ -239,7 +241,9 @@ def create_app(settings: DrawingSettings | None = None) -> Litestar:
         route_handlers=[
             healthz,
             readyz,
-            metrics_endpoint,
+            # On its own port when there is one: the public route to the app (an Ingress for `/`) must
+            # not show every counter to the world.
+            *([] if settings.metrics_port else [metrics_endpoint]),
             *users.ROUTES,
             *sessions.ROUTES,
             *[handler for handler in boards.ROUTES if handler is not boards.import_board],

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import contextlib
+from collections.abc import Iterator
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 OPS_PERSISTED = Counter(
     "drawnet_drawing_ops_persisted_total", "Durable ops written to SQL (or already there)"
@@ -54,3 +57,15 @@ PNG_BANDS = Counter(
     "drawnet_drawing_png_bands_total",
     "Bands of large PNG exports drawn by the export workers (DRAWNET_DRAWING_EXPORT_WORKERS)",
 )
+
+
+@contextlib.contextmanager
+def serve(host: str, port: int) -> Iterator[None]:
+    """/metrics on a port of its own (`metrics_port`), in a thread, for as long as the service runs."""
+    server, thread = start_http_server(port, addr=host)
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -39,6 +39,10 @@ class DrawingSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = 0
+    """Serve /metrics on this port of its own (on `host`) and not on `port`: behind an Ingress that routes
+    `/` to the service, Prometheus reaches it and the public does not (the chart's `drawing.metricsPort`).
+    0: /metrics on `port` (one machine)."""
     database_url: str = "sqlite:///.drawnet/drawnet.db"
     """SQLite (a file; the embedded default) or PostgreSQL (production): `postgresql://user:pw@host/db`."""
     nats_url: str = "nats://127.0.0.1:4222"
@@ -199,6 +203,8 @@ class DrawingSettings(BaseSettings):
                 f"join_token_ttl_seconds {self.join_token_ttl_seconds} by 60 at least"
             )
         TrustedProxies(self.trusted_proxies)  # raises, naming the entry that is not an address or network
+        if self.metrics_port == self.port:
+            raise ValueError(f"metrics_port {self.metrics_port} must differ from port (0: /metrics on port)")
         if self.service_token and len(self.service_token) < 32:
             raise ValueError("service_token must be at least 32 characters")
         self._check_session_namespaces()
