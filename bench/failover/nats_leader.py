@@ -34,7 +34,7 @@ from drawnet.protocol import OPS_STREAM
 from drawnet.testkit.natscluster import NatsCluster, stream_leader
 from drawnet.testkit.participant import Participant, converged, each_draws
 from drawnet.testkit.tokens import TEST_SIGNING_KEYS, Signer
-from drawnet.testkit.waiting import eventually_async
+from drawnet.testkit.waiting import eventually_async, holds
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -109,7 +109,7 @@ async def run(args: argparse.Namespace, folder: Path) -> list[dict[str, object]]
             await eventually_async(lambda: _current(monitor), timeout=60, what="three current replicas")
         for person in people:
             person.drawing = False
-        await eventually_async(lambda: _true(converged(people)), timeout=60, what="every ack on every board")
+        await eventually_async(holds(lambda: converged(people)), timeout=60, what="every ack on every board")
         acked = {op_id for p in people for op_id in p.acked}
         lost = acked - people[0].stroke_ids()
         for entry in rounds:
@@ -135,10 +135,6 @@ async def _current(monitor: Client) -> bool:
     info = await monitor.jetstream().stream_info(OPS_STREAM)
     replicas = info.cluster.replicas if info.cluster is not None else None
     return bool(replicas) and len(replicas or []) == 2 and all(r.current for r in replicas or [])
-
-
-async def _true(value: bool) -> bool:
-    return value
 
 
 def main() -> None:

@@ -510,6 +510,22 @@ def test_the_small_shape_runs_one_api_pod_and_one_persister_rolled_without_budge
     assert not find(objects, "PodDisruptionBudget")
 
 
+def test_an_api_pod_told_to_stop_keeps_serving_while_the_ingress_forgets_it(
+    rendered: dict[str, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    """A preStop sleep (`drawing.drainSeconds`) on the API pods only, inside their grace period: a
+    rolling upgrade fails no request (proven on the real node, tests/node/test_platform.py)."""
+    objects = rendered["default"]
+    (api,) = _containers(one(objects, "Deployment", "-drawing"))
+    assert api["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
+    assert _pod(one(objects, "Deployment", "-drawing"))["terminationGracePeriodSeconds"] >= 5 + 5 + 5
+    (persister,) = _containers(one(objects, "Deployment", "-drawing-persister"))
+    assert "lifecycle" not in persister  # no traffic to drain; it hands its Lease over at once
+    none = template(merged(REQUIRED, {"drawing": {"drainSeconds": 0}}), tmp_path)
+    assert "lifecycle" not in _containers(one(none, "Deployment", "-drawing"))[0]
+    assert "drainSeconds" in template_error(merged(REQUIRED, {"drawing": {"drainSeconds": 25}}), tmp_path)
+
+
 def test_the_api_is_stateless_and_the_persister_elects_its_one_writer_with_a_lease(
     rendered: dict[str, list[dict[str, Any]]],
 ) -> None:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from drawnet.embedded.components import DrawingService, NatsServer
-from drawnet.testkit import eventually_async
+from drawnet.testkit import eventually_async, holds
 from drawnet.testkit.balancer import Balancer
 
 pytestmark = pytest.mark.integration
@@ -68,12 +68,12 @@ async def test_two_api_processes_keep_answering_while_one_is_killed(replicas: li
                         answered.append(response.status_code)
 
             loop = asyncio.create_task(load())
-            await eventually_async(lambda: _true(len(answered) >= 30), what="answers from both")
+            await eventually_async(holds(lambda: len(answered) >= 30), what="answers from both")
             assert replicas[0].process is not None
             replicas[0].process.kill()  # SIGKILL, mid-load
             before = len(answered)
             await eventually_async(
-                lambda: _true(len(answered) >= before + 60 or loop.done()), what="answers after the kill"
+                holds(lambda: len(answered) >= before + 60 or loop.done()), what="answers after the kill"
             )
             assert not loop.done(), loop.exception()
             stop.set()
@@ -91,7 +91,3 @@ async def _login(http: httpx.AsyncClient) -> dict[str, str]:
     response = await http.post("/api/v1/auth/login", json={k: account[k] for k in ("username", "password")})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['token']}"}
-
-
-async def _true(value: bool) -> bool:
-    return value

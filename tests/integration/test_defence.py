@@ -31,7 +31,7 @@ from drawnet.protocol import (
     Welcome,
     encode,
 )
-from drawnet.testkit import RoomClient, eventually_async
+from drawnet.testkit import RoomClient, eventually_async, holds
 from drawnet.testkit.client import line
 from drawnet.testkit.metrics import metric
 from drawnet.testkit.tokens import TEST_SIGNING_KEYS, Signer
@@ -269,7 +269,7 @@ class TestSlowConsumers:
                         id=ann.new_id(), tool="pen", color="#000000", width=2, opacity=1, pts=line(2000)
                     )
                 )
-            await eventually_async(lambda: _true(len(ann.board) == 160), what="160 strokes committed")
+            await eventually_async(holds(lambda: len(ann.board) == 160), what="160 strokes committed")
         # A late joiner on a slow link: the welcome sits in the room's buffer, over slow_consumer_close_bytes.
         late = await RoomClient.connect_raw(touchy_room.url, "big", sock=small_window(touchy_room.port))
         late.ws.transport.pause_reading()
@@ -383,7 +383,3 @@ async def test_metrics_count_what_happened(room_server: RoomServer, join: Join) 
     assert metric(text, 'drawnet_room_board_loads_total{source="log"}') == 1
     # Every reason is exported from the start, so that rate() sees the first refusal.
     assert metric(text, 'drawnet_room_rejected_total{reason="room_full"}') == 0
-
-
-async def _true(value: bool) -> bool:
-    return value

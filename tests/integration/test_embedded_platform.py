@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 from collections.abc import Iterator
@@ -16,9 +15,15 @@ import pytest
 from drawnet.embedded.components import free_port
 from drawnet.embedded.processes import Supervised, venv_binary
 from drawnet.protocol import Ack, Nack
-from drawnet.testkit import RoomClient, eventually, eventually_async
+from drawnet.testkit import RoomClient, eventually, eventually_async, holds
 from drawnet.testkit.client import line
-from drawnet.testkit.participant import Participant, converged, each_draws
+from drawnet.testkit.participant import (
+    Participant,
+    assert_late_joiner_sees_it_all,
+    converged,
+    each_draws,
+    stored_ids,
+)
 from drawnet.testkit.proc import alive, child_running, descendants
 from drawnet.testkit.tokens import Signer
 
@@ -159,7 +164,7 @@ async def test_the_platform_heals_when_each_part_is_killed_and_nothing_acknowled
         for person in people:
             person.drawing = False
         await eventually_async(
-            lambda: _true(converged(people)), timeout=60, what="outboxes flushed, every ack on both boards"
+            holds(lambda: converged(people)), timeout=60, what="outboxes flushed, every ack on both boards"
         )
     finally:
         stop.set()
@@ -167,11 +172,10 @@ async def test_the_platform_heals_when_each_part_is_killed_and_nothing_acknowled
 
     acked = {op_id for p in people for op_id in p.acked}
     async with await platform.join("heal", name="Cat") as late:
-        assert acked <= {stroke.id for stroke in late.board.strokes}
-        assert {p.client.board.state_hash() for p in people if p.client} == {late.board.state_hash()}
+        assert_late_joiner_sees_it_all(people, late)
     async with httpx.AsyncClient(base_url=platform.web) as http:
         stored = await eventually_async(
-            lambda: _stored_ids(http, "heal", len(acked)), timeout=30, what="every acked op in SQL"
+            lambda: stored_ids(http, "heal", len(acked)), timeout=30, what="every acked op in SQL"
         )
     assert stored == acked
     log = platform.log()
@@ -226,15 +230,3 @@ async def _restarted(platform: Platform, name: str) -> None:
         return f"{name} restarted (pid " in platform.log()
 
     await eventually_async(said, timeout=60, what=f"{name} restarted")
-
-
-async def _stored_ids(http: httpx.AsyncClient, session: str, at_least: int) -> set[str] | None:
-    with contextlib.suppress(httpx.HTTPError):
-        board = (await http.get(f"/api/v1/sessions/{session}/board")).json()
-        ids = {stroke["id"] for stroke in board["strokes"]}
-        return ids if len(ids) >= at_least else None
-    return None
-
-
-async def _true(value: bool) -> bool:
-    return value

@@ -5,7 +5,6 @@ people draw."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -17,9 +16,15 @@ from nats.aio.client import Client
 from drawnet.embedded.components import DrawingService, RoomServer
 from drawnet.protocol import OPS_STREAM
 from drawnet.protocol.access import ACCESS_STREAM
-from drawnet.testkit import RoomClient, eventually_async
+from drawnet.testkit import RoomClient, eventually_async, holds
 from drawnet.testkit.natscluster import NatsCluster, stream_leader
-from drawnet.testkit.participant import Participant, converged, each_draws
+from drawnet.testkit.participant import (
+    Participant,
+    assert_late_joiner_sees_it_all,
+    converged,
+    each_draws,
+    stored_ids,
+)
 from drawnet.testkit.tokens import TEST_SIGNING_KEYS, Signer
 
 pytestmark = pytest.mark.integration
@@ -97,7 +102,7 @@ async def test_killing_the_stream_leader_while_people_draw_loses_nothing_acknowl
         for person in people:
             person.drawing = False
         await eventually_async(
-            lambda: _true(converged(people)), timeout=60, what="both boards hold every ack"
+            holds(lambda: converged(people)), timeout=60, what="both boards hold every ack"
         )
     finally:
         stop.set()
@@ -105,23 +110,10 @@ async def test_killing_the_stream_leader_while_people_draw_loses_nothing_acknowl
 
     acked = {op_id for p in people for op_id in p.acked}
     async with await RoomClient.join(room.url, "quorum", token=signer.token("quorum", name="Cat")) as late:
-        assert acked <= {stroke.id for stroke in late.board.strokes}
-        assert {p.client.board.state_hash() for p in people if p.client} == {late.board.state_hash()}
+        assert_late_joiner_sees_it_all(people, late)
     async with httpx.AsyncClient(base_url=drawing.url) as http:
         stored = await eventually_async(
-            lambda: _stored_ids(http, "quorum", len(acked)), timeout=60, what="every acked op in SQL"
+            lambda: stored_ids(http, "quorum", len(acked)), timeout=60, what="every acked op in SQL"
         )
     assert stored is not None
     assert stored == acked
-
-
-async def _stored_ids(http: httpx.AsyncClient, session: str, at_least: int) -> set[str] | None:
-    with contextlib.suppress(httpx.HTTPError):
-        board = (await http.get(f"/api/v1/sessions/{session}/board")).json()
-        ids = {stroke["id"] for stroke in board["strokes"]}
-        return ids if len(ids) >= at_least else None
-    return None
-
-
-async def _true(value: bool) -> bool:
-    return value

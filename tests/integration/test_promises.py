@@ -14,7 +14,7 @@ import websockets
 from drawnet.bus import connect, ensure_ops_stream
 from drawnet.embedded.components import DrawingService, NatsServer, RoomServer
 from drawnet.protocol import Ack, AddStroke, CloseCode, Joined, Points
-from drawnet.testkit import RoomClient, eventually_async
+from drawnet.testkit import RoomClient, eventually_async, holds
 from drawnet.testkit.client import line
 from drawnet.testkit.tokens import TEST_SIGNING_KEYS, Signer
 from tests.conftest import Join
@@ -79,7 +79,7 @@ class TestAcknowledgedMeansDurable:
         ]
         stop = asyncio.Event()
         drawing = [asyncio.create_task(keep_drawing(c, stop)) for c in clients]
-        await eventually_async(lambda: _true(all(len(c.acked) >= 5 for c in clients)), what="some acked ops")
+        await eventually_async(holds(lambda: all(len(c.acked) >= 5 for c in clients)), what="some acked ops")
 
         room.process.kill()  # type: ignore[union-attr]  # kill -9, mid-stroke
         stop.set()
@@ -123,7 +123,7 @@ class TestSameOrderEverywhere:
         clients = [await join(room_server, "order", name=n) for n in ("ann", "bob", "cat")]
         stop = asyncio.Event()
         drawing = [asyncio.create_task(keep_drawing(c, stop, interval=0.002)) for c in clients]
-        await eventually_async(lambda: _true(all(len(c.acked) >= 20 for c in clients)), what="20 acks each")
+        await eventually_async(holds(lambda: all(len(c.acked) >= 20 for c in clients)), what="20 acks each")
         stop.set()
         await asyncio.gather(*drawing)
         await eventually_async(lambda: settled(clients), what="quiescence")
@@ -153,7 +153,7 @@ class TestLateJoiners:
                 await ann.send_op(
                     AddStroke(id=f"s{i}", tool="pen", color="#000000", width=1, opacity=1, pts=line(4))
                 )
-            await eventually_async(lambda: _true(not ann.pending), what="13 acks")
+            await eventually_async(holds(lambda: not ann.pending), what="13 acks")
         async with httpx.AsyncClient(base_url=drawing.url) as http:
             await eventually_async(
                 lambda: _snapshot_covers(http, "snap", 10), what="a snapshot of at least 10 strokes"
@@ -183,7 +183,7 @@ class TestReadyMeansReady:
                 await ann.send_op(
                     AddStroke(id=f"s{i}", tool="pen", color="#000000", width=1, opacity=1, pts=line(50))
                 )
-            await eventually_async(lambda: _true(not ann.pending), what="30 acks")
+            await eventually_async(holds(lambda: not ann.pending), what="30 acks")
         room = RoomServer(
             nats_url=nats_server.url,
             log_path=tmp_path / "dedicated.log",
@@ -250,7 +250,7 @@ class TestReadyMeansReady:
                 room.url, "fresh", token=signer.token("fresh", name="Ann")
             ) as ann:
                 await ann.draw_stroke(line(3))
-                await eventually_async(lambda: _true(len(ann.acked) == 1), what="the stroke acked")
+                await eventually_async(holds(lambda: len(ann.acked) == 1), what="the stroke acked")
         finally:
             room.stop()
             nats.stop()
@@ -271,7 +271,7 @@ class TestPaths:
         token = signer.token("paths", name="Ann")
         async with await RoomClient.join(room_server.url, "default/paths", token=token) as ann:
             await ann.draw_stroke(line(3))
-            await eventually_async(lambda: _true(len(ann.acked) == 1), what="the stroke acked")
+            await eventually_async(holds(lambda: len(ann.acked) == 1), what="the stroke acked")
         other = await RoomClient.connect_raw(room_server.url, "team-b/paths")
         assert await other.wait_closed() == (
             CloseCode.INVALID_SESSION,
@@ -332,7 +332,7 @@ class TestReplicas:
         stop = asyncio.Event()
         drawing = [asyncio.create_task(keep_drawing(c, stop, interval=0.003)) for c in (ann, bob)]
         await eventually_async(
-            lambda: _true(len(ann.acked) >= 10 and len(bob.acked) >= 10), what="acks on both"
+            holds(lambda: len(ann.acked) >= 10 and len(bob.acked) >= 10), what="acks on both"
         )
         stop.set()
         await asyncio.gather(*drawing)
@@ -356,7 +356,7 @@ class TestDrain:
         ]
         stop = asyncio.Event()
         drawing = [asyncio.create_task(keep_drawing(c, stop)) for c in clients]
-        await eventually_async(lambda: _true(all(len(c.acked) >= 3 for c in clients)), what="acks")
+        await eventually_async(holds(lambda: all(len(c.acked) >= 3 for c in clients)), what="acks")
 
         assert room.process is not None
         assert room.stop(timeout=15) == 0  # SIGTERM; the process exits by itself within its grace period
@@ -377,10 +377,6 @@ class TestDrain:
         for client in resumed:
             await client.close()
         room.stop()
-
-
-async def _true(value: bool) -> bool:
-    return value
 
 
 async def _snapshot_covers(http: httpx.AsyncClient, session: str, strokes: int) -> bool:

@@ -14,7 +14,7 @@ import pytest
 
 from drawnet.embedded.components import NatsServer, RoomServer
 from drawnet.protocol import Ack, Cursor, Points, encode
-from drawnet.testkit import RoomClient, eventually_async
+from drawnet.testkit import RoomClient, eventually_async, holds
 from drawnet.testkit.client import line
 from drawnet.testkit.participant import Participant, converged, each_draws
 from drawnet.testkit.tokens import TEST_SIGNING_KEYS, Signer
@@ -102,7 +102,7 @@ async def test_a_replica_killed_its_participants_reconnect_to_the_others_and_not
         assert all(p.room != victim.url and p.reconnects >= 1 for p in moved)
         for person in people:
             person.drawing = False
-        await eventually_async(lambda: _true(converged(people)), timeout=60, what="every ack on every board")
+        await eventually_async(holds(lambda: converged(people)), timeout=60, what="every ack on every board")
     finally:
         stop.set()
         await asyncio.gather(*running)
@@ -115,7 +115,3 @@ async def test_a_replica_killed_its_participants_reconnect_to_the_others_and_not
 
 async def _at_least(client: RoomClient, seq: int) -> bool:
     return client.board.seq >= seq
-
-
-async def _true(value: bool) -> bool:
-    return value

@@ -6,6 +6,7 @@ platform team applied with kubectl is open to guests; deleting archives the boar
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,25 +46,43 @@ def drawing_account(control_plane: ControlPlane, kube: RawKube, namespace: str, 
     )
 
 
+StartDrawing = Callable[..., DrawingService]
+
+
 @pytest.fixture
-def drawing(
+def start_drawing(
     nats_server: NatsServer, namespace: str, drawing_account: Path, tmp_path: Path
-) -> Iterator[DrawingService]:
-    service = DrawingService(
-        nats_url=nats_server.url,
-        database_url=f"sqlite:///{tmp_path / 'drawnet.db'}",
-        log_path=tmp_path / "drawing.log",
-        service_token=SERVICE_TOKEN,
-        extra_env={
-            "DRAWNET_DRAWING_SESSION_BACKEND": "kubernetes",
-            "DRAWNET_DRAWING_KUBECONFIG": str(drawing_account),
-            "DRAWNET_DRAWING_NAMESPACE": namespace,
-            "DRAWNET_DRAWING_OPEN_BOARDS": "true",
-            "DRAWNET_DRAWING_COOKIE_SECURE": "false",
-        },
-    ).start(timeout=90)
-    yield service
-    service.stop()
+) -> Iterator[StartDrawing]:
+    """Starts drawing services (backend `kubernetes`, as the ServiceAccount) with the given extra
+    settings, each with a database of its own; all are stopped after the test."""
+    started: list[DrawingService] = []
+
+    def start(name: str = "drawing", **settings: str) -> DrawingService:
+        service = DrawingService(
+            nats_url=nats_server.url,
+            database_url=f"sqlite:///{tmp_path / f'{name}.db'}",
+            log_path=tmp_path / f"{name}.log",
+            service_token=SERVICE_TOKEN,
+            extra_env={
+                "DRAWNET_DRAWING_SESSION_BACKEND": "kubernetes",
+                "DRAWNET_DRAWING_KUBECONFIG": str(drawing_account),
+                "DRAWNET_DRAWING_NAMESPACE": namespace,
+                "DRAWNET_DRAWING_OPEN_BOARDS": "true",
+                "DRAWNET_DRAWING_COOKIE_SECURE": "false",
+                **{f"DRAWNET_DRAWING_{key.upper()}": value for key, value in settings.items()},
+            },
+        )
+        started.append(service)
+        return service.start(timeout=90)
+
+    yield start
+    for service in started:
+        service.stop()
+
+
+@pytest.fixture
+def drawing(start_drawing: StartDrawing) -> DrawingService:
+    return start_drawing()
 
 
 @pytest.fixture
@@ -176,11 +195,9 @@ def test_sessions_of_the_other_namespaces_the_operator_serves_are_listed_and_joi
     control_plane: ControlPlane,
     kube: RawKube,
     namespace: str,
-    drawing_account: Path,
-    nats_server: NatsServer,
     crd: dict[str, Any],
     start_operator: StartOperator,
-    tmp_path: Path,
+    start_drawing: StartDrawing,
 ) -> None:
     """A platform team applies a session in its own namespace (one the operator serves): the web app lists
     it as `<namespace>.<name>` and hands out join tokens for its room there, reading that namespace with
@@ -208,20 +225,7 @@ def test_sessions_of_the_other_namespaces_the_operator_serves_are_listed_and_joi
     )
     team_sessions = DrawingSessions(kube.api, team)
     start_operator(namespaces=f"{namespace},{team},{unserved}")
-    service = DrawingService(
-        nats_url=nats_server.url,
-        database_url=f"sqlite:///{tmp_path / 'elsewhere.db'}",
-        log_path=tmp_path / "drawing-elsewhere.log",
-        service_token=SERVICE_TOKEN,
-        extra_env={
-            "DRAWNET_DRAWING_SESSION_BACKEND": "kubernetes",
-            "DRAWNET_DRAWING_KUBECONFIG": str(drawing_account),
-            "DRAWNET_DRAWING_NAMESPACE": namespace,
-            "DRAWNET_DRAWING_SESSION_NAMESPACES": f'["{team}"]',
-            "DRAWNET_DRAWING_OPEN_BOARDS": "true",
-            "DRAWNET_DRAWING_COOKIE_SECURE": "false",
-        },
-    ).start(timeout=90)
+    service = start_drawing("elsewhere", session_namespaces=f'["{team}"]')
     try:
         with httpx.Client(base_url=service.url, timeout=30) as http:
             team_sessions.create(DrawingSessions.manifest("retro", {"title": "Retro"}))
@@ -269,7 +273,7 @@ def test_sessions_of_the_other_namespaces_the_operator_serves_are_listed_and_joi
             assert http.delete(f"/api/v1/sessions/{ref}", headers=ann).status_code == 403
         assert "Forbidden" not in service.log_path.read_text(encoding="utf-8")  # the ClusterRole was enough
     finally:
-        service.stop()
+        service.stop()  # before its namespaces go
         for where in (team_sessions, DrawingSessions(kube.api, unserved)):
             for item in where.list():
                 where.delete(item["metadata"]["name"])

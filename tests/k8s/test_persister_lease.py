@@ -19,7 +19,7 @@ from drawnet.drawing.lease import RBAC_PATH
 from drawnet.embedded.components import DrawingService, NatsServer
 from drawnet.operator.resource import load_yaml_documents
 from drawnet.protocol import OPS_STREAM, AddStroke
-from drawnet.testkit import eventually_async
+from drawnet.testkit import eventually_async, holds
 from drawnet.testkit.client import line
 from drawnet.testkit.kube import ControlPlane
 from drawnet.testkit.metrics import metric
@@ -120,7 +120,7 @@ async def test_two_persisters_race_for_the_lease_and_exactly_one_stores(
     start_persister: Start, nats_server: NatsServer, kube: RawKube, namespace: str
 ) -> None:
     a, b = start_persister("a"), start_persister("b")
-    await eventually_async(lambda: _true(active(a) or active(b)), timeout=30, what="one persister active")
+    await eventually_async(holds(lambda: active(a) or active(b)), timeout=30, what="one persister active")
     logged = await log_ops(nats_server.url, "race", [stroke(i) for i in range(200)], namespace=namespace)
 
     async with httpx.AsyncClient(base_url=a.url, timeout=10) as http:
@@ -141,7 +141,7 @@ async def test_the_active_persister_killed_with_a_batch_in_hand_the_standby_stor
     start_persister: Start, nats_server: NatsServer, kube: RawKube, namespace: str
 ) -> None:
     first = start_persister("first")
-    await eventually_async(lambda: _true(active(first)), timeout=30, what="the first persister active")
+    await eventually_async(holds(lambda: active(first)), timeout=30, what="the first persister active")
     standby = start_persister("standby")
     assert not active(standby)
 
@@ -166,7 +166,7 @@ async def test_the_active_persister_killed_with_a_batch_in_hand_the_standby_stor
             assert first.process is not None
             first.process.kill()  # SIGKILL, with a batch in hand
             # How soon: bench/failover/persister.py.
-            await eventually_async(lambda: _true(active(standby)), timeout=30, what="the standby takes over")
+            await eventually_async(holds(lambda: active(standby)), timeout=30, what="the standby takes over")
             count = len(logged)
             await stored_seqs(http, "failover", count + 50)  # the standby stores what comes after, too
             stop.set()
@@ -191,7 +191,3 @@ def _batch_in_hand(nats_url: str) -> Callable[[], Any]:
         return bool(info.delivered.stream_seq > info.ack_floor.stream_seq)
 
     return in_hand
-
-
-async def _true(value: bool) -> bool:
-    return value

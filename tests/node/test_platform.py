@@ -14,9 +14,11 @@ import os
 import signal
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 import pytest
@@ -347,13 +349,46 @@ def _room_process(node: RealNode, kube: RawKube, namespace: str, session: str) -
     raise AssertionError(f"no task {container_id} in containerd")
 
 
-def test_a_helm_upgrade_to_new_image_tags_while_people_draw_loses_no_acknowledged_stroke(
+class ApiLoad:
+    """A client that calls the API through the ingress in a loop (a new connection each time, as many
+    clients do), recording every answer that is not a success."""
+
+    def __init__(self, base: str, session: str) -> None:
+        self.paths = [f"/api/v1/sessions/{session}", "/api/v1/sessions", "/"]
+        self.base = base
+        self.calls = 0
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            path = self.paths[self.calls % len(self.paths)]
+            self.calls += 1
+            try:
+                with urllib.request.urlopen(self.base + path, timeout=10) as answer:  # noqa: S310 - ours
+                    answer.read()
+            except (OSError, urllib.error.HTTPError) as exc:
+                self.failures.append(f"{time.strftime('%H:%M:%S')} GET {path}: {exc!r}")
+
+
+def test_a_rolling_upgrade_to_new_image_tags_fails_no_request_and_loses_no_acknowledged_stroke(
     drawnet: Drawnet,
     real_node: RealNode,
     kube: RawKube,
     sessions: DrawingSessions,
     person: Callable[[str], BoardPage],
 ) -> None:
+    """Issue 27's zero-downtime upgrade: new tags of the operator, the drawing service (web app and API,
+    persister) and the room while a load loop calls the API through the ingress and people draw."""
     name, (ann, bob) = people_at_a_new_board(sessions, person, "upgrade", "Ann", "Bob")
     draw_strokes(ann, 2)
 
@@ -372,15 +407,29 @@ def test_a_helm_upgrade_to_new_image_tags_while_people_draw_loses_no_acknowledge
         except BaseException as exc:  # noqa: BLE001 - reported by the test below
             errors.append(exc)
 
-    helm = threading.Thread(target=upgrade)
-    helm.start()
-    drawn = 2
-    while helm.is_alive():  # people go on drawing through the whole upgrade
-        draw_strokes(bob, 1, offset=drawn)
-        drawn += 1
-        bob.page.wait_for_timeout(500)
-    helm.join()
-    assert not errors, errors
+    def replaced(component: str) -> Callable[[], bool]:
+        return lambda: only_new_pods(component)
+
+    def only_new_pods(component: str) -> bool:
+        pods = kube.list("v1", "Pod", drawnet.namespace, selector=f"app.kubernetes.io/component={component}")
+        return bool(pods) and all(p["spec"]["containers"][0]["image"].endswith("-next") for p in pods)
+
+    with ApiLoad(drawnet.url, name) as load:
+        helm = threading.Thread(target=upgrade)
+        helm.start()
+        drawn = 2
+        while helm.is_alive():  # people go on drawing through the whole upgrade
+            draw_strokes(bob, 1, offset=drawn)
+            drawn += 1
+            bob.page.wait_for_timeout(500)
+        helm.join()
+        assert not errors, errors
+        # helm's --wait ends when the new pods are ready; the old ones drain after it, still in the load.
+        for component in ("operator", "drawing", "persister"):
+            wait_until(replaced(component), timeout=90, what=f"only new {component} pods left")
+    assert load.calls >= 20, load.calls
+    failed = "\n".join(load.failures)
+    assert not load.failures, f"{len(load.failures)} of {load.calls} calls failed:\n{failed}"
 
     sessions.wait_for_condition(name, "Ready", timeout=120)
     ann.expect_connection("live", timeout=60_000)
@@ -389,9 +438,6 @@ def test_a_helm_upgrade_to_new_image_tags_while_people_draw_loses_no_acknowledge
     ann.expect_strokes(drawn, timeout=60_000)
     ann.expect_same_board_as(bob)
     wait_until(lambda: stored_ops(drawnet, kube, name) >= drawn, timeout=60, what="all stored")
-    for component in ("operator", "drawing"):
-        pods = kube.list("v1", "Pod", drawnet.namespace, selector=f"app.kubernetes.io/component={component}")
-        assert all(p["spec"]["containers"][0]["image"].endswith("-next") for p in pods), component
 
 
 def test_a_drain_of_the_node_completes_in_bounded_time_and_a_deleted_session_is_archived(

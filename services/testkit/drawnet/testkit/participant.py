@@ -4,9 +4,11 @@ board's seq, the outbox resent) until one answers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import Callable, Sequence
 
+import httpx
 import websockets
 
 from drawnet.protocol import AddStroke
@@ -104,3 +106,20 @@ async def each_draws(people: Sequence[Participant], more: int, *, timeout: float
         return all(len(p.acked) >= n + more for p, n in zip(people, before, strict=True))
 
     await eventually_async(drawn, timeout=timeout, what=f"{more} more acks each")
+
+
+async def stored_ids(http: httpx.AsyncClient, session: str, at_least: int) -> set[str] | None:
+    """The ids of the strokes on the session's stored board (the drawing service's API) once there are
+    `at_least` of them; None before (or while the service does not answer): `eventually_async`'s way."""
+    with contextlib.suppress(httpx.HTTPError):
+        board = (await http.get(f"/api/v1/sessions/{session}/board")).json()
+        ids = {stroke["id"] for stroke in board["strokes"]}
+        return ids if len(ids) >= at_least else None
+    return None
+
+
+def assert_late_joiner_sees_it_all(people: Sequence[Participant], late: RoomClient) -> None:
+    """Someone who joins afterwards holds every op anyone had acknowledged, on the very same board."""
+    acked = {op_id for p in people for op_id in p.acked}
+    assert acked <= {stroke.id for stroke in late.board.strokes}
+    assert {p.client.board.state_hash() for p in people if p.client} == {late.board.state_hash()}

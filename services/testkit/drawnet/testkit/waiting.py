@@ -34,6 +34,15 @@ def eventually(
         time.sleep(interval)
 
 
+def holds(condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    """A plain condition as `eventually_async`'s predicate: `eventually_async(holds(lambda: x > 1))`."""
+
+    async def check() -> bool:
+        return condition()
+
+    return check
+
+
 async def eventually_async(
     predicate: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.02, what: str = ""
 ) -> T:
