@@ -332,6 +332,16 @@ export async function startBoard(config, session, linkFromUrl) {
     say: (message) => toast(message),
   });
   people.moderation = moderation;
+  people.counter = element("people-count", HTMLSpanElement);
+
+  // ---- the panel of people: folded away on phones behind a button ("3 here"), always open on wider screens
+  const panel = element("panel", HTMLElement);
+  const panelToggle = element("panel-toggle", HTMLButtonElement);
+  panelToggle.addEventListener("click", () => {
+    const open = !panel.classList.contains("open");
+    panel.classList.toggle("open", open);
+    panelToggle.setAttribute("aria-expanded", String(open));
+  });
 
   // ---- the connection
   const connection = new Connection({
@@ -888,9 +898,20 @@ export async function startBoard(config, session, linkFromUrl) {
     laser: laserTool(toolContext, lasers),
   };
 
-  // ---- pointers: the gesture's pointer goes to its tool; two fingers pinch
+  // ---- pointers: the gesture's pointer goes to its tool; two fingers pan and pinch; a pen wins over palms
   /** @type {Map<number, {x: number, y: number}>} screen positions of the pointers that are down */
   const down = new Map();
+  /** Pens that are down: while one is, every touch is a palm resting on the screen, and is ignored. */
+  /** @type {Set<number>} */
+  const pens = new Set();
+  /** Touches being ignored (palms), until they lift. @type {Set<number>} */
+  const palms = new Set();
+  /** Once a pen was used here, one finger moves the board instead of drawing (the pen draws). */
+  let penSeen = false;
+  /** Touches ignored so far, for the tests' snapshot. */
+  let palmsRejected = 0;
+  /** @type {Map<number, string>} the pointer type of each pointer that is down */
+  const pointerTypes = new Map();
   /** The pointer of the gesture under way and the tool it belongs to. @type {{pointer: number, tool: Tool} | null} */
   let gesture = null;
   /** @type {{distance: number, x: number, y: number} | null} */
@@ -901,12 +922,43 @@ export async function startBoard(config, session, linkFromUrl) {
     return { distance: Math.hypot(a.x - b.x, a.y - b.y), x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
   }
 
+  /**
+   * A pen touched the screen: the touches already down are the hand holding it (a palm that landed
+   * first), so whatever they were doing stops and they are ignored until they lift.
+   */
+  function rejectPalms() {
+    for (const [id, type] of pointerTypes) {
+      if (type !== "touch") continue;
+      if (gesture?.pointer === id) {
+        if (gesture.tool.discard) gesture.tool.discard();
+        else gesture.tool.cancel();
+        gesture = null;
+      }
+      down.delete(id);
+      pointerTypes.delete(id);
+      palms.add(id);
+      palmsRejected += 1;
+    }
+    pinch = null;
+  }
+
   canvas.addEventListener("pointerdown", (event) => {
     noteInput();
+    event.preventDefault();
+    if (event.pointerType === "touch" && pens.size > 0) {
+      palms.add(event.pointerId);
+      palmsRejected += 1;
+      return;
+    }
+    if (event.pointerType === "pen") {
+      pens.add(event.pointerId);
+      penSeen = true;
+      rejectPalms();
+    }
     canvasRect = canvas.getBoundingClientRect();
     const at = { x: event.clientX - canvasRect.left, y: event.clientY - canvasRect.top };
     down.set(event.pointerId, at);
-    event.preventDefault();
+    pointerTypes.set(event.pointerId, event.pointerType);
     canvas.focus({ preventScroll: true });
     canvas.setPointerCapture(event.pointerId);
     if (down.size === 2 && event.pointerType === "touch") {
@@ -920,12 +972,14 @@ export async function startBoard(config, session, linkFromUrl) {
       event.button === 1 ||
       spaceHeld ||
       (!canWrite() && tools[tool].writes) ||
+      (penSeen && event.pointerType === "touch" && tools[tool].writes) ||
       (event.pointerType === "mouse" && event.button !== 0);
     gesture = { pointer: event.pointerId, tool: wantsPan ? tools.hand : tools[tool] };
     gesture.tool.down(event);
   });
 
   canvas.addEventListener("pointermove", (event) => {
+    if (palms.has(event.pointerId)) return;
     noteInput();
     const at = { x: event.clientX - canvasRect.left, y: event.clientY - canvasRect.top };
     if (down.has(event.pointerId)) down.set(event.pointerId, at);
@@ -944,6 +998,9 @@ export async function startBoard(config, session, linkFromUrl) {
 
   /** @param {PointerEvent} event */
   function pointerEnds(event) {
+    pens.delete(event.pointerId);
+    pointerTypes.delete(event.pointerId);
+    if (palms.delete(event.pointerId)) return;
     down.delete(event.pointerId);
     if (pinch) {
       if (down.size < 2) pinch = null;
@@ -957,7 +1014,7 @@ export async function startBoard(config, session, linkFromUrl) {
   canvas.addEventListener("pointerup", pointerEnds);
   canvas.addEventListener("pointercancel", pointerEnds);
   canvas.addEventListener("lostpointercapture", (event) => {
-    if (down.has(event.pointerId)) pointerEnds(event);
+    if (down.has(event.pointerId) || palms.has(event.pointerId)) pointerEnds(event);
   });
 
   canvas.addEventListener(
@@ -1233,6 +1290,8 @@ export async function startBoard(config, session, linkFromUrl) {
         selection: [...selection],
         dragging: [...drags.values()].map((d) => ({ items: d.items, m: d.m, ended: d.ended })),
         canRedo: !redoButton.disabled,
+        palmsRejected,
+        penSeen,
         lasers: [...lasers.visible(performance.now())].map(([id, points]) => ({ id, name: people.all.get(id)?.name ?? "", points })),
         tiles: { ...renderer.stats },
       }),

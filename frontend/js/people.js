@@ -39,6 +39,8 @@ export class People {
   cursors = new Map();
   /** @type {Moderation | null} */
   moderation = null;
+  /** @type {HTMLElement | null} where the number of people here is shown (the folded panel's button) */
+  counter = null;
 
   /**
    * @param {HTMLUListElement} list
@@ -170,6 +172,7 @@ export class People {
   }
 
   render() {
+    if (this.counter) this.counter.textContent = String(this.all.size);
     const me = this.me;
     const people = [...this.all.values()].sort((a, b) => {
       if (a.id === me?.id) return -1;

@@ -7,6 +7,7 @@ wait_for_function), never for fixed times. What it reads comes from the page's t
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from playwright.sync_api import Download, Locator, Page
+    from playwright.sync_api import CDPSession, Download, Locator, Page
 
 Point = tuple[float, float]
 
@@ -24,6 +25,7 @@ class BoardPage:
     def __init__(self, page: Page, base_url: str) -> None:
         self.page = page
         self.base_url = base_url
+        self._cdp: CDPSession | None = None
 
     # ------------------------------------------------------------------------------------- arriving
 
@@ -109,6 +111,53 @@ class BoardPage:
         for point in points[1:]:
             self.page.mouse.move(*self.screen(point), steps=steps)
         self.page.mouse.up()
+
+    # ------------------------------------------------------------------ touch and pen (Chromium's CDP)
+
+    def _input(self, method: str, params: dict[str, Any]) -> None:
+        if self._cdp is None:
+            self._cdp = self.page.context.new_cdp_session(self.page)
+        self._cdp.send(method, params)
+
+    def touch(self, kind: str, fingers: Sequence[Point]) -> None:
+        """A touch event (`touchStart`, `touchMove`, `touchEnd`) with these fingers down (canvas pixels),
+        as a touchscreen reports them: every finger still down, by a stable id (its index)."""
+        points = [
+            {"x": x, "y": y, "id": i, "radiusX": 4, "radiusY": 4, "force": 0.5}
+            for i, (x, y) in enumerate(self.screen(finger) for finger in fingers)
+        ]
+        self._input("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    def swipe(self, points: Sequence[Point], *, steps: int = 6) -> None:
+        """One finger down at the first point, through the others, lifted."""
+        self.touch("touchStart", [points[0]])
+        for a, b in itertools.pairwise(points):
+            for i in range(1, steps + 1):
+                t = i / steps
+                self.touch("touchMove", [(a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t)])
+        self.touch("touchEnd", [])
+
+    def pen(self, kind: str, point: Point, pressure: float = 0.0) -> None:
+        """A pen event (`mousePressed`, `mouseMoved`, `mouseReleased`) with its pressure (0..1)."""
+        x, y = self.screen(point)
+        params: dict[str, Any] = {
+            "type": kind,
+            "x": x,
+            "y": y,
+            "pointerType": "pen",
+            "button": "left",
+            "buttons": 0 if kind == "mouseReleased" else 1,
+            "clickCount": 1,
+            "force": pressure,
+        }
+        self._input("Input.dispatchMouseEvent", params)
+
+    def pen_stroke(self, points: Sequence[tuple[float, float, float]]) -> None:
+        """Draw with a pen through (x, y, pressure) points: down at the first, moved, lifted at the last."""
+        self.pen("mousePressed", points[0][:2], points[0][2])
+        for x, y, pressure in points[1:]:
+            self.pen("mouseMoved", (x, y), pressure)
+        self.pen("mouseReleased", points[-1][:2])
 
     def drag(self, start: Point, end: Point, *, shift: bool = False, steps: int = 8) -> None:
         """Press at `start` (canvas pixels), move to `end`, release; with Shift held if asked."""

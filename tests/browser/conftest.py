@@ -125,6 +125,24 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     running.stop()
 
 
+DEVICES: dict[str, dict[str, object]] = {
+    "desktop": {"viewport": {"width": 1100, "height": 720}},
+    # A phone (an iPhone 14's CSS size) and a tablet (an iPad Air's), with touch; pens through CDP.
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "device_scale_factor": 2,
+        "is_mobile": True,
+        "has_touch": True,
+    },
+    "tablet": {
+        "viewport": {"width": 820, "height": 1180},
+        "device_scale_factor": 2,
+        "is_mobile": True,
+        "has_touch": True,
+    },
+}
+"""What `new_person(..., device=...)` browses with."""
+
 NewPerson = Callable[..., BoardPage]
 OpenBoard = Callable[..., BoardPage]
 
@@ -134,8 +152,14 @@ def new_person(browser: Browser, platform: Platform) -> Iterator[NewPerson]:
     """A new person at the platform: their own browser context (storage, cookies), nothing opened yet."""
     contexts: list[BrowserContext] = []
 
-    def new_person(name: str, *, color: str = "#1971c2") -> BoardPage:
-        context = browser.new_context(viewport={"width": 1100, "height": 720}, accept_downloads=True)
+    def new_person(
+        name: str, *, color: str = "#1971c2", device: str = "desktop", color_scheme: str = "light"
+    ) -> BoardPage:
+        context = browser.new_context(
+            **DEVICES[device],  # type: ignore[arg-type]
+            color_scheme=color_scheme,  # type: ignore[arg-type]
+            accept_downloads=True,
+        )
         context.set_default_timeout(15_000)
         contexts.append(context)
         person = BoardPage(context.new_page(), platform.url)
@@ -152,9 +176,16 @@ def open_board(new_person: NewPerson) -> OpenBoard:
     """Open a board as a new person, as someone following its link would."""
 
     def open_board(
-        session: str, name: str, *, color: str = "#1971c2", link: str | None = None, live: bool = True
+        session: str,
+        name: str,
+        *,
+        color: str = "#1971c2",
+        link: str | None = None,
+        live: bool = True,
+        device: str = "desktop",
+        color_scheme: str = "light",
     ) -> BoardPage:
-        person = new_person(name, color=color)
+        person = new_person(name, color=color, device=device, color_scheme=color_scheme)
         person.open(session, link=link, live=live)
         return person
 

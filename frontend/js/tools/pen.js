@@ -33,9 +33,17 @@ export function freehandTool(ctx, name) {
     announcedIn = ctx.sendLive(begin({ stroke: stroke.id, tool, color, width, opacity })) ? ctx.generation() : -1;
   }
 
-  /** Send the points not sent yet, in messages of at most max_points_per_message. */
+  /**
+   * Send the points not sent yet, in messages of at most max_points_per_message. A stroke is announced to
+   * the others only once it has more than KEEP_CANCELLED_AFTER points: one a second finger turns into a
+   * pinch (or a pen into a palm) before that is dropped unseen, and leaves no preview on their screens.
+   */
   function flush() {
     if (!current) return;
+    if (announcedIn === -1) {
+      if (current.pts.length <= KEEP_CANCELLED_AFTER) return;
+      announce(current);
+    }
     const unsent = current.takeUnsent();
     // Points of a stroke this connection never saw begin would mean nothing to the others.
     if (unsent.length === 0 || announcedIn !== ctx.generation()) return;
@@ -91,7 +99,7 @@ export function freehandTool(ctx, name) {
       smoother = new Smoother(0.5, 1 / zoom);
       const at = ctx.boardPoint(event);
       current.add(at.x, at.y, pressured ? pressureOf(event.pointerType, event.pressure) : 0.5);
-      announce(current);
+      announcedIn = -1;
     },
     move(event) {
       const coalesced = typeof event.getCoalescedEvents === "function" ? event.getCoalescedEvents() : [];
@@ -106,6 +114,11 @@ export function freehandTool(ctx, name) {
         end();
         return;
       }
+      current = null;
+      smoother = null;
+      ctx.invalidate();
+    },
+    discard() {
       current = null;
       smoother = null;
       ctx.invalidate();

@@ -70,6 +70,8 @@
  * @property {() => void} frame once per frame, before drawing (send what is due)
  * @property {() => boolean} busy whether a gesture is under way
  * @property {() => void} [deselect] the tool is being left
+ * @property {() => void} [discard] the gesture was a mistake (a palm, a pen came down): forget it, commit
+ *   nothing (tools without it are cancelled)
  */
 
 /**
