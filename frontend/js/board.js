@@ -9,6 +9,8 @@
 // - `transform` applies its matrix after the transform each named visible item has (compose(), the same
 //   float operations in the same order as board.py's, so both reach the same bits); undoing it applies
 //   the inverse matrix, redoing it the matrix again. `edit` replaces a visible text's or note's text.
+// - `reorder` moves the named visible items in the stacking order (reorder() below, board.py's, step for
+//   step); undoing it puts each back just above the item that was below it (restore()), redoing moves again.
 // - `undo` and `redo` act on their author's own ops (the author is the committed op's `by`: a user id),
 //   newest first: each author has an undo and a redo stack of at most UNDO_DEPTH ops; a new op clears its
 //   author's redo stack. The room names the target before logging, so the log says what happens.
@@ -66,9 +68,86 @@ export function invert(m) {
 /**
  * What a change did to the visible board, for a renderer that redraws only what changed:
  * `add`: an item appeared on top; `show` / `hide`: an item appeared below others or went away; `change`:
- * a visible item moved or its text changed; `reset`: everything may have changed.
- * @typedef {{type: "add" | "show" | "hide" | "change", stroke: Stroke} | {type: "reset"}} BoardChange
+ * a visible item moved or its text changed; `order`: the stacking order changed (`moved`: the items that
+ * moved, so what overlaps them is drawn again); `reset`: everything may have changed.
+ * @typedef {{type: "add" | "show" | "hide" | "change", stroke: Stroke} | {type: "order", moved: string[]} | {type: "reset"}} BoardChange
  */
+
+/**
+ * The stacking order (ids bottom to top) after a `reorder` of `targets` `to` (board.py's `reorder`):
+ * `front` / `back`: the targets go to the top / the bottom in the order they had; `forward`: from the
+ * bottom up, targets are carried along until the next entry that is visible and not a target, and put
+ * just above it; `backward`: the same from the top down, just below it. Linear in the board's size.
+ * @param {string[]} order
+ * @param {string[]} targets
+ * @param {string} to
+ * @param {(id: string) => boolean} visible
+ * @returns {string[]}
+ */
+export function reorder(order, targets, to, visible) {
+  const moving = new Set(targets);
+  if (to === "front" || to === "back") {
+    const rest = order.filter((id) => !moving.has(id));
+    const moved = order.filter((id) => moving.has(id));
+    return to === "front" ? [...rest, ...moved] : [...moved, ...rest];
+  }
+  const scan = to === "forward" ? order : [...order].reverse();
+  /** @type {string[]} */
+  const out = [];
+  /** @type {string[]} */
+  let carried = [];
+  for (const id of scan) {
+    if (moving.has(id)) {
+      carried.push(id);
+      continue;
+    }
+    out.push(id);
+    if (carried.length > 0 && visible(id)) {
+      out.push(...carried);
+      carried = [];
+    }
+  }
+  out.push(...carried);
+  return to === "forward" ? out : out.reverse();
+}
+
+/**
+ * The stacking order after undoing a reorder (board.py's `restore`): each target still in `order` goes
+ * just above the entry that was below it (`below`, aligned with `targets`; null: to the bottom); a target
+ * whose neighbour is gone for good stays where it is.
+ * @param {string[]} order
+ * @param {string[]} targets
+ * @param {(string | null)[]} below
+ * @returns {string[]}
+ */
+export function restore(order, targets, below) {
+  const held = new Set(order);
+  /** @type {Map<string | null, string>} */
+  const above = new Map();
+  targets.forEach((target, i) => {
+    const neighbour = below[i] ?? null;
+    if (held.has(target) && (neighbour === null || held.has(neighbour))) above.set(neighbour, target);
+  });
+  const moving = new Set(above.values());
+  const pending = new Set(moving);
+  /** @type {string[]} */
+  const out = [];
+  /** @param {string | null} entry */
+  const put = (entry) => {
+    for (let next = above.get(entry); next !== undefined && pending.has(next); next = above.get(next)) {
+      pending.delete(next);
+      out.push(next);
+    }
+  };
+  put(null);
+  for (const id of order) {
+    if (moving.has(id)) continue;
+    out.push(id);
+    put(id);
+  }
+  for (const id of order) if (pending.has(id)) out.push(id); // only a malformed history leaves any
+  return out;
+}
 
 class Entry {
   /**
@@ -102,8 +181,10 @@ class Effect {
    * @param {string[]} targets
    * @param {Matrix | null} [m] a transform's matrix
    * @param {string[] | null} [texts] an edit's text before and after
+   * @param {string | null} [to] a reorder's `to`
+   * @param {(string | null)[] | null} [below] a reorder's items' neighbours below before it was (re)done
    */
-  constructor(id, by, kind, targets, m = null, texts = null) {
+  constructor(id, by, kind, targets, m = null, texts = null, to = null, below = null) {
     this.id = id;
     this.by = by;
     this.kind = kind;
@@ -111,6 +192,8 @@ class Effect {
     this.undone = false;
     this.m = m;
     this.texts = texts;
+    this.to = to;
+    this.below = below;
   }
 }
 
@@ -269,6 +352,12 @@ export class Board {
         this.#done(new Effect(op.id, by, "transform", targets, [...op.m]));
         break;
       }
+      case OpKind.REORDER: {
+        const targets = [...new Set(op.items)].filter((id) => this.#strokes.get(id)?.visible);
+        const below = this.#reorder(targets, op.to);
+        this.#done(new Effect(op.id, by, "reorder", targets, null, null, op.to, below));
+        break;
+      }
       case OpKind.EDIT: {
         const entry = this.#strokes.get(op.item);
         const item = entry?.stroke;
@@ -331,6 +420,39 @@ export class Board {
   }
 
   /**
+   * Move the targets `to`; what was below each of them before (for its undo).
+   * @param {string[]} targets
+   * @param {string} to
+   * @returns {(string | null)[]}
+   */
+  #reorder(targets, to) {
+    const order = [...this.#strokes.keys()];
+    /** @type {Map<string, number>} */
+    const position = new Map();
+    order.forEach((id, i) => position.set(id, i));
+    const below = targets.map((id) => {
+      const at = position.get(id) ?? 0;
+      return at > 0 ? order[at - 1] : null;
+    });
+    const visible = (/** @type {string} */ id) => this.#strokes.get(id)?.visible === true;
+    this.#order(reorder(order, targets.filter((id) => position.has(id)), to, visible), targets);
+    return below;
+  }
+
+  /**
+   * @param {string[]} order the new stacking order of every entry
+   * @param {string[]} moved
+   */
+  #order(order, moved) {
+    const before = [...this.#strokes.keys()];
+    if (order.length === before.length && order.every((id, i) => id === before[i])) return;
+    const entries = this.#strokes;
+    this.#strokes = new Map(order.map((id) => [id, /** @type {Entry} */ (entries.get(id))]));
+    this.epoch += 1;
+    this.#emit({ type: "order", moved: moved.filter((id) => this.#strokes.get(id)?.visible) });
+  }
+
+  /**
    * @param {Entry} entry
    * @param {string} text
    */
@@ -358,6 +480,11 @@ export class Board {
     effect.undone = undone;
     if (effect.kind === "transform" && effect.m) {
       this.#transform(effect.targets, undone ? invert(/** @type {Matrix} */ (effect.m)) : /** @type {Matrix} */ (effect.m));
+      return;
+    }
+    if (effect.kind === "reorder") {
+      if (!undone && effect.to !== null) effect.below = this.#reorder(effect.targets, effect.to);
+      else if (undone && effect.below) this.#order(restore([...this.#strokes.keys()], effect.targets, effect.below), effect.targets);
       return;
     }
     if (effect.kind === "edit") {
@@ -478,6 +605,8 @@ export class Board {
         undone: e.undone,
         m: e.m ? /** @type {Matrix} */ ([...e.m]) : null,
         texts: e.texts ? [...e.texts] : null,
+        to: e.to,
+        below: e.below ? [...e.below] : null,
       })),
       undo,
       redo,
@@ -508,7 +637,8 @@ export class Board {
     for (const item of state.effects ?? []) {
       const m = item.m && item.m.length === 6 ? /** @type {Matrix} */ ([...item.m]) : null;
       const texts = item.texts && item.texts.length === 2 ? [...item.texts] : null;
-      const effect = new Effect(item.id, item.by, item.kind, [...item.targets], m, texts);
+      const below = Array.isArray(item.below) && item.below.length === item.targets.length ? [...item.below] : null;
+      const effect = new Effect(item.id, item.by, item.kind, [...item.targets], m, texts, item.to ?? null, below);
       effect.undone = item.undone ?? false;
       this.#effects.set(item.id, effect);
     }

@@ -67,6 +67,7 @@ import { textTool } from "./tools/text.js";
 /** @typedef {import("./render.js").Drawable} Drawable */
 /** @typedef {import("./geometry.js").Camera} Camera */
 /** @typedef {import("./tools.js").ToolKindName} ToolKindName */
+/** @typedef {import("./tools.js").OrderPlace} OrderPlace */
 /** @typedef {import("./tools/tool.js").Tool} Tool */
 
 /**
@@ -1067,6 +1068,12 @@ export async function startBoard(config, session, linkFromUrl) {
       case "duplicate":
         duplicate();
         break;
+      case "order:front":
+      case "order:back":
+      case "order:forward":
+      case "order:backward":
+        reorderSelection(/** @type {OrderPlace} */ (action.slice("order:".length)));
+        break;
       case "delete":
         deleteSelection();
         break;
@@ -1114,6 +1121,39 @@ export async function startBoard(config, session, linkFromUrl) {
     }
     selection.clear();
     invalidate();
+  }
+
+  /**
+   * Move the selection in the stacking order: one `reorder` op (per 1000 items; for the back, the last
+   * thousand first, so that the selection keeps its own order there too).
+   * @param {OrderPlace} to
+   */
+  function reorderSelection(to) {
+    const ids = selected().map(([item]) => item.id);
+    if (!canWrite() || ids.length === 0) return;
+    /** @type {string[][]} */
+    const batches = [];
+    for (let i = 0; i < ids.length; i += HardLimits.MAX_ITEMS_PER_OP) batches.push(ids.slice(i, i + HardLimits.MAX_ITEMS_PER_OP));
+    if (to === "back" || to === "backward") batches.reverse();
+    for (const items of batches) submit({ kind: OpKind.REORDER, id: nextId(), items, to });
+  }
+  for (const button of /** @type {HTMLButtonElement[]} */ ([...document.querySelectorAll("[data-order]")])) {
+    button.addEventListener("click", () => reorderSelection(/** @type {OrderPlace} */ (button.dataset.order)));
+  }
+  const contextBar = element("context-bar", HTMLDivElement);
+  const orderGroup = element("order-group", HTMLDivElement);
+  /** Show what applies now: the stacking order for a selection. */
+  function showContext() {
+    const writer = canWrite();
+    let anySelected = false;
+    for (const id of selection) {
+      if (board.getStroke(id)) {
+        anySelected = true;
+        break;
+      }
+    }
+    orderGroup.hidden = !(writer && anySelected);
+    contextBar.hidden = orderGroup.hidden;
   }
 
   /**
@@ -1205,6 +1245,7 @@ export async function startBoard(config, session, linkFromUrl) {
       overlay.moving.push({ item, m });
     }
     active.overlay(overlay);
+    showContext();
     const faded = overlay.erasing;
     for (const items of erasing.values()) faded.push(...items);
     renderer.setHidden(hidden);

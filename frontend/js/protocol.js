@@ -42,6 +42,7 @@ export const OpKind = Object.freeze({
   TEXT: "text",
   NOTE: "note",
   TRANSFORM: "transform",
+  REORDER: "reorder",
   EDIT: "edit",
   ERASE: "erase",
   CLEAR: "clear",
@@ -77,6 +78,9 @@ export const ShapeName = Object.freeze({
   ARROW: "arrow",
   LINE: "line",
 });
+
+/** Where a `reorder` puts its items in the stacking order. */
+export const Place = Object.freeze({ FRONT: "front", BACK: "back", FORWARD: "forward", BACKWARD: "backward" });
 
 export const Align = Object.freeze({ LEFT: "left", CENTER: "center", RIGHT: "right" });
 
@@ -252,12 +256,13 @@ export const SESSION_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** @typedef {StrokeOp | ShapeOp | TextOp | NoteOp} ItemOp */
 /** An affine matrix [a, b, c, d, e, f], as canvas's setTransform takes it. @typedef {[number, number, number, number, number, number]} Matrix */
 /** Move, resize or rotate a selection at once. @typedef {{kind: "transform", id: string, items: string[], m: Matrix}} TransformOp */
+/** Move items in the stacking order. @typedef {{kind: "reorder", id: string, items: string[], to: "front" | "back" | "forward" | "backward"}} ReorderOp */
 /** Replace a text's or a note's text. @typedef {{kind: "edit", id: string, item: string, text: string}} EditOp */
 /** @typedef {{kind: "erase", id: string, strokes: string[]}} EraseOp */
 /** @typedef {{kind: "clear", id: string}} ClearOp */
 /** Undo my newest op still done; the room fills in `target`. @typedef {{kind: "undo", id: string, target?: string | null}} UndoOp */
 /** Redo my newest undone op; the room fills in `target`. @typedef {{kind: "redo", id: string, target?: string | null}} RedoOp */
-/** @typedef {ItemOp | TransformOp | EditOp | EraseOp | ClearOp | UndoOp | RedoOp} Op */
+/** @typedef {ItemOp | TransformOp | ReorderOp | EditOp | EraseOp | ClearOp | UndoOp | RedoOp} Op */
 
 /**
  * An item in a board state, visible or hidden (hidden ones can come back with undo or redo).
@@ -273,7 +278,7 @@ export const SESSION_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /**
  * What an op that can still be undone or redone did.
- * @typedef {{id: string, by: string, kind: string, targets: string[], undone: boolean, m?: Matrix | null, texts?: string[] | null}} Effect
+ * @typedef {{id: string, by: string, kind: string, targets: string[], undone: boolean, m?: Matrix | null, texts?: string[] | null, to?: string | null, below?: (string | null)[] | null}} Effect
  */
 
 /**
@@ -744,6 +749,12 @@ export function decodeOp(value) {
       break;
     case OpKind.TRANSFORM:
       check(Array.isArray(value.items) && value.items.every(isString) && isMatrix(value.m), `malformed transform op ${value.id}`);
+      break;
+    case OpKind.REORDER:
+      check(
+        Array.isArray(value.items) && value.items.every(isString) && Object.values(Place).includes(/** @type {any} */ (value.to)),
+        `malformed reorder op ${value.id}`,
+      );
       break;
     case OpKind.EDIT:
       check(isString(value.item) && isString(value.text), `malformed edit op ${value.id}`);

@@ -168,6 +168,18 @@ export class Renderer {
       this.#dropTiles();
       return;
     }
+    if (change.type === "order") {
+      // New stacking numbers for everything; only where the moved items are can the picture change.
+      this.#z.clear();
+      this.#nextZ = 0;
+      for (const stroke of this.board.allStrokes()) this.#z.set(stroke.id, this.#nextZ++);
+      for (const { item } of this.#index.items.values()) item.z = this.#z.get(item.id) ?? item.z;
+      for (const id of change.moved) {
+        const rect = this.#index.rectOf(id);
+        if (rect) this.#invalidate(rect);
+      }
+      return;
+    }
     const { stroke } = change;
     if (change.type === "hide" || change.type === "change") {
       const rect = this.#index.rectOf(stroke.id);

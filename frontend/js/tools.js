@@ -76,18 +76,28 @@ export function usesPressure(tool) {
 
 /**
  * @typedef {`tool:${ToolKindName}` | "undo" | "redo" | "zoom:in" | "zoom:out" | "zoom:reset" | "zoom:fit" |
- *   "width:down" | "width:up" | "fill" | "select:all" | "duplicate" | "delete"} Action
+ *   "width:down" | "width:up" | "fill" | "select:all" | "duplicate" | "delete" | `order:${OrderPlace}`} Action
  */
+/** @typedef {"front" | "back" | "forward" | "backward"} OrderPlace */
 
 /**
  * The action of a key press, or null. Keys typed into a form field are not shortcuts (the caller checks).
- * @param {{key: string, ctrlKey?: boolean, metaKey?: boolean, shiftKey?: boolean, altKey?: boolean}} event
+ * Ctrl/⌘+] and Ctrl/⌘+[ move the selection one step forward and backward, with Shift to the front and the
+ * back (as in Excalidraw and tldraw); the bracket keys are found by `code` too, since Shift turns them
+ * into braces and other layouts put them elsewhere.
+ * @param {{key: string, code?: string, ctrlKey?: boolean, metaKey?: boolean, shiftKey?: boolean, altKey?: boolean}} event
  * @returns {Action | null}
  */
 export function shortcut(event) {
   const mod = Boolean(event.ctrlKey || event.metaKey);
   const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
   if (event.altKey) return null;
+  if (mod && (key === "]" || key === "}" || event.code === "BracketRight")) {
+    return event.shiftKey ? "order:front" : "order:forward";
+  }
+  if (mod && (key === "[" || key === "{" || event.code === "BracketLeft")) {
+    return event.shiftKey ? "order:back" : "order:backward";
+  }
   if (mod) {
     if (key === "z") return event.shiftKey ? "redo" : "undo";
     if (key === "y") return "redo";

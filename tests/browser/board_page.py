@@ -283,6 +283,28 @@ class BoardPage:
         """Everything I drew, erased, undid or redid is committed (or refused): my board is the room's."""
         self._wait(f"(s) => {self._SETTLED}", timeout=timeout)
 
+    def expect_order(self, ids: list[str], *, timeout: float = 15_000) -> None:
+        """The visible items are these, bottom to top, and nothing of mine waits."""
+        self._wait(
+            f"(s, want) => JSON.stringify(s.ids) === JSON.stringify(want) && {self._SETTLED}",
+            ids,
+            timeout=timeout,
+        )
+
+    def expect_pixel(self, point: Point, rgb: tuple[int, int, int], *, within: int = 8) -> None:
+        """The canvas shows about this colour at a point (canvas pixels), once it has drawn it."""
+        self.page.wait_for_function(
+            """([x, y, want, within]) => {
+                const canvas = document.getElementById("canvas");
+                const ratio = canvas.width / canvas.clientWidth;
+                const [px, py] = [Math.round(x * ratio), Math.round(y * ratio)];
+                const got = canvas.getContext("2d").getImageData(px, py, 1, 1).data;
+                return want.every((v, i) => Math.abs(v - got[i]) <= within);
+            }""",
+            arg=[point[0], point[1], list(rgb), within],
+            timeout=15_000,
+        )
+
     def expect_pending(self, count: int) -> None:
         """This many of my changes wait to be sent (the outbox, kept across reloads)."""
         self._wait("(s, n) => s.pending === n", count)

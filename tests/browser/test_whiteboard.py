@@ -1,7 +1,7 @@
 """Whiteboard editing in the browser, for two people: each tool with real pointer events, checked on the
 other person's page; shapes with Shift, text typed as an input method types it, notes, the selection
-(click, marquee, move, resize, rotate, delete, duplicate, nudge, copy and paste), live drag previews, and
-all of it surviving a reload."""
+(click, marquee, move, resize, rotate, delete, duplicate, nudge, copy and paste, the stacking order), live
+drag previews, and all of it surviving a reload."""
 
 from __future__ import annotations
 
@@ -155,3 +155,61 @@ def test_copy_paste_duplicate_and_delete_for_the_other_and_after_a_reload(
     bob.reload()
     bob.expect_items(["shape", "shape"])
     bob.screenshot(tmp_path / "after-reload.png")
+
+
+def tint(color: str) -> tuple[int, int, int]:
+    """tools/shape.js's `tint`: the fill of a shape drawn with the fill toggle on."""
+    value = int(color[1:], 16)
+    channels = ((value >> 16) & 0xFF, (value >> 8) & 0xFF, value & 0xFF)
+    red, green, blue = (math.floor(c + (255 - c) * 0.8 + 0.5) for c in channels)
+    return red, green, blue
+
+
+def test_the_stacking_order_changes_with_keys_and_buttons_for_the_other_and_undo_takes_it_back(
+    open_board: OpenBoard, tmp_path: Path
+) -> None:
+    ann, bob = two_people(open_board)
+    ann.press("f")  # filled shapes: where two overlap, the canvas shows the top one's fill
+    ann.pick_tool("rect")
+    ann.pick_color("e03131")
+    ann.drag((300, 300), (420, 400))
+    ann.pick_color("1971c2")
+    ann.drag((360, 340), (480, 440))
+    ann.pick_color("2f9e44")
+    ann.drag((600, 300), (700, 400))
+    bob.expect_items(["shape", "shape", "shape"])
+    red, blue, green = (op["id"] for op, _, _ in bob.placed())
+    overlap = (390, 370)
+    bob.expect_pixel(overlap, tint("#1971c2"))
+
+    ann.pick_tool("select")
+    ann.click((310, 310))  # the red one, where nothing covers it
+    assert ann.state()["selection"] == [red]
+    ann.press("Control+Shift+BracketRight")  # bring to front
+    bob.expect_order([blue, green, red])
+    bob.expect_pixel(overlap, tint("#e03131"))
+    ann.expect_pixel(overlap, tint("#e03131"))
+    ann.press("Control+BracketLeft")  # one step backward: below the green one, still above the blue one
+    bob.expect_order([blue, red, green])
+    ann.press("Control+Shift+BracketLeft")  # send to back
+    bob.expect_order([red, blue, green])
+    bob.expect_pixel(overlap, tint("#1971c2"))
+    ann.press("Control+BracketRight")  # one step forward: above the blue one
+    bob.expect_order([blue, red, green])
+    ann.page.get_by_test_id("order-front").click()  # the selection's buttons do the same
+    bob.expect_order([blue, green, red])
+    ann.screenshot(tmp_path / "stacking.png")
+
+    ann.undo()
+    bob.expect_order([blue, red, green])
+    ann.redo()
+    bob.expect_order([blue, green, red])
+    ann.expect_settled()
+    ann._wait("(s, hash) => s.hash === hash", bob.state()["hash"])
+    # Nothing selected, nothing to reorder: the selection's bar goes away.
+    ann.press("Escape")
+    ann.page.get_by_test_id("context-bar").wait_for(state="hidden")
+    # A reload builds the board from the room's snapshot: the same order.
+    bob.reload()
+    bob.expect_order([blue, green, red])
+    bob.expect_pixel(overlap, tint("#e03131"))

@@ -170,6 +170,16 @@ describe("tools", () => {
     assert.equal(shortcut({ key: "e", altKey: true }), null);
     assert.equal(shortcut({ key: "q" }), null);
   });
+
+  it("move the selection in the stacking order with Ctrl/⌘ and the brackets, as Excalidraw and tldraw do", () => {
+    assert.equal(shortcut({ key: "]", ctrlKey: true }), "order:forward");
+    assert.equal(shortcut({ key: "[", metaKey: true }), "order:backward");
+    // Shift turns the brackets into braces on a US keyboard; the key's code is the same.
+    assert.equal(shortcut({ key: "}", code: "BracketRight", ctrlKey: true, shiftKey: true }), "order:front");
+    assert.equal(shortcut({ key: "{", code: "BracketLeft", ctrlKey: true, shiftKey: true }), "order:back");
+    assert.equal(shortcut({ key: "ü", code: "BracketLeft", ctrlKey: true }), "order:backward");
+    assert.equal(shortcut({ key: "[" }), "width:down");
+  });
 });
 
 describe("open sessions in the lobby", () => {

@@ -33,7 +33,10 @@ from drawnet.protocol import (
     EditText,
     Erase,
     Op,
+    Redo,
+    Reorder,
     Transform,
+    Undo,
     encode,
 )
 from drawnet.testkit import RoomClient, eventually_async
@@ -480,6 +483,68 @@ class TestImport:
         png = (await http.get("/api/v1/sessions/kinds/export.png")).content
         assert np.array_equal(
             pixels(png), pixels((await http.get("/api/v1/sessions/kinds-copy/export.png")).content)
+        )
+
+    async def test_the_stacking_order_survives_snapshots_exports_and_a_json_round_trip(
+        self, stack: Stack, http: httpx.AsyncClient
+    ) -> None:
+        colours = {"a": "#e03131", "b": "#1971c2", "c": "#2f9e44", "d": "#f08c00", "e": "#862e9c"}
+
+        def box(item: str, x: float) -> AddShape:
+            return AddShape(id=item, shape="rect", x=x, y=0, w=80, h=80, color=colours[item], width=2)
+
+        def order(board: list[dict[str, Any]]) -> str:
+            return "".join(entry["stroke"]["id"] if "stroke" in entry else entry["id"] for entry in board)
+
+        async def snapshot_at(seq: int) -> dict[str, Any]:
+            # The persister's own snapshot (written every few seconds), served as stored: no tail replayed.
+            async def stored() -> dict[str, Any]:
+                response = await http.get("/api/v1/sessions/stacking/snapshot")
+                written = int(response.headers["X-Drawnet-Snapshot-Seq"]) >= seq
+                body: dict[str, Any] = response.json()
+                return body if written and response.headers["X-Drawnet-Tail-Ops"] == "0" else {}
+
+            return await eventually_async(stored, timeout=30, what=f"a snapshot at seq {seq}")
+
+        ops: list[Op] = [
+            box("a", 0),
+            box("b", 40),
+            box("c", 80),
+            box("d", 120),
+            Reorder(id="front", items=["a"], to="front"),  # b c d a
+            Reorder(id="back", items=["d"], to="back"),  # d b c a
+            Reorder(id="step", items=["b"], to="forward"),  # d c b a
+            Undo(id="undo-step", target="step"),  # d b c a
+        ]
+        seqs = await log_ops(stack.nats.url, "stacking", ops)
+        assert order((await snapshot_at(seqs[-1]))["strokes"]) == "dbca"
+        # More after that snapshot: an item on top, a step backward, and a redo of an older reorder.
+        more: list[Op] = [
+            Redo(id="redo-step", target="step"),  # d c b a
+            box("e", 160),  # d c b a e
+            Reorder(id="down", items=["e", "a"], to="backward"),  # both just below b: d c a e b
+        ]
+        more_seqs = await log_ops(stack.nats.url, "stacking", more)
+        snapshot = await snapshot_at(more_seqs[-1])
+        board = await stored_up_to(http, "stacking", more_seqs[-1])
+        expected = "dcaeb"
+        assert order(snapshot["strokes"]) == order(board["strokes"]) == expected
+
+        # The SVG and the PNG draw bottom to top; the JSON export lists the items so, and an import keeps it.
+        svg = (await http.get("/api/v1/sessions/stacking/export.svg")).text
+        drawn = sorted(colours, key=lambda item: svg.index(f'stroke="{colours[item]}"'))
+        assert "".join(drawn) == expected
+        token = (await http.post("/api/v1/sessions/stacking-copy/join", json={"name": "Im"})).json()["token"]
+        imported = await http.post(
+            "/api/v1/sessions/stacking-copy/import",
+            json=board,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        copy = await stored_up_to(http, "stacking-copy", imported.json()["seq"])
+        assert order(copy["strokes"]) == expected
+        png = (await http.get("/api/v1/sessions/stacking/export.png")).content
+        assert np.array_equal(
+            pixels(png), pixels((await http.get("/api/v1/sessions/stacking-copy/export.png")).content)
         )
 
     async def test_an_import_over_the_size_limit_is_refused_with_the_numbers(

@@ -10,11 +10,13 @@ from drawnet.protocol import (
     AddNote,
     AddShape,
     AddText,
+    CloseCode,
     Committed,
     Drag,
     EditText,
     Nack,
     Op,
+    Reorder,
     Transform,
     Undo,
 )
@@ -127,3 +129,44 @@ async def test_a_drag_is_relayed_live_to_the_others(room_server: RoomServer, joi
         await ann.send(b'{"t":"drag","items":["r1"],"m":[1,0,0,1,5,5]}')
         seen = await bob.wait_for(lambda m: m if isinstance(m, Drag) else None)
         assert (seen.items, seen.m, seen.by) == (["r1"], (1, 0, 0, 1, 5, 5), ann.me)
+
+
+async def test_a_reorder_changes_the_stacking_order_for_everyone_and_undo_takes_it_back(
+    room_server: RoomServer, join: Join
+) -> None:
+    async with (
+        await join(room_server, "stacking", name="Ann") as ann,
+        await join(room_server, "stacking", name="Bob") as bob,
+    ):
+        for item in ("a", "b", "c"):
+            await ann.submit(box(item))
+        front = await bob.submit(Reorder(id="front", items=["a"], to="front"))
+        assert isinstance(front, Ack)
+        await committed(ann, "front")
+        assert [item.id for item in ann.board.strokes] == ["b", "c", "a"]
+        undo = await bob.submit(Undo(id=bob.new_id()))
+        assert isinstance(undo, Ack)
+        await committed(ann, undo.id)
+        assert [item.id for item in ann.board.strokes] == ["a", "b", "c"]
+        assert ann.board.state_hash() == bob.board.state_hash()
+
+
+async def test_a_malformed_or_oversized_reorder_closes_the_connection_naming_the_field(
+    room_server: RoomServer, join: Join
+) -> None:
+    async with await join(room_server, "bad-order", name="Ann") as ann:
+        await ann.send(b'{"t":"op","op":{"kind":"reorder","id":"r1","items":["a"],"to":"sideways"}}')
+        code, reason = await ann.wait_closed()
+        assert code == CloseCode.MALFORMED
+        assert "$.op.to" in reason
+    async with await join(room_server, "bad-order", name="Bob") as bob:
+        items = ",".join(f'"i{n}"' for n in range(1001))  # over HARD_MAX_ITEMS_PER_OP
+        await bob.send(
+            b'{"t":"op","op":{"kind":"reorder","id":"r2","items":[%s],"to":"front"}}' % items.encode()
+        )
+        code, reason = await bob.wait_closed()
+        assert code == CloseCode.MALFORMED
+        assert "length <= 1000" in reason
+        assert "$.op.items" in reason
+    async with await join(room_server, "bad-order", name="Cy") as cy:
+        assert isinstance(await cy.submit(box("r3")), Ack)  # the room goes on

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import msgspec
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drawnet.protocol import AddStroke, Board, ClearBoard, Committed, Erase, Redo, Undo
+from drawnet.protocol import AddStroke, Board, BoardState, ClearBoard, Committed, Erase, Redo, Reorder, Undo
 from drawnet.protocol.board import UNDO_DEPTH
 
 
@@ -13,7 +15,7 @@ def add(op_id: str, x: float = 0.0) -> AddStroke:
     return AddStroke(id=op_id, tool="pen", color="#000000", width=1, opacity=1, pts=[(x, x, 0.5)])
 
 
-def log(*ops: AddStroke | Erase | ClearBoard | Undo | Redo, by: str = "p") -> list[Committed]:
+def log(*ops: AddStroke | Erase | ClearBoard | Undo | Redo | Reorder, by: str = "p") -> list[Committed]:
     return [Committed(seq=i + 1, by=by, op=op) for i, op in enumerate(ops)]
 
 
@@ -132,3 +134,60 @@ class TestUndoRedo:
             board.apply(Committed(seq=4, by="p", op=Undo(id="u", target="e")))
         assert copy.state_hash() == original.state_hash()
         assert [s.id for s in copy.strokes] == ["a", "b"]
+
+
+class TestReorder:
+    """Bring to front, send to back, one step forward or backward: the stacking order, undoable."""
+
+    def board(self, *more: Erase | Reorder | Undo | Redo) -> Board:
+        return build(log(*(add(i) for i in "PAXBY"), *more))
+
+    @pytest.mark.parametrize(
+        ("to", "order"),
+        [
+            ("front", "PXYAB"),
+            ("back", "ABPXY"),
+            ("forward", "PXAYB"),  # each past the next item above it that is not moved
+            ("backward", "APBXY"),
+        ],
+    )
+    def test_the_named_items_move_keeping_their_own_order(self, to: str, order: str) -> None:
+        board = self.board(Reorder(id="r", items=["B", "A", "A"], to=to))  # type: ignore[arg-type]
+        assert "".join(board.stroke_ids()) == order
+
+    def test_a_step_forward_jumps_past_hidden_items_to_the_next_visible_one(self) -> None:
+        board = self.board(Erase(id="e", strokes=["X"]), Reorder(id="r", items=["A"], to="forward"))
+        assert [s.id for s in board.strokes] == ["P", "B", "A", "Y"]
+
+    def test_items_not_visible_are_left_where_they_are(self) -> None:
+        board = self.board(Erase(id="e", strokes=["A"]), Reorder(id="r", items=["A", "P"], to="front"))
+        assert "".join(board.stroke_ids()) == "AXBYP"
+
+    def test_undo_puts_each_item_back_and_redo_moves_it_again(self) -> None:
+        board = self.board(Reorder(id="r", items=["A", "B"], to="front"), Undo(id="u", target="r"))
+        assert "".join(board.stroke_ids()) == "PAXBY"
+        board.apply(Committed(seq=9, by="p", op=Redo(id="d", target="r")))
+        assert "".join(board.stroke_ids()) == "PXYAB"
+
+    def test_undo_puts_items_back_above_their_old_neighbours_after_others_moved(self) -> None:
+        board = self.board(Reorder(id="r", items=["A"], to="front"))
+        board.apply(Committed(seq=7, by="q", op=Reorder(id="s", items=["P"], to="front")))
+        board.apply(Committed(seq=8, by="p", op=Undo(id="u", target="r")))
+        # A was above P: it goes back just above P, wherever P is now.
+        assert "".join(board.stroke_ids()) == "XBYPA"
+
+    def test_a_snapshot_keeps_the_order_and_what_an_undo_needs(self) -> None:
+        board = self.board(Reorder(id="r", items=["Y"], to="back"))
+        state = msgspec.json.decode(msgspec.json.encode(board.state()), type=BoardState)
+        again = Board.from_state(state)
+        assert again.stroke_ids() == board.stroke_ids() == ["Y", "P", "A", "X", "B"]
+        again.apply(Committed(seq=9, by="p", op=Undo(id="u", target="r")))
+        assert "".join(again.stroke_ids()) == "PAXBY"
+
+    def test_only_a_change_of_order_marks_the_board_reordered(self) -> None:
+        board = self.board()
+        board.apply(Committed(seq=6, by="p", op=Reorder(id="r", items=["Y"], to="front")))
+        assert not board.take_reordered()  # Y was on top already
+        board.apply(Committed(seq=7, by="p", op=Reorder(id="s", items=["P"], to="front")))
+        assert board.take_reordered()
+        assert not board.take_reordered()

@@ -1,9 +1,10 @@
-"""The board's rules are written twice, in `drawnet.protocol.Board` and in `frontend/js/board.js`; this
-test keeps them equal. Hypothesis makes random op sequences (adds of every kind, transforms, text edits,
-erases, clears, undos and redos by several users resolved the way the room resolves them, stale undos,
-resends of ops already applied, a late joiner's snapshot halfway) and both boards apply the same
-committed ops: their visible items (with transforms and edited texts, float for float), their whole
-states (undo history included) and every author's undo and redo targets must be identical.
+"""The board's rules are written twice, in `drawnet.protocol.Board` and in `frontend/js/board.js`; this test
+keeps them equal. Hypothesis makes random op sequences (adds of every kind, transforms, reorders to the
+front, the back, forward and backward, text edits, erases, clears, undos and redos by several users
+resolved the way the room resolves them, stale undos, resends of ops already applied, a late joiner's
+snapshot halfway) and both boards apply the same committed ops: their visible items in stacking order
+(with transforms and edited texts, float for float), their whole states (every item in order, hidden ones
+too, and the undo history) and every author's undo and redo targets must be identical.
 
 board.js runs under node (the same `node` as `node --test tests/frontend/`), one process for the module,
 fed one sequence per line by `tests/frontend/conformance/board-runner.mjs`.
@@ -35,15 +36,32 @@ from drawnet.protocol import (
     Erase,
     Op,
     Redo,
+    Reorder,
     Transform,
     Undo,
 )
 from drawnet.protocol.board import invertible
+from drawnet.protocol.messages import Place
 
 RUNNER = Path(__file__).parents[1] / "frontend" / "conformance" / "board-runner.mjs"
 AUTHORS = ["u1", "u2", "guest:3"]
-ACTIONS = ["add", "add", "add", "transform", "transform", "edit", "erase", "clear", "undo", "redo", "resend"]
-"""What the next op does (adds and transforms more often than the rest)."""
+ACTIONS = [
+    "add",
+    "add",
+    "add",
+    "transform",
+    "transform",
+    "reorder",
+    "reorder",
+    "edit",
+    "erase",
+    "clear",
+    "undo",
+    "redo",
+    "undo",
+    "resend",
+]
+"""What the next op does (adds, transforms, reorders and undos more often than the rest)."""
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 
@@ -138,23 +156,7 @@ def sequences(draw: st.DrawFn) -> tuple[list[Committed], int | None]:
     for n in range(draw(st.integers(1, 40))):
         author = draw(st.sampled_from(AUTHORS))
         items = [item.id for item in room.strokes] or ["nothing"]
-        action = draw(
-            st.sampled_from(
-                [
-                    "add",
-                    "add",
-                    "add",
-                    "transform",
-                    "transform",
-                    "edit",
-                    "erase",
-                    "clear",
-                    "undo",
-                    "redo",
-                    "resend",
-                ]
-            )
-        )
+        action = draw(st.sampled_from(ACTIONS))
         op_id = f"op{n}"
         op: Op
         if action == "resend" and log:
@@ -167,6 +169,10 @@ def sequences(draw: st.DrawFn) -> tuple[list[Committed], int | None]:
         if action == "transform":
             named = draw(st.lists(st.sampled_from(items), min_size=1, max_size=3))
             op = Transform(id=op_id, items=named, m=draw(matrix))
+        elif action == "reorder":
+            named = draw(st.lists(st.sampled_from(items), min_size=1, max_size=4))
+            place: Place = draw(st.sampled_from(["front", "back", "forward", "backward"]))
+            op = Reorder(id=op_id, items=named, to=place)
         elif action == "edit":
             op = EditText(id=op_id, item=draw(st.sampled_from(items)), text=draw(text))
         elif action == "erase":

@@ -40,10 +40,11 @@ from drawnet.protocol import (
     Committed,
     EditText,
     Op,
+    Reorder,
     Transform,
     encode,
 )
-from drawnet.protocol.messages import ClearBoard, Erase, Redo, StrokeEntry, Undo
+from drawnet.protocol.messages import ClearBoard, Erase, Place, Redo, StrokeEntry, Undo
 
 
 def stroke(pts: list[tuple[float, float, float]], **style: object) -> AddStroke:
@@ -418,7 +419,9 @@ class _Store:
 _ops = st.lists(
     st.tuples(
         st.sampled_from(
-            ["stroke"] * 4 + ["shape", "note", "transform", "edit", "erase", "undo", "undo", "redo", "clear"]
+            ["stroke"] * 4
+            + ["shape", "note", "transform", "reorder", "reorder", "edit", "erase", "undo", "undo", "redo"]
+            + ["clear"]
         ),
         st.sampled_from(["ann", "bob"]),
         st.integers(0, 1_000),
@@ -443,6 +446,10 @@ def _op(kind: str, n: int, seq: int, board: Board, author: str) -> Op:  # noqa: 
         case "transform":
             named = [ids[n % len(ids)]] if ids else ["nothing"]
             return Transform(id=f"t{seq}", items=named, m=(1.0, 0.0, 0.0, 1.0, float(n), 1.5))
+        case "reorder":
+            named = [ids[n % len(ids)], ids[(n // 7) % len(ids)]] if ids else ["nothing"]
+            place: Place = ("front", "back", "forward", "backward")[n % 4]
+            return Reorder(id=f"o{seq}", items=named, to=place)
         case "edit":
             return EditText(id=f"d{seq}", item=ids[n % len(ids)] if ids else "nothing", text=f"edit {n}")
         case "erase":

@@ -18,6 +18,7 @@ from drawnet.protocol import (
     Erase,
     Op,
     Redo,
+    Reorder,
     Transform,
     Undo,
 )
@@ -51,7 +52,9 @@ class _Stroke(msgspec.Struct, frozen=True, gc=False, tag="stroke", tag_field="ki
 
 
 _record = msgspec.json.Decoder(_Record)
-_Logged = _Stroke | AddShape | AddText | AddNote | Transform | EditText | Erase | ClearBoard | Undo | Redo
+_Logged = (
+    _Stroke | AddShape | AddText | AddNote | Transform | Reorder | EditText | Erase | ClearBoard | Undo | Redo
+)
 _op: msgspec.json.Decoder[_Logged] = msgspec.json.Decoder(_Logged)
 
 

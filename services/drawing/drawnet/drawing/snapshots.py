@@ -9,8 +9,11 @@ chunks (`snapshot_chunks` rows) of about `CHUNK_BYTES` of JSON each, consecutive
 Strokes are only ever added at the top of a board, so new strokes go into the last chunk (or open a new
 one), and a snapshot rewrites only the chunks whose strokes an op added, changed or dropped: its cost
 follows the ops since the last one, not the size of the board (rewriting a 10,000-stroke board whole was
-megabytes every few thousand ops; bench/persistence). The response of `GET …/snapshot` is the chunks'
-bytes joined: a `BoardState`, byte for byte what encoding the board gives (a unit test keeps them equal).
+megabytes every few thousand ops; bench/persistence). A `reorder` (or its undo or redo) changes the
+stacking order, which the chunks' order is: the next snapshot after one is written whole, in a new layout
+that follows the new order (chunk keys only increase along the board, whatever the items' seqs). The
+response of `GET …/snapshot` is the chunks' bytes joined: a `BoardState`, byte for byte what encoding the
+board gives (a unit test keeps them equal).
 
 Writes of changed chunks apply to the chunking they were made for: a head names its `layout`, made anew
 by each whole write. When the stored head is not the one the persister last wrote (the API wrote the
@@ -205,7 +208,9 @@ class _Layout:
         """Put a stroke added at the top of the board into the last chunk, or into a new one: its key."""
         key = next(reversed(self.chunks), None)
         if key is None or self.open_bytes >= CHUNK_BYTES:
-            key, self.open_bytes = seq, 0
+            # Keys increase along the board: an item's seq, or past the last key when a reorder put
+            # items with older seqs above newer ones.
+            key, self.open_bytes = seq if key is None else max(seq, key + 1), 0
             self.chunks[key] = {}
         self.chunks[key][stroke_id] = None
         self.chunk_of[stroke_id] = key
@@ -357,6 +362,8 @@ def _snapshot(namespace: str, session: str, cached: _Cached) -> SnapshotWrite:
     """The snapshot of a cached board now: its changed chunks, or all of them in a new layout."""
     board, layout = cached.board, cached.layout
     changed = board.take_changes()
+    if board.take_reordered():
+        layout = None  # the chunks no longer follow the board's order
     if layout is None:
         write, cached.layout = whole_snapshot(namespace, session, board, cached.bodies)
         return write

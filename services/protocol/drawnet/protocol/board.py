@@ -10,6 +10,8 @@ in sequence order with these rules, so after quiescence they all reach the same 
 - `transform` applies its matrix after the transform each named visible item has (concurrent transforms
   compose in log order); undoing it applies the inverse matrix, redoing it the matrix again.
 - `edit` replaces the text of a visible text or note; undoing it puts the text before it back.
+- `reorder` moves the named visible items in the stacking order (`reorder()` says exactly how); undoing
+  it puts each back just above the item that was below it (`restore()`), redoing it moves them again.
 - `undo` and `redo` act on their author's own ops, newest first: each author has an undo stack and a redo
   stack of at most `UNDO_DEPTH` ops; a new op clears its author's redo stack. The room resolves which op an
   undo or redo targets before logging it, so the log says exactly what happens.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 
 import msgspec
 
@@ -38,6 +41,7 @@ from drawnet.protocol.messages import (
     Erase,
     Item,
     Redo,
+    Reorder,
     StrokeEntry,
     Transform,
     Undo,
@@ -114,7 +118,7 @@ class _Stroke:
 class _Effect:
     """What an undoable op did, so it can be undone and redone."""
 
-    __slots__ = ("by", "id", "kind", "m", "targets", "texts", "undone")
+    __slots__ = ("below", "by", "id", "kind", "m", "targets", "texts", "to", "undone")
 
     def __init__(
         self,
@@ -124,6 +128,8 @@ class _Effect:
         targets: tuple[str, ...],
         m: Matrix | None = None,
         texts: tuple[str, str] | None = None,
+        to: str | None = None,
+        below: tuple[str | None, ...] | None = None,
     ) -> None:
         self.id = op_id
         self.by = by
@@ -132,12 +138,73 @@ class _Effect:
         self.undone = False
         self.m = m
         self.texts = texts
+        self.to = to
+        self.below = below
+
+
+def reorder(order: list[str], targets: tuple[str, ...], to: str, visible: Callable[[str], bool]) -> list[str]:
+    """The stacking order (ids bottom to top) after a `reorder` of `targets` (ids in `order`) `to`:
+
+    - `front` / `back`: the targets go to the top / the bottom, in the order they had;
+    - `forward`: from the bottom up, targets are carried along until the next entry that is visible
+      and not a target, and put just above it (together, in their order); a target with none above it
+      stays on top;
+    - `backward`: the same from the top down, putting them just below it.
+
+    Linear in the board's size; board.js's `reorder` does exactly the same.
+    """
+    moving = set(targets)
+    if to in {"front", "back"}:
+        rest = [i for i in order if i not in moving]
+        moved = [i for i in order if i in moving]
+        return rest + moved if to == "front" else moved + rest
+    scan = order if to == "forward" else order[::-1]
+    out: list[str] = []
+    carried: list[str] = []
+    for i in scan:
+        if i in moving:
+            carried.append(i)
+            continue
+        out.append(i)
+        if carried and visible(i):
+            out.extend(carried)
+            carried.clear()
+    out.extend(carried)
+    return out if to == "forward" else out[::-1]
+
+
+def restore(order: list[str], targets: tuple[str, ...], below: tuple[str | None, ...]) -> list[str]:
+    """The stacking order after undoing a reorder: each target that is still in `order` goes just above
+    the entry that was below it (`below`, aligned with `targets`; None: to the bottom). A target whose
+    neighbour is gone for good stays where it is. Linear; board.js's `restore` does the same."""
+    held = set(order)
+    above: dict[str | None, str] = {
+        neighbour: target
+        for target, neighbour in zip(targets, below, strict=True)
+        if target in held and (neighbour is None or neighbour in held)
+    }
+    moving = set(above.values())
+    pending = set(moving)
+    out: list[str] = []
+
+    def put(entry: str | None) -> None:
+        while (entry := above.get(entry)) is not None and entry in pending:
+            pending.discard(entry)
+            out.append(entry)
+
+    put(None)
+    for i in order:
+        if i not in moving:
+            out.append(i)
+            put(i)
+    out.extend(i for i in order if i in pending)  # only a malformed history leaves any (a cycle)
+    return out
 
 
 class Board:
     """The strokes of one session in the order they were committed, with their undo history."""
 
-    __slots__ = ("_effects", "_op_seqs", "_redo", "_strokes", "_touched", "_undo", "seq")
+    __slots__ = ("_effects", "_op_seqs", "_redo", "_reordered", "_strokes", "_touched", "_undo", "seq")
 
     def __init__(self) -> None:
         self.seq = 0
@@ -147,6 +214,7 @@ class Board:
         self._undo: dict[str, list[str]] = {}
         self._redo: dict[str, list[str]] = {}
         self._touched: dict[str, None] | None = None
+        self._reordered = False
 
     # ------------------------------------------------------------------------------------- reading
 
@@ -188,6 +256,11 @@ class Board:
             return []
         touched, self._touched = list(self._touched), {}
         return touched
+
+    def take_reordered(self) -> bool:
+        """Whether the stacking order changed (a `reorder`, its undo or redo) since the last call."""
+        reordered, self._reordered = self._reordered, False
+        return reordered
 
     def seq_of(self, op_id: str) -> int | None:
         """The sequence number at which the op `op_id` was applied, if this board applied it."""
@@ -241,6 +314,10 @@ class Board:
                 targets = tuple(t for t in dict.fromkeys(named) if self._visible(t))
                 self._transform(targets, m)
                 self._done(_Effect(op.id, by, "transform", targets, m=m))
+            case Reorder(items=named, to=to):
+                targets = tuple(t for t in dict.fromkeys(named) if self._visible(t))
+                below = self._reorder(targets, to)
+                self._done(_Effect(op.id, by, "reorder", targets, to=to, below=below))
             case EditText():
                 self._edit(op, by)
             case ClearBoard():
@@ -284,6 +361,23 @@ class Board:
                 if self._touched is not None:
                     self._touched[target] = None
 
+    def _reorder(self, targets: tuple[str, ...], to: str) -> tuple[str | None, ...]:
+        """Move the targets `to`; what was below each of them before (for its undo)."""
+        order = list(self._strokes)
+        wanted = set(targets)
+        below_of = {i: under for under, i in zip([None, *order], order, strict=False) if i in wanted}
+        held = tuple(t for t in targets if t in below_of)
+        self._order(reorder(order, held, to, self._visible), targets, order)
+        return tuple(below_of.get(t) for t in targets)
+
+    def _order(self, order: list[str], moved: tuple[str, ...], before: list[str] | None = None) -> None:
+        if order == (list(self._strokes) if before is None else before):
+            return
+        self._strokes = {stroke_id: self._strokes[stroke_id] for stroke_id in order}
+        self._reordered = True
+        if self._touched is not None:
+            self._touched.update(dict.fromkeys(t for t in moved if t in self._strokes))
+
     def _set_text(self, entry: _Stroke, text: str) -> None:
         entry.text = text
         if self._touched is not None:
@@ -299,6 +393,9 @@ class Board:
         effect.undone = undone
         if effect.kind == "transform" and effect.m is not None:
             self._transform(effect.targets, invert(effect.m) if undone else effect.m)
+            return
+        if effect.kind == "reorder":
+            self._reorder_again(effect, undone=undone)
             return
         if effect.kind == "edit":
             entry = self._strokes.get(effect.targets[0]) if effect.targets else None
@@ -317,6 +414,13 @@ class Board:
                 entry.removed_by.discard(effect.id)
             else:
                 entry.removed_by.add(effect.id)
+
+    def _reorder_again(self, effect: _Effect, *, undone: bool) -> None:
+        """Undo a reorder (each item back above its old neighbour), or redo it (moved `to` again)."""
+        if not undone and effect.to is not None:
+            effect.below = self._reorder(effect.targets, effect.to)
+        elif undone and effect.below is not None:
+            self._order(restore(list(self._strokes), effect.targets, effect.below), effect.targets)
 
     def _done(self, effect: _Effect) -> None:
         """A new op by its author: undoable; whatever the author could redo is gone for good."""
@@ -368,6 +472,8 @@ class Board:
                     undone=e.undone,
                     m=None if e.m is None else list(e.m),
                     texts=None if e.texts is None else list(e.texts),
+                    to=e.to,
+                    below=None if e.below is None else list(e.below),
                 )
                 for e in self._effects.values()
             ],
@@ -389,8 +495,18 @@ class Board:
             board._strokes[item.stroke.id] = entry
         for effect in state.effects:
             texts = (effect.texts[0], effect.texts[1]) if effect.texts and len(effect.texts) == 2 else None
+            below = None if effect.below is None else tuple(effect.below)
+            if below is not None and len(below) != len(effect.targets):
+                below = None
             restored = _Effect(
-                effect.id, effect.by, effect.kind, tuple(effect.targets), _matrix(effect.m), texts
+                effect.id,
+                effect.by,
+                effect.kind,
+                tuple(effect.targets),
+                _matrix(effect.m),
+                texts,
+                effect.to,
+                below,
             )
             restored.undone = effect.undone
             board._effects[effect.id] = restored

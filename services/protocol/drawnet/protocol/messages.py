@@ -49,6 +49,8 @@ FontSize = Annotated[float, msgspec.Meta(gt=0, le=HARD_MAX_FONT_SIZE)]
 Text = Annotated[str, msgspec.Meta(max_length=HARD_MAX_TEXT_CHARS)]
 ShapeName = Literal["rect", "ellipse", "diamond", "arrow", "line"]
 Align = Literal["left", "center", "right"]
+Place = Literal["front", "back", "forward", "backward"]
+"""Where a `reorder` puts its items in the stacking order."""
 Factor = Annotated[float, msgspec.Meta(ge=-1000, le=1000)]
 Matrix = tuple[Factor, Factor, Factor, Factor, Extent, Extent]
 """An affine transform [a, b, c, d, e, f]: (x, y) -> (a x + c y + e, b x + d y + f), as canvas's
@@ -146,6 +148,16 @@ class Transform(msgspec.Struct, frozen=True, gc=False, tag="transform", tag_fiel
     m: Matrix
 
 
+class Reorder(msgspec.Struct, frozen=True, gc=False, tag="reorder", tag_field="kind"):
+    """Changes where the named visible items are in the stacking order: to the `front` (top) or the `back`
+    (bottom) of the board, keeping their order among themselves, or one step `forward` (each past the
+    next visible item above it that is not named) or `backward` (likewise, below)."""
+
+    id: Id
+    items: ItemIds
+    to: Place
+
+
 class EditText(msgspec.Struct, frozen=True, gc=False, tag="edit", tag_field="kind"):
     """Replaces the text of a text or a note."""
 
@@ -185,7 +197,19 @@ class Redo(msgspec.Struct, frozen=True, gc=False, tag="redo", tag_field="kind"):
 Item = AddStroke | AddShape | AddText | AddNote
 """What a board holds: each item is the op that added it (its id is the op's)."""
 
-Op = AddStroke | AddShape | AddText | AddNote | Transform | EditText | Erase | ClearBoard | Undo | Redo
+Op = (
+    AddStroke
+    | AddShape
+    | AddText
+    | AddNote
+    | Transform
+    | Reorder
+    | EditText
+    | Erase
+    | ClearBoard
+    | Undo
+    | Redo
+)
 
 
 class StrokeEntry(msgspec.Struct, frozen=True, gc=False):
@@ -215,6 +239,11 @@ class Effect(msgspec.Struct, frozen=True, gc=False):
     """A transform's matrix (undone by its inverse)."""
     texts: list[str] | None = None
     """An edit's text before and after."""
+    to: str | None = None
+    """A reorder's `to` (done again by a redo)."""
+    below: list[str | None] | None = None
+    """A reorder's items' neighbours below them before it was done (or redone), in `targets`' order:
+    undoing it puts each item back just above its neighbour (None: at the bottom)."""
 
 
 class BoardState(msgspec.Struct, frozen=True, gc=False):
