@@ -258,6 +258,11 @@ export async function startBoard(config, session, linkFromUrl) {
   const selection = new Set();
   /** Whether new rectangles, ellipses and diamonds are filled (the toolbar's toggle, remembered). */
   let filled = local()?.getItem("drawnet.fill") === "1";
+  /** How new texts and notes are aligned, and whether new rectangles have round corners (remembered). */
+  const savedAlign = local()?.getItem("drawnet.align");
+  /** @type {"left" | "center" | "right"} */
+  let align = savedAlign === "center" || savedAlign === "right" ? savedAlign : "left";
+  let roundCorners = local()?.getItem("drawnet.corners") !== "sharp";
   /** My ops not yet seen committed: sent from this page, or left in the outbox by an earlier one. */
   /** @type {Set<string>} */
   const unconfirmed = new Set();
@@ -664,6 +669,7 @@ export async function startBoard(config, session, linkFromUrl) {
     canvas.dataset.tool = tool;
     canvas.style.setProperty("--tool-cursor", tools[tool].cursor);
     showPen();
+    invalidate(); // the selection bar follows the tool
   }
 
   for (const button of toolButtons) {
@@ -881,7 +887,8 @@ export async function startBoard(config, session, linkFromUrl) {
   };
   /** Items the tool in use keeps off the tiles (being dragged, or edited). @type {Set<string>} */
   let dragging = new Set();
-  const texts = textTool(toolContext, ToolKind.TEXT);
+  const texts = textTool(toolContext, ToolKind.TEXT, () => align);
+  const notes = textTool(toolContext, ToolKind.NOTE, () => align);
   /** @type {Record<ToolKindName, Tool>} */
   const tools = {
     select: selectionTool(toolContext),
@@ -891,11 +898,11 @@ export async function startBoard(config, session, linkFromUrl) {
     eraser: eraserTool(toolContext),
     line: shapeTool(toolContext, "line", () => filled),
     arrow: shapeTool(toolContext, "arrow", () => filled),
-    rect: shapeTool(toolContext, "rect", () => filled),
+    rect: shapeTool(toolContext, "rect", () => filled, () => roundCorners),
     ellipse: shapeTool(toolContext, "ellipse", () => filled),
     diamond: shapeTool(toolContext, "diamond", () => filled),
     text: texts,
-    note: textTool(toolContext, ToolKind.NOTE),
+    note: notes,
     laser: laserTool(toolContext, lasers),
   };
 
@@ -1142,7 +1149,38 @@ export async function startBoard(config, session, linkFromUrl) {
   }
   const contextBar = element("context-bar", HTMLDivElement);
   const orderGroup = element("order-group", HTMLDivElement);
-  /** Show what applies now: the stacking order for a selection. */
+  const alignGroup = element("align-group", HTMLDivElement);
+  const cornerGroup = element("corner-group", HTMLDivElement);
+  const alignButtons = /** @type {HTMLButtonElement[]} */ ([...alignGroup.querySelectorAll("[data-align]")]);
+  const cornerButtons = /** @type {HTMLButtonElement[]} */ ([...cornerGroup.querySelectorAll("[data-corners]")]);
+  // The bar's buttons do not take the focus: a text being typed stays in its editor (a blur commits it).
+  contextBar.addEventListener("pointerdown", (event) => event.preventDefault());
+  for (const button of alignButtons) {
+    button.addEventListener("click", () => {
+      align = /** @type {"left" | "center" | "right"} */ (button.dataset.align);
+      local()?.setItem("drawnet.align", align);
+      texts.realign();
+      notes.realign();
+      invalidate();
+    });
+  }
+  for (const button of cornerButtons) {
+    button.addEventListener("click", () => {
+      roundCorners = button.dataset.corners === "round";
+      local()?.setItem("drawnet.corners", roundCorners ? "round" : "sharp");
+      invalidate();
+    });
+  }
+  /**
+   * @param {HTMLButtonElement} button
+   * @param {boolean} chosen
+   */
+  function choose(button, chosen) {
+    button.classList.toggle("active", chosen);
+    button.setAttribute("aria-checked", String(chosen));
+  }
+  /** Show what applies now: the stacking order for a selection, the alignment for the text and note
+   * tools, the corners for the rectangle tool. */
   function showContext() {
     const writer = canWrite();
     let anySelected = false;
@@ -1153,7 +1191,11 @@ export async function startBoard(config, session, linkFromUrl) {
       }
     }
     orderGroup.hidden = !(writer && anySelected);
-    contextBar.hidden = orderGroup.hidden;
+    alignGroup.hidden = !(writer && (tool === ToolKind.TEXT || tool === ToolKind.NOTE));
+    cornerGroup.hidden = !(writer && tool === ToolKind.RECT);
+    for (const button of alignButtons) choose(button, button.dataset.align === align);
+    for (const button of cornerButtons) choose(button, (button.dataset.corners === "round") === roundCorners);
+    contextBar.hidden = orderGroup.hidden && alignGroup.hidden && cornerGroup.hidden;
   }
 
   /**

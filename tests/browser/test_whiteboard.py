@@ -213,3 +213,48 @@ def test_the_stacking_order_changes_with_keys_and_buttons_for_the_other_and_undo
     bob.reload()
     bob.expect_order([blue, green, red])
     bob.expect_pixel(overlap, tint("#e03131"))
+
+
+def test_new_texts_and_notes_take_the_alignment_and_rectangles_the_corners_picked_in_the_bar(
+    open_board: OpenBoard,
+) -> None:
+    ann, bob = two_people(open_board)
+    bar = ann.page.get_by_test_id("context-bar")
+    ann.pick_tool("text")
+    bar.wait_for()
+    ann.page.get_by_test_id("corners-round").wait_for(state="hidden")  # the corners are the rectangles'
+    ann.page.get_by_test_id("align-center").click()
+    ann.click((400, 300))
+    ann.type_text("centred\nlines")
+    ann.page.get_by_test_id("align-right").click()  # while typing: the editor keeps the focus
+    ann.type_text(" and more")
+    ann.finish_text()
+    bob.expect_items(["text"])
+    ((text, _, _),) = bob.placed()
+    camera = ann.state()["camera"]  # at 100 %: a canvas pixel is a board unit
+    # Where it was clicked is the lines' right end now: the text is drawn where it was typed.
+    assert (text["align"], text["text"], text["x"]) == ("right", "centred\nlines and more", 400 + camera["x"])
+    ann.pick_tool("note")
+    ann.click((600, 200))
+    ann.type_text("right")
+    ann.finish_text()
+    bob.expect_items(["text", "note"])
+    assert bob.placed()[1][0]["align"] == "right"
+
+    ann.pick_tool("rect")
+    ann.page.get_by_test_id("align-left").wait_for(state="hidden")
+    ann.page.get_by_test_id("corners-sharp").click()
+    ann.drag((300, 450), (400, 520))
+    ann.page.get_by_test_id("corners-round").click()
+    ann.drag((450, 450), (550, 520))
+    bob.expect_items(["text", "note", "shape", "shape"])
+    assert [op["rounded"] for op, _, _ in bob.placed()[2:]] == [False, True]
+    # The choices are remembered by this browser.
+    ann.page.get_by_test_id("corners-sharp").click()
+    ann.reload()
+    ann.pick_tool("rect")
+    ann.page.locator('[data-testid="corners-sharp"][aria-checked="true"]').wait_for()
+    ann.pick_tool("text")
+    ann.page.locator('[data-testid="align-right"][aria-checked="true"]').wait_for()
+    ann.pick_tool("pen")
+    bar.wait_for(state="hidden")

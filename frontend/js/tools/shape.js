@@ -29,9 +29,10 @@ export function tint(color) {
  * @param {ToolContext} ctx
  * @param {ShapeTool} name
  * @param {() => boolean} filled whether closed shapes are filled (the toolbar's toggle)
+ * @param {() => boolean} [round] whether rectangles get round corners (the selection bar's choice)
  * @returns {Tool}
  */
-export function shapeTool(ctx, name, filled) {
+export function shapeTool(ctx, name, filled, round = () => true) {
   /** @type {ShapeOp | null} */
   let current = null;
   /** @type {{x: number, y: number} | null} */
@@ -69,7 +70,7 @@ export function shapeTool(ctx, name, filled) {
         width: Math.min(ctx.limits().max_width, prefs.penWidth),
         opacity: 1,
         fill: !isLine && filled() ? tint(prefs.penColor) : null,
-        rounded: name === "rect",
+        rounded: name === "rect" && round(),
         start_head: false,
         end_head: name === "arrow",
       };

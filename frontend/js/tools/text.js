@@ -26,12 +26,15 @@ export function fontSizeFor(penWidth, max) {
   return Math.min(max, 8 + 4 * penWidth);
 }
 
+/** @typedef {"left" | "center" | "right"} AlignName */
+
 /**
  * @param {ToolContext} ctx
  * @param {"text" | "note"} name
- * @returns {Tool & {edit: (id: string) => void}}
+ * @param {() => AlignName} [alignment] how new texts and notes are aligned (the selection bar's choice)
+ * @returns {Tool & {edit: (id: string) => void, realign: () => void}}
  */
-export function textTool(ctx, name) {
+export function textTool(ctx, name, alignment = () => "left") {
   /** @type {{area: HTMLTextAreaElement, item: TextOp | NoteOp, existing: boolean} | null} */
   let editor = null;
 
@@ -78,7 +81,10 @@ export function textTool(ctx, name) {
     const y = m ? m[1] * item.x + m[3] * item.y + m[5] : item.y;
     const size = item.size * zoom * scale;
     const lines = area.value.split("\n").length;
-    area.style.left = `${(x - camera.x) * zoom}px`;
+    // A text's x is its lines' left end, centre or right end (its alignment); a note's is its card's left.
+    const wide = Math.max(4, ...area.value.split("\n").map((l) => l.length + 1)) * 0.62 * size;
+    const shift = item.kind === "text" ? (item.align === "center" ? wide / 2 : item.align === "right" ? wide : 0) : 0;
+    area.style.left = `${(x - camera.x) * zoom - shift}px`;
     area.style.top = `${(y - camera.y) * zoom}px`;
     area.style.fontSize = `${size}px`;
     area.style.lineHeight = String(LINE_HEIGHT);
@@ -91,7 +97,7 @@ export function textTool(ctx, name) {
       area.style.padding = `${pad}px`;
       area.style.background = item.fill;
     } else {
-      area.style.width = `${Math.max(4, ...area.value.split("\n").map((l) => l.length + 1)) * 0.62 * size}px`;
+      area.style.width = `${wide}px`;
       area.style.height = `${lines * LINE_HEIGHT * size + 4}px`;
     }
   }
@@ -125,9 +131,9 @@ export function textTool(ctx, name) {
     const prefs = ctx.prefs();
     const size = fontSizeFor(prefs.penWidth, ctx.limits().max_font_size);
     if (name === "note") {
-      return { kind: OpKind.NOTE, id: ctx.nextId(), x: at.x, y: at.y, w: NOTE_WIDTH, text: "", size: Math.min(size, 24), fill: NOTE_FILL, color: "#1e1e1e", align: "left" };
+      return { kind: OpKind.NOTE, id: ctx.nextId(), x: at.x, y: at.y, w: NOTE_WIDTH, text: "", size: Math.min(size, 24), fill: NOTE_FILL, color: "#1e1e1e", align: alignment() };
     }
-    return { kind: OpKind.TEXT, id: ctx.nextId(), x: at.x, y: at.y, text: " ", size, color: prefs.penColor, align: "left", opacity: 1 };
+    return { kind: OpKind.TEXT, id: ctx.nextId(), x: at.x, y: at.y, text: " ", size, color: prefs.penColor, align: alignment(), opacity: 1 };
   }
 
   return {
@@ -155,6 +161,12 @@ export function textTool(ctx, name) {
       commit();
     },
     busy: () => editor !== null,
+    realign() {
+      // A text being typed takes the new alignment; one on the board keeps its own (items do not change).
+      if (!editor || editor.existing) return;
+      editor.item = { ...editor.item, align: alignment() };
+      place();
+    },
     edit(id) {
       const item = ctx.item(id);
       if (item && (item.kind === "text" || item.kind === "note")) open(item, true);
