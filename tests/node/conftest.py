@@ -19,12 +19,16 @@ from drawnet.testkit.cluster import BuiltImage, Drawnet, ImagesMissingError, bui
 from drawnet.testkit.kube import BinariesMissingError, find_binaries
 from drawnet.testkit.node import NodeUnavailableError, RealNode, find_node_binaries, leftovers
 from drawnet.testkit.operator import RawKube
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import playwright as playwright  # noqa: PLC0414 - the fixture, for this tier
 from tests.conftest import missing_dependency
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from kubernetes.client import ApiClient
+    from playwright.sync_api import Browser
+    from playwright.sync_api import Playwright as PlaywrightDriver
 
 
 TEAM_NAMESPACE = "team-a"
@@ -81,3 +85,10 @@ def node_api(real_node: RealNode) -> Iterator[ApiClient]:
 @pytest.fixture
 def kube(node_api: ApiClient) -> RawKube:
     return RawKube(node_api)
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: PlaywrightDriver) -> Iterator[Browser]:
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()

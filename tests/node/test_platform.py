@@ -16,7 +16,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -24,20 +23,27 @@ import httpx
 import pytest
 import yaml
 
-from drawnet.testkit.cluster import pod_exec
 from drawnet.testkit.kube import wait_until
 from drawnet.testkit.node import INGRESS_HOST, NODE_NAME
 from drawnet.testkit.operator import DrawingSessions, RawKube
 from tests.browser.board_page import BoardPage
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.browser.conftest import playwright as playwright  # noqa: PLC0414 - the fixture, for this module
 from tests.node.conftest import TEAM_NAMESPACE
+from tests.node.kit import (
+    EXAMPLE,
+    apply_example,
+    draw_strokes,
+    people_at,
+    people_at_a_new_board,
+    sessions_of_the_test,
+    sql,
+    stored_ops,
+    unique,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from playwright.sync_api import Browser, BrowserContext
-    from playwright.sync_api import Playwright as PlaywrightDriver
+    from playwright.sync_api import Browser
 
     from drawnet.testkit.cluster import Drawnet
     from drawnet.testkit.node import RealNode
@@ -46,74 +52,23 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.node, pytest.mark.browser, pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "drawingsession.yaml"
-STROKE = [(120, 120), (180, 160), (240, 140), (300, 200)]
 
 
 # ------------------------------------------------------------------------------------------ fixtures
 
 
-@pytest.fixture(scope="module")
-def browser(playwright: PlaywrightDriver) -> Iterator[Browser]:
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield chromium
-    chromium.close()
-
-
 @pytest.fixture
 def sessions(drawnet: Drawnet, kube: RawKube) -> Iterator[DrawingSessions]:
     """DrawingSessions in the release's namespace; this test's are deleted afterwards."""
-    found = DrawingSessions(kube.api, drawnet.namespace)
-    before = {item["metadata"]["name"] for item in found.list()}
-    yield found
-    for item in found.list():
-        if item["metadata"]["name"] not in before:
-            found.delete(item["metadata"]["name"])
+    with sessions_of_the_test(kube, drawnet.namespace) as found:
+        yield found
 
 
 @pytest.fixture
 def person(browser: Browser, drawnet: Drawnet) -> Iterator[Callable[[str], BoardPage]]:
     """A new person with a browser of their own, at the web app's public URL (through the ingress)."""
-    contexts: list[BrowserContext] = []
-
-    def new_person(name: str) -> BoardPage:
-        context = browser.new_context(viewport={"width": 1100, "height": 720})
-        context.set_default_timeout(20_000)
-        contexts.append(context)
-        page = BoardPage(context.new_page(), drawnet.url)
-        page.as_person(name)
-        return page
-
-    yield new_person
-    for context in contexts:
-        context.close()
-
-
-def apply_example(sessions: DrawingSessions, name: str | None = None) -> str:
-    """`kubectl apply -f examples/drawingsession.yaml` (under another name when given); its name."""
-    manifest = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
-    if name is not None:
-        manifest = copy.deepcopy(manifest)
-        manifest["metadata"]["name"] = name
-    sessions.create(manifest)
-    session_name: str = manifest["metadata"]["name"]
-    return session_name
-
-
-def people_at_a_new_board(
-    sessions: DrawingSessions, person: Callable[[str], BoardPage], prefix: str, *names: str
-) -> tuple[str, list[BoardPage]]:
-    """The example session applied under a new name, Ready; then each of `names` opens it, live."""
-    name = apply_example(sessions, unique(prefix))
-    sessions.wait_for_condition(name, "Ready", timeout=90)
-    people = [person(who) for who in names]
-    for someone in people:
-        someone.open(name)
-    return name, people
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+    with people_at(browser, drawnet.url) as new_person:
+        yield new_person
 
 
 def room_pod(kube: RawKube, namespace: str, session: str) -> dict[str, Any] | None:
@@ -125,31 +80,6 @@ def condition_time(obj: dict[str, Any], kind: str) -> dt.datetime:
         if condition["type"] == kind:
             return dt.datetime.fromisoformat(condition["lastTransitionTime"])
     raise AssertionError(f"no {kind} condition in {json.dumps(obj['status'])}")
-
-
-def sql(drawnet: Drawnet, kube: RawKube, query: str) -> str:
-    """A query run with psql in the evaluation PostgreSQL's pod (its socket: local trust); its output."""
-    pod = kube.list("v1", "Pod", drawnet.namespace, selector="app.kubernetes.io/component=postgresql")[0]
-    output = pod_exec(
-        kube.api,
-        drawnet.namespace,
-        pod["metadata"]["name"],
-        ["psql", "-U", "drawnet", "-d", "drawnet", "-tAc", query],
-    )
-    return output.strip()
-
-
-def stored_ops(drawnet: Drawnet, kube: RawKube, session: str, namespace: str = "") -> int:
-    # Names of DNS labels: no quote can be in them.
-    namespace = namespace or drawnet.namespace
-    query = f"select count(*) from ops where namespace = '{namespace}' and session = '{session}'"  # noqa: S608
-    return int(sql(drawnet, kube, query))
-
-
-def draw_strokes(person: BoardPage, count: int, *, offset: int = 0) -> None:
-    for index in range(count):
-        dy = 12 * (index + offset)
-        person.draw_stroke([(x, y + dy) for x, y in STROKE])
 
 
 # ----------------------------------------------------------------------------------------------- tests

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from drawnet.testkit.kube import ControlPlaneError, tool_path, wait_until
 from drawnet.testkit.node import INGRESS_CLASS, INGRESS_HOST, POD_SUBNET, RealNode, find_node_binaries
-from drawnet.testkit.operator import RawKube
+from drawnet.testkit.operator import DrawingSessions, RawKube
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -37,7 +37,7 @@ _ROOT = Path(__file__).resolve().parents[4]
 CHART = _ROOT / "charts" / "drawnet"
 IMAGES_SCRIPT = _ROOT / "tools" / "images" / "build.sh"
 # The components the chart runs, by the label the chart gives their pods.
-COMPONENTS = ("nats", "postgresql", "drawing", "operator")
+COMPONENTS = ("nats", "postgresql", "drawing", "persister", "operator")
 
 
 class ImagesMissingError(ControlPlaneError):
@@ -77,7 +77,7 @@ def built_images(*, build: bool = False) -> dict[str, BuiltImage]:
     return images
 
 
-def chart_values(images: dict[str, BuiltImage]) -> dict[str, Any]:
+def chart_values(images: dict[str, BuiltImage], host: str = INGRESS_HOST) -> dict[str, Any]:
     """The chart's values on the node: our images, the node's ingress on plain HTTP, and its pod network
     as the proxies whose X-Forwarded-For names the client (Traefik reaches the pods from the bridge's
     address in it; 198.18.0.0/15 is none of the chart's default private ranges)."""
@@ -87,7 +87,7 @@ def chart_values(images: dict[str, BuiltImage]) -> dict[str, Any]:
             for name in ("operator", "drawing", "room", "nats", "postgresql")
         },
         "imagePullPolicy": "IfNotPresent",  # imported into containerd: no registry is ever asked
-        "public": {"host": INGRESS_HOST, "tls": False, "trustedProxies": [POD_SUBNET]},
+        "public": {"host": host, "tls": False, "trustedProxies": [POD_SUBNET]},
         "ingress": {"enabled": True, "className": INGRESS_CLASS},
     }
 
@@ -105,10 +105,12 @@ class Drawnet:
     """Namespaces besides the release's whose sessions the platform serves (`operator.namespaces`): made
     (Pod Security restricted too) before the install."""
     install_seconds: float | None = None
+    host: str = INGRESS_HOST
+    """Its public host (`public.host`), one of the node's INGRESS_HOSTS."""
 
     @property
     def url(self) -> str:
-        return self.node.ingress_url
+        return f"http://{self.host}"
 
     def helm(self, *args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         home = Path(tempfile.gettempdir()) / "drawnet-helm-home"
@@ -141,7 +143,7 @@ class Drawnet:
     def upgrade(self, *, install: bool = False, timeout: float = 300, **values: Any) -> None:
         """``helm upgrade`` (or install) with the node's values, ``extra_values`` and ``values``, and
         wait until every component is Ready."""
-        every = merged(merged(chart_values(self.images), self.extra_values), values)
+        every = merged(merged(chart_values(self.images, self.host), self.extra_values), values)
         if self.other_namespaces:
             every = merged({"operator": {"namespaces": [self.namespace, *self.other_namespaces]}}, every)
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
@@ -152,6 +154,22 @@ class Drawnet:
         finally:
             Path(handle.name).unlink()
         self.wait_ready(timeout=timeout)
+
+    def uninstall(self, *, timeout: float = 180) -> None:
+        """Its sessions deleted (the operator archives each and removes its room), ``helm uninstall``,
+        then its namespaces deleted with what helm keeps (Secrets, volume claims); not waited for."""
+        with self.node.api_client() as api:
+            kube = RawKube(api)
+            for namespace in (self.namespace, *self.other_namespaces):
+                sessions = DrawingSessions(api, namespace)
+                names = [item["metadata"]["name"] for item in sessions.list()]
+                for name in names:
+                    sessions.delete(name)
+                for name in names:
+                    sessions.wait_gone(name, timeout=timeout)
+            self.helm("uninstall", self.release, "--namespace", self.namespace, "--wait", timeout=timeout)
+            for namespace in (self.namespace, *self.other_namespaces):
+                kube.request_sync("DELETE", f"/api/v1/namespaces/{namespace}")
 
     def wait_ready(self, *, timeout: float = 300) -> None:
         with self.node.api_client() as api:

@@ -57,6 +57,7 @@ __all__ = [
     "BRIDGE",
     "BRIDGE_IP",
     "INGRESS_HOST",
+    "INGRESS_HOSTS",
     "NODE_NAME",
     "NodeBinaries",
     "NodeError",
@@ -78,6 +79,9 @@ INGRESS_HTTP_PORT = 80  # Traefik's entry point on the bridge: the URLs browsers
 # The public host of what the node's ingress serves: /etc/hosts maps it to the bridge while the node runs
 # (.test is reserved for testing, RFC 2606), so browsers and clients on this machine use real URLs.
 INGRESS_HOST = "draw.drawnet.test"
+INGRESS_HOSTS = (INGRESS_HOST, "ha.drawnet.test")
+"""The names this machine's /etc/hosts maps to the node's ingress while it runs: one per release a test
+installs (each its own `public.host`)."""
 _HOSTS_FILE = Path("/etc/hosts")
 _HOSTS_MARK = "# drawnet-node"
 ROOT = Path(os.environ.get("DRAWNET_NODE_DIR", "/var/lib/drawnet-node"))
@@ -337,10 +341,10 @@ def _hosts_text() -> str:
 
 
 def _set_hosts_entry(*, present: bool) -> None:
-    """Add (or remove) the line that maps INGRESS_HOST to the bridge, marked as ours."""
+    """Add (or remove) the line that maps INGRESS_HOSTS to the bridge, marked as ours."""
     kept = [line for line in _hosts_text().splitlines() if not line.endswith(_HOSTS_MARK)]
     if present:
-        kept.append(f"{BRIDGE_IP} {INGRESS_HOST} {_HOSTS_MARK}")
+        kept.append(f"{BRIDGE_IP} {' '.join(INGRESS_HOSTS)} {_HOSTS_MARK}")
     # In place (not a rename): /etc/hosts may be a bind mount.
     _HOSTS_FILE.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
 
