@@ -290,7 +290,50 @@ export class Api {
   importBoard(session, exported, bearer) {
     return this.request("POST", `/sessions/${encodeURIComponent(session)}/import`, { body: exported, bearer });
   }
+
+  /**
+   * Upload a picture for the board: the service checks it by decoding it, strips its metadata and
+   * re-encodes it (docs/api.md, Images); its answer names it by its SHA-256.
+   * @param {string} session
+   * @param {Blob} file
+   * @param {string | null} bearer
+   * @returns {Promise<StoredImage>}
+   */
+  async uploadImage(session, file, bearer) {
+    /** @type {Record<string, string>} */
+    const headers = { Accept: "application/json", "Content-Type": "application/octet-stream" };
+    if (bearer) headers.Authorization = `Bearer ${bearer}`;
+    /** @type {Response} */
+    let response;
+    try {
+      response = await this.fetch(`${this.base}/sessions/${encodeURIComponent(session)}/images`, {
+        method: "POST",
+        headers,
+        body: file,
+        credentials: "same-origin",
+      });
+    } catch (error) {
+      throw new ApiError(0, `the drawing service did not answer (${String(error)})`);
+    }
+    if (!response.ok) throw new ApiError(response.status, await problem(response));
+    return response.json();
+  }
+
+  /**
+   * A stored picture of the board (cached by the browser for good: its URL names its content).
+   * @param {string} session
+   * @param {string} digest
+   * @param {string | null} bearer
+   * @returns {Promise<Blob>}
+   */
+  async image(session, digest, bearer) {
+    /** @type {Response} */
+    const response = await this.request("GET", `/sessions/${encodeURIComponent(session)}/images/${digest}`, { bearer, raw: true });
+    return response.blob();
+  }
 }
+
+/** @typedef {{image: string, url: string, media_type: string, width: number, height: number, bytes: number, stored: boolean}} StoredImage */
 
 /**
  * What a refusal says, for people: the problem details' `detail`, else the status.

@@ -4,7 +4,7 @@
 //
 // - Applying is idempotent per op id (exactly once) and monotonic in seq (an op at or below the board's seq
 //   is already in it).
-// - `stroke`, `shape`, `text` and `note` add an item on top; `erase` removes the named items that are
+// - `stroke`, `shape`, `text`, `note` and `image` add an item on top; `erase` removes the named items that are
 //   visible; `clear` every visible one.
 // - `transform` applies its matrix after the transform each named visible item has (compose(), the same
 //   float operations in the same order as board.py's, so both reach the same bits); undoing it applies
@@ -338,7 +338,8 @@ export class Board {
       case OpKind.STROKE:
       case OpKind.SHAPE:
       case OpKind.TEXT:
-      case OpKind.NOTE: {
+      case OpKind.NOTE:
+      case OpKind.IMAGE: {
         const entry = new Entry(op, seq, by);
         this.#strokes.set(op.id, entry);
         this.#visible += 1;

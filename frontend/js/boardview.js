@@ -17,6 +17,8 @@ import {
   zoomAt,
 } from "./geometry.js";
 import { CLIENT_CHANNEL, PALETTE, claimClientId, loadPrefs, makeIdFactory, savePrefs } from "./identity.js";
+import { attachImages } from "./images.js";
+import { PICTURES } from "./kinds/image.js";
 import { Outbox, outboxKey } from "./outbox.js";
 import { Moderation } from "./moderation.js";
 import { People } from "./people.js";
@@ -885,6 +887,33 @@ export async function startBoard(config, session, linkFromUrl) {
     showPanning: (panning) => canvas.classList.toggle("panning", panning),
     invalidate,
   };
+  const images = attachImages(
+    {
+      api,
+      session,
+      bearer: () => tokens.current?.token ?? null,
+      canvas,
+      canWrite,
+      camera: () => camera,
+      boardPoint: (x, y) => screenToBoard(camera, x - canvasRect.left, y - canvasRect.top),
+      viewCentre: () => screenToBoard(camera, renderer.size.width / 2, renderer.size.height / 2),
+      nextId,
+      submitItem: (op) => toolContext.submitItem(op),
+      select(id) {
+        selectTool(ToolKind.SELECT);
+        selection.clear();
+        selection.add(id);
+        invalidate();
+      },
+      arrived(digest) {
+        renderer.redrawItems((item) => item.kind === OpKind.IMAGE && item.image === digest);
+        invalidate();
+      },
+      toast,
+    },
+    element("image-button", HTMLButtonElement),
+    element("image-file", HTMLInputElement),
+  );
   /** Items the tool in use keeps off the tiles (being dragged, or edited). @type {Set<string>} */
   let dragging = new Set();
   const texts = textTool(toolContext, ToolKind.TEXT, () => align);
@@ -1236,7 +1265,7 @@ export async function startBoard(config, session, linkFromUrl) {
     deleteSelection();
   });
   document.addEventListener("paste", (event) => {
-    if (isTyping(event.target)) return;
+    if (isTyping(event.target) || images.paste(event)) return;
     const text = event.clipboardData?.getData("text/plain") ?? "";
     // Pasted where the pointer is when it is over the board, else a little off the originals.
     const offset = PASTE_OFFSET_PX / camera.zoom;
@@ -1377,6 +1406,7 @@ export async function startBoard(config, session, linkFromUrl) {
         penSeen,
         lasers: [...lasers.visible(performance.now())].map(([id, points]) => ({ id, name: people.all.get(id)?.name ?? "", points })),
         tiles: { ...renderer.stats },
+        pictures: PICTURES.ready(),
       }),
       setCamera: (/** @type {Camera} */ next) => setCamera(next),
       board,

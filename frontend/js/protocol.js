@@ -41,6 +41,7 @@ export const OpKind = Object.freeze({
   SHAPE: "shape",
   TEXT: "text",
   NOTE: "note",
+  IMAGE: "image",
   TRANSFORM: "transform",
   REORDER: "reorder",
   EDIT: "edit",
@@ -68,7 +69,10 @@ export const NackCode = Object.freeze({
 });
 
 /** The ops that add an item to the board. */
-export const ITEM_KINDS = Object.freeze([OpKind.STROKE, OpKind.SHAPE, OpKind.TEXT, OpKind.NOTE]);
+export const ITEM_KINDS = Object.freeze([OpKind.STROKE, OpKind.SHAPE, OpKind.TEXT, OpKind.NOTE, OpKind.IMAGE]);
+
+/** An uploaded image's content hash (SHA-256, lower-case hex): messages.py `ImageHash`. */
+export const IMAGE_HASH = /^[0-9a-f]{64}$/;
 
 /** Shapes (`shape.shape`). */
 export const ShapeName = Object.freeze({
@@ -253,7 +257,19 @@ export const SESSION_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
  * @property {"left" | "center" | "right"} [align]
  */
 
-/** @typedef {StrokeOp | ShapeOp | TextOp | NoteOp} ItemOp */
+/**
+ * A picture uploaded to the drawing service (`image`: its content hash), drawn into the box x, y, w, h.
+ * @typedef {Object} ImageOp
+ * @property {"image"} kind
+ * @property {string} id
+ * @property {string} image
+ * @property {number} x
+ * @property {number} y
+ * @property {number} w
+ * @property {number} h
+ */
+
+/** @typedef {StrokeOp | ShapeOp | TextOp | NoteOp | ImageOp} ItemOp */
 /** An affine matrix [a, b, c, d, e, f], as canvas's setTransform takes it. @typedef {[number, number, number, number, number, number]} Matrix */
 /** Move, resize or rotate a selection at once. @typedef {{kind: "transform", id: string, items: string[], m: Matrix}} TransformOp */
 /** Move items in the stacking order. @typedef {{kind: "reorder", id: string, items: string[], to: "front" | "back" | "forward" | "backward"}} ReorderOp */
@@ -745,6 +761,12 @@ export function decodeOp(value) {
       check(
         [value.x, value.y, value.w, value.size].every(isNumber) && isString(value.text) && isString(value.fill),
         `malformed note op ${String(value.id)}`,
+      );
+      break;
+    case OpKind.IMAGE:
+      check(
+        isString(value.image) && IMAGE_HASH.test(value.image) && [value.x, value.y, value.w, value.h].every(isNumber),
+        `malformed image op ${String(value.id)}`,
       );
       break;
     case OpKind.TRANSFORM:

@@ -259,6 +259,14 @@ export class Renderer {
   }
 
   /**
+   * Draw again the tiles under the visible items `which` picks (a picture they show arrived).
+   * @param {(item: ItemOp) => boolean} which
+   */
+  redrawItems(which) {
+    for (const { item, rect } of this.#index.items.values()) if (which(item.stroke)) this.#invalidate(rect);
+  }
+
+  /**
    * Visible items inside a rectangle (wholly: a marquee selects what it encloses), bottom first.
    * @param {Rect} rect
    * @returns {ItemOp[]}

@@ -21,7 +21,8 @@ from schemathesis.core.result import Err
 
 from drawnet.embedded.components import DrawingService, NatsServer
 
-pytestmark = pytest.mark.integration
+# Each fuzz runs every operation (some 35) with 15 examples in both modes: minutes on a busy 2-core machine.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 START_TIMEOUT = 90.0
 """Seconds a process gets to be ready: the machine running the tests may be busy."""

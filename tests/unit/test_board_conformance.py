@@ -1,10 +1,10 @@
 """The board's rules are written twice, in `drawnet.protocol.Board` and in `frontend/js/board.js`; this test
-keeps them equal. Hypothesis makes random op sequences (adds of every kind, transforms, reorders to the
-front, the back, forward and backward, text edits, erases, clears, undos and redos by several users
-resolved the way the room resolves them, stale undos, resends of ops already applied, a late joiner's
-snapshot halfway) and both boards apply the same committed ops: their visible items in stacking order
-(with transforms and edited texts, float for float), their whole states (every item in order, hidden ones
-too, and the undo history) and every author's undo and redo targets must be identical.
+keeps them equal. Hypothesis makes random op sequences (adds of every kind, images too, transforms,
+reorders to the front, the back, forward and backward, text edits, erases, clears, undos and redos by
+several users resolved the way the room resolves them, stale undos, resends of ops already applied, a
+late joiner's snapshot halfway) and both boards apply the same committed ops: their visible items in
+stacking order (with transforms and edited texts, float for float), their whole states (every item in
+order, hidden ones too, and the undo history) and every author's undo and redo targets must be identical.
 
 board.js runs under node (the same `node` as `node --test tests/frontend/`), one process for the module,
 fed one sequence per line by `tests/frontend/conformance/board-runner.mjs`.
@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drawnet.protocol import (
+    AddImage,
     AddNote,
     AddShape,
     AddStroke,
@@ -115,7 +116,7 @@ matrix = st.one_of(
 
 @st.composite
 def item_op(draw: st.DrawFn, op_id: str) -> Op:
-    kind = draw(st.sampled_from(["stroke", "shape", "text", "note"]))
+    kind = draw(st.sampled_from(["stroke", "shape", "text", "note", "image"]))
     x, y = draw(coordinate), draw(coordinate)
     if kind == "stroke":
         pts = draw(
@@ -144,6 +145,10 @@ def item_op(draw: st.DrawFn, op_id: str) -> Op:
         )
     if kind == "text":
         return AddText(id=op_id, x=x, y=y, text=draw(text.filter(bool)), size=24.0, color=draw(color))
+    if kind == "image":
+        side = st.floats(1, 4000, allow_nan=False).map(lambda v: round(v, 3))
+        digest = draw(st.sampled_from(["a" * 64, "0123456789abcdef" * 4]))
+        return AddImage(id=op_id, image=digest, x=x, y=y, w=draw(side), h=draw(side))
     return AddNote(id=op_id, x=x, y=y, w=200.0, text=draw(text), size=20.0, fill="#ffec99")
 
 

@@ -2,6 +2,7 @@
 // and the tiles), a hit test (eraser, selection), what to build once per item (Path2Ds) and how to paint
 // it. render.js dispatches on `kind`; one module per kind in this folder.
 
+import { imageKind } from "./image.js";
 import { shapeKind } from "./shape.js";
 import { strokeKind } from "./stroke.js";
 import { textKind } from "./text.js";
@@ -22,7 +23,7 @@ import { textKind } from "./text.js";
 /** @typedef {import("./place.js").Place} Place */
 
 /** @type {Record<string, ItemKind<any, any>>} */
-export const KINDS = Object.freeze({ stroke: strokeKind, shape: shapeKind, text: textKind, note: textKind });
+export const KINDS = Object.freeze({ stroke: strokeKind, shape: shapeKind, text: textKind, note: textKind, image: imageKind });
 
 /**
  * The kind of an item: its op's `kind` (a live preview has none: it is a stroke).

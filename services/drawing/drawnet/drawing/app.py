@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from drawnet.bus import connect, ensure_ops_stream
 from drawnet.bus.access import ensure_access_stream
 from drawnet.drawing import csrf, db, headers, metrics, web
-from drawnet.drawing.api import boards, sessions, users
+from drawnet.drawing.api import boards, images, sessions, users
 from drawnet.drawing.context import Context, Limits, SigningKeys, provide_caller, provide_ctx
 from drawnet.drawing.errors import (
     DrawingError,
@@ -39,6 +39,7 @@ from drawnet.drawing.errors import (
     too_deep_problem,
 )
 from drawnet.drawing.exportgate import ExportGate
+from drawnet.drawing.images import set_decoder_limit
 from drawnet.drawing.persister import Persister
 from drawnet.drawing.sessions import EmbeddedBackend, SessionBackend
 from drawnet.drawing.settings import DrawingSettings
@@ -229,6 +230,8 @@ def _too_large(request: Request[Any, Any, Any], _error: RequestEntityTooLarge) -
     settings: DrawingSettings = request.app.state.settings
     if request.url.path.endswith("/import"):
         return body_too_large("max_import_bytes", settings.max_import_bytes).to_response(request)
+    if request.url.path.endswith("/images"):
+        return body_too_large("max_image_bytes", settings.max_image_bytes).to_response(request)
     return body_too_large("max_body_bytes", settings.max_body_bytes).to_response(request)
 
 
@@ -237,6 +240,8 @@ def create_app(settings: DrawingSettings | None = None) -> Litestar:
     imports = Router(
         path="/", route_handlers=[boards.import_board], request_max_body_size=settings.max_import_bytes
     )
+    pictures = Router(path="/", route_handlers=images.ROUTES, request_max_body_size=settings.max_image_bytes)
+    set_decoder_limit(settings.max_image_pixels)
     return Litestar(
         route_handlers=[
             healthz,
@@ -248,6 +253,7 @@ def create_app(settings: DrawingSettings | None = None) -> Litestar:
             *sessions.ROUTES,
             *[handler for handler in boards.ROUTES if handler is not boards.import_board],
             imports,
+            pictures,
             *web.routes(),
         ],
         dependencies={

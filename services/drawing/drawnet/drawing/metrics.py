@@ -57,6 +57,12 @@ PNG_BANDS = Counter(
     "drawnet_drawing_png_bands_total",
     "Bands of large PNG exports drawn by the export workers (DRAWNET_DRAWING_EXPORT_WORKERS)",
 )
+IMAGES_STORED = Counter("drawnet_drawing_images_stored_total", "Uploaded images stored (new to their board)")
+IMAGES_REFUSED = Counter(
+    "drawnet_drawing_images_refused_total",
+    "Uploads refused, by the limit or check they failed (image_format, image_corrupt, max_image_pixels...)",
+    labelnames=("limit",),
+)
 
 
 @contextlib.contextmanager

@@ -148,3 +148,22 @@ class RateWindowRow(SQLModel, table=True):
     window: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     """Minutes since the epoch."""
     count: int
+
+
+class ImageRow(SQLModel, table=True):
+    """A picture uploaded to a board, as stored after its checks (`images.py`): re-encoded, without
+    metadata, named by the SHA-256 of these bytes."""
+
+    __tablename__ = "images"
+
+    namespace: str = Field(max_length=63, primary_key=True)
+    session: str = Field(max_length=63, primary_key=True)
+    digest: str = Field(max_length=64, primary_key=True)
+    media_type: str = Field(max_length=32)
+    width: int
+    height: int
+    size: int
+    """len(data), so a board's images are counted and listed without reading them."""
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_by: str = Field(max_length=64)
+    created_at: float

@@ -8,6 +8,7 @@ import msgspec
 from nats.aio.msg import Msg
 
 from drawnet.protocol import (
+    AddImage,
     AddNote,
     AddShape,
     AddStroke,
@@ -53,7 +54,9 @@ class _Stroke(msgspec.Struct, frozen=True, gc=False, tag="stroke", tag_field="ki
 
 _record = msgspec.json.Decoder(_Record)
 _Logged = (
-    _Stroke | AddShape | AddText | AddNote | Transform | Reorder | EditText | Erase | ClearBoard | Undo | Redo
+    (_Stroke | AddShape | AddText | AddNote | AddImage | Transform | Reorder | EditText | Erase | ClearBoard)
+    | Undo
+    | Redo
 )
 _op: msgspec.json.Decoder[_Logged] = msgspec.json.Decoder(_Logged)
 

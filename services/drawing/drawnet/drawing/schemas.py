@@ -213,14 +213,24 @@ class Placement(msgspec.Struct, frozen=True, omit_defaults=True):
     text: Text | None = None
 
 
+class ExportedImage(msgspec.Struct, frozen=True):
+    """An image the board's `image` items show, as stored (an import checks and stores it again)."""
+
+    media_type: Annotated[str, msgspec.Meta(max_length=32)]
+    data: bytes
+    """The file (base64 in JSON)."""
+
+
 class BoardExport(msgspec.Struct, frozen=True):
     """A board as JSON: what `export.json` gives and `import` takes."""
 
     format: Literal["drawnet.board.v1"]
     strokes: list[Item]
-    """The visible items, bottom to top (strokes, shapes, texts, notes: the ops that added them)."""
+    """The visible items, bottom to top (strokes, shapes, texts, notes, images: the ops that added them)."""
     placements: dict[str, Placement] = {}
     """By item id, for the items a `transform` or an `edit` changed (an import replays them as such)."""
+    images: dict[str, ExportedImage] = {}
+    """By SHA-256, the stored images the `image` items show."""
     session: str = ""
     seq: int = 0
 

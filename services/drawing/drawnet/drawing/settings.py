@@ -95,6 +95,16 @@ class DrawingSettings(BaseSettings):
     """Largest request body of the JSON API (everything but board imports): 413 past it."""
     max_import_bytes: Annotated[int, Field(ge=1_024)] = 32 * 1_048_576
     """Largest board import (a JSON export): 413 past it."""
+    max_image_bytes: Annotated[int, Field(ge=1_024)] = 10 * 1_048_576
+    """Largest image upload, and largest image as stored after re-encoding: 413 past it."""
+    max_image_pixels: Annotated[int, Field(ge=1)] = 36_000_000
+    """Width x height an uploaded image may declare (6000 x 6000): refused (413) before it is decoded, so
+    a decompression bomb (a small file that decodes to gigabytes) is never unpacked. Decoding one at the
+    limit takes 4 bytes a pixel (144 MB); uploads take turns with the exports (`max_concurrent_exports`)."""
+    max_image_side: Annotated[int, Field(ge=16, le=16_384)] = 4096
+    """Longest side of a stored image, in pixels: a larger upload is scaled down to it."""
+    max_images_per_board: Annotated[int, Field(ge=0)] = 200
+    """Different images one board may store (placing one image many times counts once): 409 past it."""
     max_import_ops: Annotated[int, Field(ge=1)] = 100_000
     """Ops one import may add (the protocol's max_strokes_per_board)."""
     max_import_points: Annotated[int, Field(ge=1)] = 500_000

@@ -39,7 +39,7 @@ from drawnet.drawing import db
 from drawnet.drawing.db import SnapshotWrite
 from drawnet.drawing.models import OpRow
 from drawnet.drawing.oplog import LoggedOp, decode_op
-from drawnet.protocol import AddNote, AddShape, AddStroke, AddText, Board, BoardState, Committed, Op
+from drawnet.protocol import AddImage, AddNote, AddShape, AddStroke, AddText, Board, BoardState, Committed, Op
 from drawnet.protocol.messages import Effect, StrokeEntry
 
 log = logging.getLogger(__name__)
@@ -325,7 +325,7 @@ def _lazy_board(snapshot: StoredSnapshot, bodies: dict[str, bytes]) -> tuple[Boa
         layout.chunks[key] = {}
         for item in items:
             stroke = decode_op(item.stroke)
-            if not isinstance(stroke, AddStroke | AddShape | AddText | AddNote):
+            if not isinstance(stroke, AddStroke | AddShape | AddText | AddNote | AddImage):
                 msg = f"a snapshot's stroke is a {stroke.__struct_config__.tag} op"
                 raise msgspec.ValidationError(msg)
             bodies[stroke.id] = bytes(item.stroke)

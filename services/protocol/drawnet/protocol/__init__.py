@@ -17,6 +17,7 @@ from drawnet.protocol.limits import Limits
 from drawnet.protocol.messages import (
     PROTOCOL_VERSION,
     Ack,
+    AddImage,
     AddNote,
     AddShape,
     AddStroke,
@@ -61,6 +62,7 @@ __all__ = [
     "OPS_STREAM",
     "PROTOCOL_VERSION",
     "Ack",
+    "AddImage",
     "AddNote",
     "AddShape",
     "AddStroke",

@@ -5,7 +5,7 @@ in sequence order with these rules, so after quiescence they all reach the same 
 
 - Applying is idempotent per op id (exactly once) and monotonic in seq (an op at or below the board's seq
   is already in it).
-- `stroke`, `shape`, `text` and `note` add an item on top; `erase` removes the named items that are
+- `stroke`, `shape`, `text`, `note` and `image` add an item on top; `erase` removes the named items that are
   visible; `clear` removes every visible item.
 - `transform` applies its matrix after the transform each named visible item has (concurrent transforms
   compose in log order); undoing it applies the inverse matrix, redoing it the matrix again.
@@ -29,6 +29,7 @@ from collections.abc import Callable
 import msgspec
 
 from drawnet.protocol.messages import (
+    AddImage,
     AddNote,
     AddShape,
     AddStroke,
@@ -51,7 +52,7 @@ Stroke = Item
 """An item on the board is the op that added it (named for the first kind of item)."""
 Matrix = tuple[float, float, float, float, float, float]
 
-ADDS = frozenset({"stroke", "shape", "text", "note"})
+ADDS = frozenset({"stroke", "shape", "text", "note", "image"})
 """The effect kinds of ops that add an item: undoing them hides it."""
 
 
@@ -301,7 +302,7 @@ class Board:
         self._op_seqs[op.id] = committed.seq
         by = committed.by
         match op:
-            case AddStroke() | AddShape() | AddText() | AddNote():
+            case AddStroke() | AddShape() | AddText() | AddNote() | AddImage():
                 self._strokes[op.id] = _Stroke(op, committed.seq, by)
                 if self._touched is not None:
                     self._touched[op.id] = None

@@ -139,6 +139,22 @@ class AddNote(msgspec.Struct, frozen=True, gc=False, tag="note", tag_field="kind
     align: Align = "left"
 
 
+ImageHash = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+"""An uploaded image's name: the SHA-256 of its stored bytes (the drawing service keeps them per board)."""
+
+
+class AddImage(msgspec.Struct, frozen=True, gc=False, tag="image", tag_field="kind"):
+    """A picture uploaded to the drawing service (`image`: its content hash), drawn into the box from
+    (`x`, `y`), `w` wide and `h` high (stretched to it: the web app keeps the picture's proportions)."""
+
+    id: Id
+    image: ImageHash
+    x: Coordinate
+    y: Coordinate
+    w: Size
+    h: Size
+
+
 class Transform(msgspec.Struct, frozen=True, gc=False, tag="transform", tag_field="kind"):
     """Moves, resizes or rotates a selection at once: each of the named items that is visible has `m`
     applied after whatever transform it had."""
@@ -167,7 +183,7 @@ class EditText(msgspec.Struct, frozen=True, gc=False, tag="edit", tag_field="kin
 
 
 class Erase(msgspec.Struct, frozen=True, gc=False, tag="erase", tag_field="kind"):
-    """Removes whole items (strokes, shapes, texts, notes) from the board."""
+    """Removes whole items (strokes, shapes, texts, notes, images) from the board."""
 
     id: Id
     strokes: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=HARD_MAX_ERASE_TARGETS)]
@@ -194,7 +210,7 @@ class Redo(msgspec.Struct, frozen=True, gc=False, tag="redo", tag_field="kind"):
     target: Id | None = None
 
 
-Item = AddStroke | AddShape | AddText | AddNote
+Item = AddStroke | AddShape | AddText | AddNote | AddImage
 """What a board holds: each item is the op that added it (its id is the op's)."""
 
 Op = (
@@ -202,6 +218,7 @@ Op = (
     | AddShape
     | AddText
     | AddNote
+    | AddImage
     | Transform
     | Reorder
     | EditText

@@ -62,7 +62,7 @@ from drawnet.protocol import (
     valid_name,
 )
 from drawnet.protocol.access import ACCESS_STREAM, Revocation, access_subject
-from drawnet.protocol.messages import AddNote, AddShape, AddStroke, AddText, Committed, Live
+from drawnet.protocol.messages import AddImage, AddNote, AddShape, AddStroke, AddText, Committed, Live
 from drawnet.protocol.proxies import TrustedProxies
 from drawnet.protocol.status import RoomHeartbeat
 from drawnet.protocol.subjects import OPS_STREAM, relay_subject, status_subject
@@ -79,7 +79,7 @@ log = logging.getLogger(__name__)
 
 _TEXT = OpCode.TEXT
 _UNCOMPRESSED = False
-ITEM_OPS = (AddStroke, AddShape, AddText, AddNote)
+ITEM_OPS = (AddStroke, AddShape, AddText, AddNote, AddImage)
 """Ops that add an item: a board holds at most max_strokes_per_board (all kinds together)."""
 _DRAWING = (Begin, Points, Drag)
 """Live messages that only writers may send."""

@@ -17,15 +17,17 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 from nats.errors import Error as NatsError
 
-from drawnet.drawing import conditional, db, metrics, persister, render, snapshots
-from drawnet.drawing.access import READERS, WRITERS, Caller, SessionAccess, require
+from drawnet.drawing import conditional, db, imagestore, metrics, persister, render, snapshots
+from drawnet.drawing.access import READERS, WRITERS, Caller, SessionAccess, parse_ref, require
 from drawnet.drawing.api.pages import page, page_size
 from drawnet.drawing.api.sessions import SessionPath, access_to
 from drawnet.drawing.context import Context
 from drawnet.drawing.errors import InvalidInputError, LimitExceededError, UnavailableError
-from drawnet.drawing.schemas import BoardExport, Imported, Placement, Snapshot
+from drawnet.drawing.images import ImageLimits, ImageRefused, process
+from drawnet.drawing.schemas import BoardExport, ExportedImage, Imported, Placement, Snapshot
 from drawnet.protocol import (
     OPS_STREAM,
+    AddImage,
     Board,
     Committed,
     EditText,
@@ -288,9 +290,10 @@ async def export_svg(
         stored = await export.board(caller, request, seq)
         if isinstance(stored, Response):
             return cast("Response[str]", stored)
+        images = await _pictures(ctx, session, stored.board)
         with metrics.EXPORT_SECONDS.labels("svg").time():
             body = await asyncio.to_thread(
-                render.svg, stored.board.placed(), background=_background(background)
+                render.svg, stored.board.placed(), background=_background(background), images=images
             )
     return Response(
         body,
@@ -324,6 +327,7 @@ async def export_png(
             stored = await export.board(caller, request, seq)
             if isinstance(stored, Response):
                 return stored
+            images = await _pictures(ctx, session, stored.board)
             with metrics.EXPORT_SECONDS.labels("png").time():
                 body = await asyncio.to_thread(
                     render.png,
@@ -334,6 +338,7 @@ async def export_png(
                     workers=ctx.exports,
                     bands=ctx.settings.export_workers,
                     on_bands=metrics.PNG_BANDS.inc,
+                    images=images,
                 )
     except BrokenProcessPool as died:
         # The next export gets new workers (drawing.workers).
@@ -364,9 +369,10 @@ async def export_json(
     export = Export(ctx, session, "json")
     async with ctx.export_gate.turn():
         stored = await export.board(caller, request, seq)
-    if isinstance(stored, Response):
-        return cast("Response[BoardExport]", stored)
-    body = _export(session, stored.board)
+        if isinstance(stored, Response):
+            return cast("Response[BoardExport]", stored)
+        images = await _pictures(ctx, session, stored.board)
+    body = _export(session, stored.board, images)
     return Response(body, headers=export.headers(stored.board.seq), background=_freed_after_sending(stored))
 
 
@@ -425,11 +431,13 @@ async def import_board(ctx: Context, caller: Caller, session: SessionPath, data:
             f"over max_strokes_per_board {limits.max_strokes_per_board}",
         )
     by = access.claims.sub if access.claims else caller.user.id if caller.user else "import"
+    renamed = await _import_images(ctx, access, by, data, new)
+    new = [msgspec.structs.replace(s, image=renamed[s.image]) if isinstance(s, AddImage) else s for s in new]
     seq = await _publish(ctx, access, by, _replayed(new, data.placements))
     return Imported(session=access.name, imported=len(new), seq=max(seq, stored.board.seq))
 
 
-def _export(session: str, board: Board) -> BoardExport:
+def _export(session: str, board: Board, images: imagestore.Pictures | None = None) -> BoardExport:
     placed = board.placed()
     placements = {
         item.id: Placement(m=m, text=text) for item, m, text in placed if m is not None or text is not None
@@ -440,7 +448,62 @@ def _export(session: str, board: Board) -> BoardExport:
         seq=board.seq,
         strokes=[item for item, _, _ in placed],
         placements=placements,
+        images={
+            digest: ExportedImage(media_type, data) for digest, (media_type, data) in (images or {}).items()
+        },
     )
+
+
+async def _pictures(ctx: Context, session: str, board: Board) -> imagestore.Pictures:
+    """The stored images the board's visible `image` items show."""
+    digests = {item.image for item, _, _ in board.placed() if isinstance(item, AddImage)}
+    if not digests:
+        return {}
+    namespace, name = parse_ref(session, ctx.settings.namespace)
+    return await imagestore.load_many(ctx.engine, namespace, name, digests)
+
+
+async def _import_images(
+    ctx: Context, access: SessionAccess, by: str, data: BoardExport, items: list[Item]
+) -> dict[str, str]:
+    """Store the images the imported items show, each checked and re-encoded like an upload; what each
+    exported image is called on this board (re-encoding may give it another SHA-256). Nothing is stored
+    unless every one of them passes."""
+    settings = ctx.settings
+    limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels, settings.max_image_side)
+    wanted = {item.image for item in items if isinstance(item, AddImage)}
+    missing = sorted(wanted - data.images.keys())
+    if missing:
+        raise InvalidInputError(
+            f"image items show {len(missing)} images the export does not hold: {missing[0]}"
+        )
+    checked = {}
+    async with ctx.export_gate.turn():
+        for digest in sorted(wanted):
+            try:
+                checked[digest] = await asyncio.to_thread(process, data.images[digest].data, limits)
+            except ImageRefused as refused:
+                raise LimitExceededError(
+                    refused.limit, f"image {digest[:12]}…: {refused.reason}", status=refused.status
+                ) from refused
+    fresh = {p.digest: p for p in checked.values()}
+    held = await imagestore.digests(ctx.engine, access.namespace, access.name)
+    if (total := len(held | fresh.keys())) > settings.max_images_per_board:
+        raise LimitExceededError(
+            "max_images_per_board",
+            f"the board would hold {total} images, over max_images_per_board {settings.max_images_per_board}",
+            status=409,
+        )
+    for processed in fresh.values():
+        await imagestore.store(
+            ctx.engine,
+            access.namespace,
+            access.name,
+            processed,
+            by,
+            max_per_board=settings.max_images_per_board,
+        )
+    return {digest: processed.digest for digest, processed in checked.items()}
 
 
 def _replayed(items: list[Item], placements: dict[str, Placement]) -> list[Op]:

@@ -23,7 +23,7 @@ import numpy.typing as npt
 import skia
 from isal import isal_zlib
 
-from drawnet.drawing.render import shapes, strokes, text
+from drawnet.drawing.render import pictures, shapes, strokes, text
 from drawnet.drawing.render.common import BACKGROUND, EMPTY, MARGIN, UNITS, Bounds, Image, Matrix, color, n, u
 from drawnet.drawing.render.strokes import WIDTH_STEP, Segment, quantize, segments, width_at
 from drawnet.protocol.messages import Item
@@ -86,15 +86,22 @@ _DRAW: dict[str, Callable[[skia.Canvas, Any], None]] = {
     "shape": shapes.draw,
     "text": text.draw,
     "note": text.draw,
+    "image": pictures.draw,
 }
 """Each kind's band painter, by the op's `kind` (the bands travel to the workers with the kind's name)."""
 
 
-def _layers(items: Sequence[Item | Placed]) -> list[tuple[str, Layer]]:
-    """The board's items as runs of one kind, bottom to top."""
+def _layers(
+    items: Sequence[Item | Placed], images: pictures.Pictures | None = None
+) -> list[tuple[str, Layer]]:
+    """The board's items as runs of one kind, bottom to top (`images`: the stored pictures images show)."""
     placed = [item if isinstance(item, tuple) else (item, None, None) for item in items]
     runs = itertools.groupby(placed, _kind)
-    return [(kind, _LAYERS[kind](list(run))) for kind, run in runs]
+    return [(kind, _layer(kind, list(run), images)) for kind, run in runs]
+
+
+def _layer(kind: str, run: list[Any], images: pictures.Pictures | None) -> Layer:
+    return pictures.layer(run, images or {}) if kind == "image" else _LAYERS[kind](run)
 
 
 def _kind(placed: Placed) -> str:
@@ -117,8 +124,13 @@ def bounds(items: Sequence[Item | Placed]) -> Bounds:
 # ------------------------------------------------------------------------------------------- SVG
 
 
-def svg(items: Sequence[Item | Placed], *, background: str | None = BACKGROUND) -> str:
-    layers = _layers(items)
+def svg(
+    items: Sequence[Item | Placed],
+    *,
+    background: str | None = BACKGROUND,
+    images: pictures.Pictures | None = None,
+) -> str:
+    layers = _layers(items, images)
     box = _bounds(layers)
     size = f'width="{n(box.width)}" height="{n(box.height)}"'
     view = f"{u(box.x)} {u(box.y)} {u(box.width)} {u(box.height)}"
@@ -167,11 +179,12 @@ def png(
     workers: Executor | None = None,
     bands: int = 1,
     on_bands: Callable[[int], object] | None = None,
+    images: pictures.Pictures | None = None,
 ) -> bytes:
     """The board as a PNG. With `workers` (processes: Skia holds the GIL while it draws), a board of at
     least `PARALLEL_POINTS` points is cut into `bands` horizontal bands drawn and deflated side by side
     (then `on_bands(bands)`); the pixels are the same as drawn in one piece."""
-    layers = _layers(items)
+    layers = _layers(items, images)
     box = _bounds(layers)
     scale = png_scale(box, scale, max_pixels)
     width, height = max(1, math.floor(box.width * scale)), max(1, math.floor(box.height * scale))
