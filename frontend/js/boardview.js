@@ -13,6 +13,7 @@ import {
   clampZoom,
   panBy,
   screenToBoard,
+  union,
   viewOf,
   zoomAt,
 } from "./geometry.js";
@@ -43,7 +44,8 @@ import { boardPath } from "./routes.js";
 import { JoinTokens } from "./tokens.js";
 import { ToolKind, isDrawingTool, shortcut, strokeStyle } from "./tools.js";
 import { compose } from "./board.js";
-import { pasteFrom, copied } from "./clipboard.js";
+import { clipped, copied, pasteFrom } from "./clipboard.js";
+import { kindOf } from "./kinds/kinds.js";
 import { IDENTITY } from "./matrix.js";
 import { eraserTool } from "./tools/eraser.js";
 import { handTool } from "./tools/hand.js";
@@ -1264,12 +1266,34 @@ export async function startBoard(config, session, linkFromUrl) {
     event.preventDefault();
     deleteSelection();
   });
+  /** Where the pointer is over the canvas (CSS pixels from its corner), or null when it is not over it. */
+  /** @type {{x: number, y: number} | null} */
+  let pointerOver = null;
+  canvas.addEventListener("pointerleave", () => (pointerOver = null));
+  canvas.addEventListener("pointermove", (event) => {
+    pointerOver = { x: event.clientX - canvasRect.left, y: event.clientY - canvasRect.top };
+  });
   document.addEventListener("paste", (event) => {
     if (isTyping(event.target) || images.paste(event)) return;
     const text = event.clipboardData?.getData("text/plain") ?? "";
-    // Pasted where the pointer is when it is over the board, else a little off the originals.
-    const offset = PASTE_OFFSET_PX / camera.zoom;
-    if (pasteText(text, offset, offset)) event.preventDefault();
+    // Pasted where the pointer is when it is over the board (the middle of what was copied goes there),
+    // else a little off the originals.
+    let dx = PASTE_OFFSET_PX / camera.zoom;
+    let dy = dx;
+    const items = pointerOver ? clipped(text) : null;
+    if (pointerOver && items && items.length > 0) {
+      /** @type {import("./geometry.js").Rect | null} */
+      let frame = null;
+      for (const [item, place] of items) {
+        const rect = kindOf(item).bounds(item, place);
+        frame = frame ? union(frame, rect) : rect;
+      }
+      const at = screenToBoard(camera, pointerOver.x, pointerOver.y);
+      const box = /** @type {import("./geometry.js").Rect} */ (frame);
+      dx = at.x - (box.x + box.w / 2);
+      dy = at.y - (box.y + box.h / 2);
+    }
+    if (pasteText(text, dx, dy)) event.preventDefault();
   });
   canvas.addEventListener("dblclick", (event) => {
     if (!canWrite() || tool !== ToolKind.SELECT) return;

@@ -1,7 +1,8 @@
 // Copy and paste of items as JSON on the system clipboard: within a board, across boards and tabs.
 // What goes on the clipboard is `{"drawnet": "items/1", "items": [{"op": …, "m": …, "text": …}]}`: the
 // ops that added the items, with the transform and edited text the board gave them. Pasting makes new
-// items (new ids), moved by an offset. Pure: no DOM.
+// items (new ids), moved by an offset (the view picks it: to the pointer, or a little off the originals).
+// Pure: no DOM.
 
 import { compose } from "./board.js";
 import { ITEM_KINDS, OpKind, decodeOp } from "./protocol.js";
@@ -23,16 +24,12 @@ export function copied(items) {
 }
 
 /**
- * The ops that paste what the clipboard holds as new items moved by (dx, dy): an add per item, and a
- * transform for those that had one (strokes and untransformed items are moved in the add itself).
- * Null when the text is not items copied from Drawnet.
+ * The items the clipboard holds, each with the place (transform, edited text) it had when copied; null
+ * when the text is not items copied from Drawnet. Malformed entries are left out.
  * @param {string} text
- * @param {() => string} nextId
- * @param {number} dx
- * @param {number} dy
- * @returns {{ops: Op[], ids: string[]} | null}
+ * @returns {[ItemOp, Place][] | null}
  */
-export function pasteFrom(text, nextId, dx, dy) {
+export function clipped(text) {
   /** @type {unknown} */
   let parsed;
   try {
@@ -43,10 +40,8 @@ export function pasteFrom(text, nextId, dx, dy) {
   if (typeof parsed !== "object" || parsed === null) return null;
   const clip = /** @type {{drawnet?: unknown, items?: unknown}} */ (parsed);
   if (clip.drawnet !== CLIPBOARD_FORMAT || !Array.isArray(clip.items)) return null;
-  /** @type {Op[]} */
-  const ops = [];
-  /** @type {string[]} */
-  const ids = [];
+  /** @type {[ItemOp, Place][]} */
+  const items = [];
   for (const entry of clip.items) {
     let op;
     try {
@@ -55,10 +50,32 @@ export function pasteFrom(text, nextId, dx, dy) {
       continue;
     }
     if (!(/** @type {readonly string[]} */ (ITEM_KINDS).includes(op.kind))) continue;
-    const item = /** @type {ItemOp} */ (op);
     /** @type {Matrix | null} */
     const m = Array.isArray(entry.m) && entry.m.length === 6 && entry.m.every(Number.isFinite) ? entry.m : null;
     const edited = typeof entry.text === "string" ? entry.text : null;
+    items.push([/** @type {ItemOp} */ (op), { m, text: edited }]);
+  }
+  return items;
+}
+
+/**
+ * The ops that paste what the clipboard holds as new items moved by (dx, dy): an add per item, and a
+ * transform for those that had one (strokes and untransformed items are moved in the add itself).
+ * Null when the text is not items copied from Drawnet.
+ * @param {string} text
+ * @param {() => string} nextId
+ * @param {number} dx
+ * @param {number} dy
+ * @returns {{ops: Op[], ids: string[]} | null}
+ */
+export function pasteFrom(text, nextId, dx, dy) {
+  const items = clipped(text);
+  if (items === null) return null;
+  /** @type {Op[]} */
+  const ops = [];
+  /** @type {string[]} */
+  const ids = [];
+  for (const [item, { m, text: edited }] of items) {
     const id = nextId();
     ids.push(id);
     if (item.kind === OpKind.STROKE) {

@@ -132,7 +132,7 @@ def test_resize_with_shift_keeps_proportions_and_rotation_turns_the_shape(open_b
     bob._wait("(s) => Math.abs(s.placed[0][1][1]) > 0.9")
 
 
-def test_copy_paste_duplicate_and_delete_for_the_other_and_after_a_reload(
+def test_copy_paste_at_the_pointer_duplicate_and_delete_for_the_other_and_after_a_reload(
     open_board: OpenBoard, tmp_path: Path
 ) -> None:
     ann, bob = two_people(open_board)
@@ -144,16 +144,29 @@ def test_copy_paste_duplicate_and_delete_for_the_other_and_after_a_reload(
     ann.press("Control+c")
     clipboard = ann.page.evaluate("navigator.clipboard.readText()")
     assert '"drawnet":"items/1"' in clipboard
+    # With the pointer over the board, the paste lands there: the middle of what was copied under it.
+    ann.hover((700, 500))
     ann.press("Control+v")
     bob.expect_items(["shape", "shape"])
-    ann.press("Control+d")
+    camera = ann.state()["camera"]  # at 100 %: a canvas pixel is a board unit
+    pasted = bob.placed()[1][0]
+    assert (pasted["x"], pasted["y"]) == pytest.approx((660 + camera["x"], 470 + camera["y"]), abs=1)
+    ann.press("Control+d")  # a duplicate: a little off what it duplicates
     bob.expect_items(["shape", "shape", "shape"])
+    duplicated = bob.placed()[2][0]
+    assert (duplicated["x"], duplicated["y"]) == pytest.approx((pasted["x"] + 16, pasted["y"] + 16))
     ids = {op["id"] for op, _, _ in bob.placed()}
     assert len(ids) == 3
     ann.press("Delete")
     bob.expect_items(["shape", "shape"])
+    # With the pointer off the board (over the participants' panel), a little off the originals.
+    ann.page.get_by_test_id("participant-list").hover()
+    ann.press("Control+v")
+    bob.expect_items(["shape", "shape", "shape"])
+    again = bob.placed()[2][0]
+    assert (again["x"], again["y"]) == pytest.approx((316 + camera["x"], 316 + camera["y"]), abs=1)
     bob.reload()
-    bob.expect_items(["shape", "shape"])
+    bob.expect_items(["shape", "shape", "shape"])
     bob.screenshot(tmp_path / "after-reload.png")
 
 

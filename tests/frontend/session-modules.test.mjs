@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { Api, ApiError } from "../../frontend/js/api.js";
+import { clipped, copied, pasteFrom } from "../../frontend/js/clipboard.js";
 import { TokenUnavailable } from "../../frontend/js/connection.js";
 import { roomDetail } from "../../frontend/js/lobby.js";
 import { recentBoards, rememberBoard, timeAgo, MAX_RECENT } from "../../frontend/js/recent.js";
@@ -189,5 +190,34 @@ describe("open sessions in the lobby", () => {
     assert.equal(roomDetail({ ...status, phase: "Recovering", participants: 2 }), "recovering · 2 drawing");
     assert.equal(roomDetail({ ...status, phase: "Running", ready: true, participants: 3 }), "open · 3 drawing");
     assert.equal(roomDetail({ ...status, phase: "Running", ready: true }), "open");
+  });
+});
+
+describe("the clipboard", () => {
+  const box = { kind: "shape", id: "b1", shape: "rect", x: 10, y: 20, w: 30, h: 40, color: "#1e1e1e", width: 2 };
+  const note = { kind: "note", id: "n1", x: 0, y: 0, w: 200, text: "old", size: 20, fill: "#ffec99" };
+  const text = copied([
+    [box, { m: null, text: null }],
+    [note, { m: [1, 0, 0, 1, 5, 5], text: "new" }],
+  ]);
+
+  it("gives back the items copied with their places, so the view can find their middle", () => {
+    const items = clipped(text);
+    assert.deepEqual(items?.map(([item, place]) => [item.id, place]), [
+      ["b1", { m: null, text: null }],
+      ["n1", { m: [1, 0, 0, 1, 5, 5], text: "new" }],
+    ]);
+    assert.equal(clipped("not json"), null);
+    assert.equal(clipped('{"drawnet": "other"}'), null);
+  });
+
+  it("pastes new items moved by the offset asked for", () => {
+    let n = 0;
+    const pasted = pasteFrom(text, () => `p${(n += 1)}`, 100, -20);
+    assert.deepEqual(pasted?.ids, ["p1", "p2"]);
+    const [first, second, third] = pasted?.ops ?? [];
+    assert.deepEqual([first.id, first.x, first.y], ["p1", 110, 0]);
+    assert.deepEqual([second.id, second.text], ["p2", "new"]);
+    assert.deepEqual(third, { kind: "transform", id: "p3", items: ["p2"], m: [1, 0, 0, 1, 105, -15] });
   });
 });
