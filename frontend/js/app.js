@@ -2,10 +2,12 @@
 
 import { readConfig } from "./api.js";
 import { startBoard } from "./boardview.js";
-import { toast } from "./dom.js";
+import { local, toast } from "./dom.js";
 import { startLobby } from "./lobby.js";
 import { parseRoute } from "./routes.js";
+import { startTheme } from "./theme.js";
 
+startTheme(local());
 const config = readConfig();
 const route = parseRoute(window.location.pathname, window.location.hash, window.location.search);
 // Hash links (pages served without the board route) change only the hash: load the page for the new route.
