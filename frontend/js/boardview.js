@@ -51,6 +51,8 @@ import { eraserTool } from "./tools/eraser.js";
 import { handTool } from "./tools/hand.js";
 import { LaserTrails } from "./laser.js";
 import { laserTool } from "./tools/laser.js";
+import { setPictureFilter } from "./kinds/image.js";
+import { PICTURE_FILTER } from "./theme.js";
 import { freehandTool } from "./tools/pen.js";
 import { selectTool as selectionTool } from "./tools/select.js";
 import { shapeTool } from "./tools/shape.js";
@@ -1387,6 +1389,16 @@ export async function startBoard(config, session, linkFromUrl) {
     }
     people.placeCursors(camera);
   }, 5_000);
+
+  // Pictures are drawn through the inverse of the dark canvas's filter, so photos are not inverted.
+  function followTheme() {
+    const dark = document.documentElement.dataset.theme === "dark";
+    setPictureFilter(dark ? PICTURE_FILTER : "none");
+    renderer.redrawItems((item) => item.kind === OpKind.IMAGE);
+    invalidate();
+  }
+  followTheme();
+  new MutationObserver(followTheme).observe(document.documentElement, { attributeFilter: ["data-theme"] });
 
   new ResizeObserver(() => {
     renderer.resize();

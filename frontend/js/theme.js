@@ -3,6 +3,15 @@
 // The canvas is shown through a CSS filter in dark mode (main.css; the mapping is in frontend/README.md):
 // the board's own colours never change, so exports and the other participants' screens keep them.
 
+/** How the canvas is shown in dark mode (main.css has the same): lightness flips, hues stay. */
+export const DARK_CANVAS_FILTER = "invert(0.93) hue-rotate(180deg)";
+/**
+ * The inverse of DARK_CANVAS_FILTER, for pictures on the canvas: hue-rotate(180deg) undoes itself, and
+ * invert(1) then contrast(1/0.86) undoes invert(0.93) (x -> 0.93 - 0.86 x). Shown through both, a photo
+ * looks as it is, its range a little narrower (7 % to 93 %).
+ */
+export const PICTURE_FILTER = "hue-rotate(180deg) invert(1) contrast(1.1628)";
+
 /** Where the choice is kept. */
 export const THEME_KEY = "drawnet.theme";
 

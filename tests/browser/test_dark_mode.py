@@ -4,18 +4,23 @@ in dark mode), and exports keep the board's own colours whatever the theme."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 import skia
 
+from drawnet.testkit import pictures
 from tests.browser.board_page import BoardPage
 from tests.browser.conftest import NewPerson, OpenBoard
+
+if TYPE_CHECKING:
+    from playwright.sync_api import FilePayload
 
 pytestmark = pytest.mark.browser
 
 INK = "1e1e1e"
+GREEN = "#2f9e44"
 
 
 def rgb(png: bytes) -> np.ndarray[Any, Any]:
@@ -102,3 +107,27 @@ def test_exports_keep_the_boards_own_colours_in_dark_mode(open_board: OpenBoard)
     assert brightness(corner) > 240  # the board's light background, not the dark screen's
     darkest = png.reshape(-1, 3)[png.reshape(-1, 3).sum(axis=1).argmin()]
     assert list(darkest) == [0x1E, 0x1E, 0x1E]  # the ink as drawn, not as shown
+
+
+def test_pictures_are_not_inverted_in_dark_mode(open_board: OpenBoard) -> None:
+    lee = open_board("dark-picture", "Lee", color_scheme="light")
+    dana = open_board("dark-picture", "Dana", color_scheme="dark")
+    with lee.page.expect_file_chooser() as chooser:
+        lee.page.get_by_test_id("image-button").click()
+    payload: FilePayload = {
+        "name": "garden.png",
+        "mimeType": "image/png",
+        "buffer": pictures.picture(300, 150, GREEN),
+    }
+    chooser.value.set_files(files=[payload])
+    dana.expect_items(["image"])
+    ((item, _, _),) = dana.placed()
+    dana._wait("(s, d) => s.pictures.includes(d)", item["image"])
+    dana.page.mouse.move(*dana.screen((1000, 650)))
+    dana.page.evaluate("new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    camera = dana.state()["camera"]
+    x = round((item["x"] + item["w"] / 2 - camera["x"]) * camera["zoom"])
+    y = round((item["y"] + item["h"] / 2 - camera["y"]) * camera["zoom"])
+    shown = canvas_pixels(dana)[y, x]
+    # Green as it is (#2f9e44), not its inverse (a dark violet): shown within a few levels.
+    assert np.abs(shown - np.array([0x2F, 0x9E, 0x44])).max() <= 24, shown

@@ -80,6 +80,16 @@ export class Pictures {
 /** The page's pictures (one board per page). */
 export const PICTURES = new Pictures();
 
+/**
+ * A canvas filter pictures are drawn through: in dark mode the canvas is shown inverted (main.css), and
+ * a photo must not be, so it is drawn through the inverse first (theme.js PICTURE_FILTER; "none" in light).
+ */
+let pictureFilter = "none";
+/** @param {string} filter */
+export function setPictureFilter(filter) {
+  pictureFilter = filter;
+}
+
 /** @type {import("./kinds.js").ItemKind<ImageOp, null>} */
 export const imageKind = {
   bounds(item, place = UNPLACED) {
@@ -100,6 +110,7 @@ export const imageKind = {
     if (picture) {
       ctx.imageSmoothingEnabled = true;
       ctx.imageSmoothingQuality = "high";
+      ctx.filter = pictureFilter;
       ctx.drawImage(picture, item.x, item.y, item.w, item.h);
     } else {
       ctx.fillStyle = PLACEHOLDER_FILL;
