@@ -5,6 +5,8 @@ has a strict Content-Security-Policy, and HTTPS deployments get HSTS. A real ser
 from __future__ import annotations
 
 import secrets
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from drawnet.embedded.components import DrawingService, NatsServer, free_port
 pytestmark = pytest.mark.integration
 
 SESSIONS, LINKS = 3, 2
+HEADER_TIMEOUT, BODY_TIMEOUT = 2, 3
 METRICS_PORT = free_port()
 
 
@@ -33,6 +36,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrawingService
             "DRAWNET_DRAWING_MAX_SESSIONS_PER_USER": str(SESSIONS),
             "DRAWNET_DRAWING_MAX_LINKS_PER_SESSION": str(LINKS),
             "DRAWNET_DRAWING_METRICS_PORT": str(METRICS_PORT),
+            "DRAWNET_DRAWING_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT),
+            "DRAWNET_DRAWING_BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT),
         },
     ).start(timeout=90)
     yield drawing
@@ -154,3 +159,51 @@ def test_a_deleted_account_s_sessions_are_archived_and_its_logins_end(http: http
     assert http.get(f"/api/v1/sessions/{name}").status_code == 404  # archived: nobody joins it again
     again = http.post("/api/v1/auth/login", json={"username": username, "password": password})
     assert again.status_code == 401
+
+
+def trickle(service: DrawingService, head: bytes, drip: bytes, *, for_seconds: float) -> float | None:
+    """Send `head` at once, then `drip` a byte every 0.2 s (a slowloris client); the seconds after which
+    the service closed the connection, or None if it held it for `for_seconds`."""
+    started = time.monotonic()
+    with socket.create_connection((service.host, service.port), timeout=0.2) as sock:
+        sock.sendall(head)
+        for byte in drip:
+            try:
+                sock.sendall(bytes([byte]))
+                if sock.recv(1024) == b"":
+                    return time.monotonic() - started
+            except TimeoutError:
+                pass  # nothing to read yet: the service is still waiting for the rest
+            except OSError:  # reset: closed while we wrote
+                return time.monotonic() - started
+            if time.monotonic() - started > for_seconds:
+                return None
+    return None
+
+
+class TestSlowClients:
+    def test_a_request_head_sent_a_byte_at_a_time_is_cut_off_at_header_timeout(
+        self, service: DrawingService, http: httpx.Client
+    ) -> None:
+        endless_headers = b"".join(b"X-Slow-%d: %d\r\n" % (n, n) for n in range(1000))
+        closed = trickle(service, b"GET /healthz HTTP/1.1\r\nHost: x\r\n", endless_headers, for_seconds=15)
+        assert closed is not None, "the service held a slowloris connection open"
+        assert HEADER_TIMEOUT <= closed < HEADER_TIMEOUT + 5
+        assert http.get("/healthz").text == "ok"  # and serves everyone else
+
+    def test_a_body_sent_a_byte_at_a_time_is_cut_off_at_body_timeout(
+        self, service: DrawingService, http: httpx.Client
+    ) -> None:
+        head = (
+            b"POST /api/v1/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100000\r\n\r\n"
+        )
+        closed = trickle(service, head, b"x" * 1000, for_seconds=15)
+        assert closed is not None, "the service held a slow body open"
+        assert BODY_TIMEOUT <= closed < BODY_TIMEOUT + 5
+        assert http.get("/healthz").text == "ok"
+
+    def test_a_kept_alive_connection_serves_request_after_request(self, service: DrawingService) -> None:
+        with httpx.Client(base_url=service.url, timeout=30) as client:
+            for _ in range(3):
+                assert client.get("/healthz").text == "ok"

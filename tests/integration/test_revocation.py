@@ -413,3 +413,67 @@ class TestOpenBoards:
         unused = await owner.http.post("/api/v1/sessions", json={"name": f"open-{secrets.token_hex(4)}"})
         assert unused.status_code == 201
         await drawer.close()
+
+
+class TestLogout:
+    @staticmethod
+    async def logins(stack: Stack, count: int) -> tuple[list[Person], str]:
+        """One account logged in `count` times (two browsers); and its password."""
+        username, password = f"lo-{secrets.token_hex(4)}", secrets.token_urlsafe(12)
+        browsers = [httpx.AsyncClient(base_url=stack.service.url, timeout=30) for _ in range(count)]
+        assert (
+            await browsers[0].post("/api/v1/users", json={"username": username, "password": password})
+        ).status_code == 201
+        for http in browsers:
+            credentials = {"username": username, "password": password}
+            assert (await http.post("/api/v1/auth/login", json=credentials)).status_code == 200
+        return [Person(http) for http in browsers], password
+
+    async def test_logging_out_closes_that_login_s_connections_everywhere_and_renews_nothing(
+        self, stack: Stack, people: list[Person]
+    ) -> None:
+        owner = people[0]
+        (laptop, phone), _ = await self.logins(stack, 2)
+        sessions = [await new_session(owner), await new_session(owner)]
+        first = await laptop.token(sessions[0])
+        renewed = await laptop.token(sessions[0], bearer=first["token"])  # a background renewal
+        elsewhere = await laptop.token(sessions[1])
+        on_laptop = [
+            await enter(stack.rooms[0], sessions[0], first),
+            await enter(stack.rooms[1], sessions[0], renewed),
+            await enter(stack.rooms[1], sessions[1], elsewhere),
+        ]
+        on_phone = await enter(stack.rooms[0], sessions[0], await phone.token(sessions[0]))
+        host = await enter(stack.rooms[1], sessions[0], await owner.token(sessions[0]))
+
+        assert (await laptop.http.post("/api/v1/auth/logout")).status_code == 204
+        for client in on_laptop:
+            assert "logged out" in await closed_with(client, CloseCode.REVOKED, within=2.0)
+        refused = await laptop.join(sessions[0], bearer=renewed["token"])
+        assert refused.status_code == 403
+        assert "logged out" in refused.json()["detail"]
+        for room in stack.rooms:
+            with pytest.raises(ConnectionError, match="4013"):
+                await RoomClient.join(room.url, sessions[0], token=renewed["token"], timeout=5)
+        # The same account's other login, and everyone else, go on drawing.
+        for client in (on_phone, host):
+            assert await draws(client)
+            await client.close()
+        for person in (laptop, phone):
+            await person.http.aclose()
+
+    async def test_a_password_change_closes_the_other_logins_connections(
+        self, stack: Stack, people: list[Person]
+    ) -> None:
+        owner = people[0]
+        (mine, stolen), password = await self.logins(stack, 2)
+        session = await new_session(owner)
+        thief = await enter(stack.rooms[1], session, await stolen.token(session))
+        me = await enter(stack.rooms[0], session, await mine.token(session))
+        change = {"current_password": password, "new_password": secrets.token_urlsafe(12)}
+        assert (await mine.http.post("/api/v1/auth/password", json=change)).status_code == 204
+        assert "password was changed" in await closed_with(thief, CloseCode.REVOKED, within=2.0)
+        assert await draws(me)
+        await me.close()
+        for person in (mine, stolen):
+            await person.http.aclose()

@@ -8,6 +8,7 @@ import uvicorn
 
 from drawnet.drawing.app import create_app
 from drawnet.drawing.settings import DrawingSettings
+from drawnet.drawing.timeouts import timed_protocol
 
 
 def main() -> None:
@@ -21,6 +22,8 @@ def main() -> None:
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=5,
+        # uvicorn has no deadline on reading a request: a slow client would hold its connection for ever.
+        http=timed_protocol(settings.header_timeout_seconds, settings.body_timeout_seconds),
         # uvicorn trusts X-Forwarded-For from 127.0.0.1 by default: any local client could claim any
         # address. Only the configured proxies are believed.
         proxy_headers=bool(settings.trusted_proxies),

@@ -16,11 +16,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from drawnet.drawing.errors import ConflictError, UnauthorizedError
-from drawnet.drawing.models import LoginRow, UserRow
+from drawnet.drawing.models import LoginRow, LoginSessionRow, UserRow
 
 LOGIN_TOKEN_PREFIX = "dnl_"  # noqa: S105 - a prefix, not a secret
 """Login tokens start with this, so a bearer token is told apart from a join token (a JWT) at a glance."""
@@ -32,6 +33,55 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+LOGIN_ID_CHARS = 32
+"""A login's id in the join tokens minted with it (`lid`): the first 128 bits of its token's hash, which
+name it without being anything one could log in with."""
+
+
+def login_id(hashed: str) -> str:
+    return hashed[:LOGIN_ID_CHARS]
+
+
+async def login_exists(engine: AsyncEngine, lid: str) -> bool:
+    """Whether the login of this `lid` is still there (not logged out, not ended, not expired)."""
+    # Hex digits sort below "~": this is the range of hashes that start with `lid`, read on the key.
+    query = select(col(LoginRow.token_hash)).where(
+        col(LoginRow.token_hash) >= lid,
+        col(LoginRow.token_hash) < lid + "~",
+        col(LoginRow.expires_at) > time.time(),
+    )
+    async with engine.connect() as conn:
+        return (await conn.execute(query.limit(1))).first() is not None
+
+
+async def record_join(engine: AsyncEngine, login_token: str, namespace: str, session: str) -> bool:
+    """Note that this login was given a join token for this session (its logout revokes it there);
+    False when the login has ended meanwhile."""
+    values = {"token_hash": token_hash(login_token), "namespace": namespace, "session": session}
+    try:
+        async with engine.begin() as conn:
+            exists = select(LoginSessionRow).where(
+                *(getattr(LoginSessionRow, key) == value for key, value in values.items())
+            )
+            if (await conn.execute(exists)).first() is None:
+                await conn.execute(LoginSessionRow.__table__.insert().values(values))  # type: ignore[attr-defined]
+    except IntegrityError:
+        return False  # the login is gone (logged out while this request ran), or a racing twin wrote it
+    return True
+
+
+async def _end_logins(conn: AsyncConnection, *where: ColumnElement[bool]) -> list[tuple[str, str, str]]:
+    """Delete the logins `where` selects; (lid, namespace, session) of every session they joined."""
+    joined = (
+        select(col(LoginSessionRow.token_hash), col(LoginSessionRow.namespace), col(LoginSessionRow.session))
+        .join(LoginRow, col(LoginRow.token_hash) == col(LoginSessionRow.token_hash))
+        .where(*where)
+    )
+    ended = [(login_id(hashed), ns, session) for hashed, ns, session in (await conn.execute(joined)).tuples()]
+    await conn.execute(delete(LoginRow).where(*where))
+    return ended
 
 
 async def register(engine: AsyncEngine, *, username: str, password: str, display_name: str) -> UserRow:
@@ -83,22 +133,25 @@ async def check_password(user: UserRow, password: str) -> None:
         raise UnauthorizedError("wrong password") from error
 
 
-async def change_password(engine: AsyncEngine, user: UserRow, new_password: str, keep_login: str) -> None:
-    """A new password hash; every other login of the user ends (whoever else had it is out)."""
+async def change_password(
+    engine: AsyncEngine, user: UserRow, new_password: str, keep_login: str
+) -> list[tuple[str, str, str]]:
+    """A new password hash; every other login of the user ends (whoever else had it is out). Returns
+    (lid, namespace, session) of the sessions those logins joined, whose tokens must be revoked."""
     hashed = await asyncio.to_thread(_hasher.hash, new_password)
     async with engine.begin() as conn:
         await conn.execute(update(UserRow).where(col(UserRow.id) == user.id).values(password_hash=hashed))
-        await conn.execute(
-            delete(LoginRow).where(
-                col(LoginRow.user_id) == user.id, col(LoginRow.token_hash) != token_hash(keep_login)
-            )
+        return await _end_logins(
+            conn, col(LoginRow.user_id) == user.id, col(LoginRow.token_hash) != token_hash(keep_login)
         )
 
 
-async def delete_user(engine: AsyncEngine, user: UserRow) -> None:
+async def delete_user(engine: AsyncEngine, user: UserRow) -> list[tuple[str, str, str]]:
+    """The user and their logins; (lid, namespace, session) of the sessions those logins joined."""
     async with engine.begin() as conn:
-        await conn.execute(delete(LoginRow).where(col(LoginRow.user_id) == user.id))
+        ended = await _end_logins(conn, col(LoginRow.user_id) == user.id)
         await conn.execute(delete(UserRow).where(col(UserRow.id) == user.id))
+    return ended
 
 
 async def user_for_token(engine: AsyncEngine, token: str) -> UserRow | None:
@@ -112,8 +165,10 @@ async def user_for_token(engine: AsyncEngine, token: str) -> UserRow | None:
     return UserRow.model_validate(row._mapping) if row is not None else None  # noqa: SLF001
 
 
-async def logout(engine: AsyncEngine, token: str) -> None:
+async def logout(engine: AsyncEngine, token: str) -> list[tuple[str, str, str]]:
+    """End this login; (lid, namespace, session) of the sessions it joined, whose tokens must go."""
     async with engine.begin() as conn:
-        await conn.execute(delete(LoginRow).where(col(LoginRow.token_hash) == token_hash(token)))
-        # Expired logins of anyone go too: the table only holds live ones.
+        ended = await _end_logins(conn, col(LoginRow.token_hash) == token_hash(token))
+        # Expired logins of anyone go too: the table only holds live ones (their tokens expired long ago).
         await conn.execute(delete(LoginRow).where(col(LoginRow.expires_at) <= time.time()))
+    return ended

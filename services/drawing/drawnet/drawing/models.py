@@ -103,6 +103,19 @@ class LoginRow(SQLModel, table=True):
     expires_at: float
 
 
+class LoginSessionRow(SQLModel, table=True):
+    """A session a login was given join tokens for: logging out revokes them there (they carry the
+    login's `lid`). Goes with the login."""
+
+    __tablename__ = "login_sessions"
+
+    token_hash: str = Field(
+        max_length=64, primary_key=True, foreign_key="logins.token_hash", ondelete="CASCADE"
+    )
+    namespace: str = Field(max_length=63, primary_key=True)
+    session: str = Field(max_length=63, primary_key=True)
+
+
 class ShareLinkRow(SQLModel, table=True):
     """A share link an owner minted: whoever presents `<id>.<secret>` may join the session in `role`."""
 

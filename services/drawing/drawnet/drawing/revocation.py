@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
+from drawnet.drawing import accounts
 from drawnet.drawing.errors import NotFoundError, UnavailableError
 from drawnet.drawing.models import RemovalRow, SessionRow, ShareLinkRow
 from drawnet.drawing.sessions import SessionBackend
@@ -70,6 +71,8 @@ async def authority_refusal(
         return f"you are banned from session {name!r} by its owner"
     if KICK in removals and removals[KICK] >= claims.iat:
         return f"you were removed from session {name!r} by its owner: join it again"
+    if claims.lid and not await accounts.login_exists(engine, claims.lid):
+        return "the login this token was minted with has ended (logged out): log in again"
     if claims.guest and row is not None and not row.allow_guests:
         return f"session {name!r} does not allow guests any more: log in to join"
     return await _grant_refusal(engine, backend, row, claims)
@@ -168,6 +171,7 @@ async def publish(  # noqa: PLR0913 - a revocation's selectors, by name
     everyone: bool = False,
     subs: list[str] | None = None,
     grants: list[str] | None = None,
+    logins: list[str] | None = None,
     guests: bool = False,
 ) -> Revocation:
     """Tell every room hosting the session. Call it once the change is committed: the revocation covers
@@ -182,6 +186,7 @@ async def publish(  # noqa: PLR0913 - a revocation's selectors, by name
         everyone=everyone,
         subs=subs or [],
         grants=grants or [],
+        logins=logins or [],
         guests=guests,
     )
     try:
@@ -197,3 +202,13 @@ async def publish(  # noqa: PLR0913 - a revocation's selectors, by name
             headers={"Retry-After": "2"},
         ) from error
     return revocation
+
+
+async def publish_ended_logins(js: JetStreamContext, ended: list[tuple[str, str, str]], reason: str) -> None:
+    """Close, in every session they joined, the connections of logins that ended (a logout, a password
+    change ending the others, an account deleted): one revocation per session, naming their `lid`s."""
+    by_session: dict[tuple[str, str], list[str]] = {}
+    for lid, namespace, session in ended:
+        by_session.setdefault((namespace, session), []).append(lid)
+    for (namespace, session), lids in by_session.items():
+        await publish(js, namespace, session, CloseCode.REVOKED, reason, logins=lids)

@@ -91,6 +91,12 @@ class DrawingSettings(BaseSettings):
     """How many of the latest op ids (with their seq) a snapshot response carries, for deduplication."""
 
     # ---------------------------------------------------------------------------------- HTTP limits
+    header_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+    """A request's head (request line and headers) must have arrived this long after the connection opened
+    or the previous response ended; a client that trickles it (slowloris) is disconnected."""
+    body_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 120.0
+    """A request's body must have arrived this long after its head (a 32 MiB import at 2 Mbit/s takes
+    about as long); a client that trickles it is disconnected."""
     max_body_bytes: Annotated[int, Field(ge=1_024)] = 1_048_576
     """Largest request body of the JSON API (everything but board imports): 413 past it."""
     max_import_bytes: Annotated[int, Field(ge=1_024)] = 32 * 1_048_576

@@ -26,7 +26,8 @@ def access_subject(namespace: str, session: str) -> str:
 
 class Revocation(msgspec.Struct, frozen=True, kw_only=True):
     """Tokens of one session minted up to `ts` that no longer admit: those of `subs` (users), of
-    `grants` (`link:<id>`, `public`), every guest's (`guests`), or all of them (`everyone`)."""
+    `grants` (`link:<id>`, `public`), of `logins` (the `lid` of a login that logged out), every guest's
+    (`guests`), or all of them (`everyone`)."""
 
     ns: str
     session: str
@@ -38,6 +39,7 @@ class Revocation(msgspec.Struct, frozen=True, kw_only=True):
     everyone: bool = False
     subs: list[str] = []
     grants: list[str] = []
+    logins: list[str] = []
     guests: bool = False
 
     def matches(self, claims: JoinClaims) -> bool:
@@ -47,6 +49,7 @@ class Revocation(msgspec.Struct, frozen=True, kw_only=True):
             self.everyone
             or claims.sub in self.subs
             or (bool(claims.grant) and claims.grant in self.grants)
+            or (bool(claims.lid) and claims.lid in self.logins)
             or (self.guests and claims.guest)
         )
 

@@ -38,6 +38,9 @@ class JoinClaims(msgspec.Struct, frozen=True, kw_only=True):
     tokenless clients in). Empty in tokens minted outside the drawing service (tests)."""
     max_participants: int = 0
     """The session's own limit on participants when the token was minted (0: the room's)."""
+    lid: str = ""
+    """The login it was minted with (an id of it, not the login token): logging out revokes it, and a
+    renewal keeps it and needs that login still to exist. Empty: a guest's, or minted by no login."""
     aud: str = AUDIENCE
 
     @classmethod
@@ -52,6 +55,7 @@ class JoinClaims(msgspec.Struct, frozen=True, kw_only=True):
         ttl_seconds: int,
         grant: str = "",
         max_participants: int = 0,
+        lid: str = "",
         now: float | None = None,
     ) -> JoinClaims:
         issued = round(now if now is not None else time.time(), 6)
@@ -65,6 +69,7 @@ class JoinClaims(msgspec.Struct, frozen=True, kw_only=True):
             exp=int(issued) + ttl_seconds,
             grant=grant,
             max_participants=max_participants,
+            lid=lid,
         )
 
     @property

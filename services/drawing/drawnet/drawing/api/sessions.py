@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from nats.errors import Error as NatsError
 from nats.js.errors import NotFoundError as NatsNotFoundError
 
-from drawnet.drawing import db, revocation, sessions, snapshots
+from drawnet.drawing import accounts, db, revocation, sessions, snapshots
 from drawnet.drawing.access import (
     READERS,
     Caller,
@@ -539,6 +539,11 @@ async def join(
         banned := await revocation.banned_reason(ctx.engine, namespace, access.name, sub)
     ):
         raise ForbiddenError(banned)
+    lid = _login_of(caller, access)
+    if caller.login_token is not None and not await accounts.record_join(
+        ctx.engine, caller.login_token, namespace, access.name
+    ):
+        raise UnauthorizedError("your login ended while you joined: log in again")
     status = (await ctx.backend.status(namespace, [access.name])).get(access.name)
     claims = JoinClaims.issue(
         sub=sub,
@@ -549,6 +554,7 @@ async def join(
         ttl_seconds=ctx.settings.join_token_ttl_seconds,
         grant=grant,
         max_participants=access.row.max_participants if access.row is not None else 0,
+        lid=lid,
         now=issued,
     )
     token = JoinToken(
@@ -562,6 +568,16 @@ async def join(
         room_url=room_url_of(ctx, namespace, access.name, status),
     )
     return Response(token, cookies=[cookie] if cookie is not None else [])
+
+
+def _login_of(caller: Caller, access: SessionAccess) -> str:
+    """The `lid` of the new token: the caller's login, or on a renewal the one the old token carried
+    (its logout revokes the renewed token too; the renewal checked that login still exists)."""
+    if caller.login_token is not None:
+        return accounts.login_id(accounts.token_hash(caller.login_token))
+    if access.claims is not None:
+        return access.claims.lid
+    return ""
 
 
 # ------------------------------------------------------------------------------------ kicks and bans

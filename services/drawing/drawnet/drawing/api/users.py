@@ -75,7 +75,9 @@ async def login(ctx: Context, data: Credentials, request: Request[object, object
 async def logout(ctx: Context, caller: Caller) -> Response[None]:
     if caller.login_token is None:
         raise UnauthorizedError("not logged in")
-    await accounts.logout(ctx.engine, caller.login_token)
+    ended = await accounts.logout(ctx.engine, caller.login_token)
+    # The join tokens minted with this login stop working in every room (they carry its `lid`).
+    await revocation.publish_ended_logins(ctx.js, ended, "you logged out")
     expired = Cookie(
         key=COOKIE, value="", httponly=True, secure=ctx.settings.cookie_secure, max_age=0, path="/"
     )
@@ -104,7 +106,10 @@ async def change_password(ctx: Context, caller: Caller, data: PasswordChange) ->
     await ctx.limits.login.hit(caller.user.username)  # guessing the current password is a login attempt
     await accounts.check_password(caller.user, data.current_password)
     _password_rules(ctx, data.new_password)
-    await accounts.change_password(ctx.engine, caller.user, data.new_password, keep_login=caller.login_token)
+    ended = await accounts.change_password(
+        ctx.engine, caller.user, data.new_password, keep_login=caller.login_token
+    )
+    await revocation.publish_ended_logins(ctx.js, ended, "the account's password was changed: log in again")
 
 
 @post(
@@ -131,7 +136,8 @@ async def delete_account(ctx: Context, caller: Caller, data: AccountDeletion) ->
                 "the board's owner deleted their account",
                 everyone=True,
             )
-    await accounts.delete_user(ctx.engine, caller.user)
+    ended = await accounts.delete_user(ctx.engine, caller.user)
+    await revocation.publish_ended_logins(ctx.js, ended, "the account was deleted")
     expired = Cookie(
         key=COOKIE, value="", httponly=True, secure=ctx.settings.cookie_secure, max_age=0, path="/"
     )
