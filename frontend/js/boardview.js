@@ -254,6 +254,9 @@ export async function startBoard(config, session, linkFromUrl) {
   /** My transforms not yet committed, by op id: their items are drawn moved meanwhile. */
   /** @type {Map<string, {items: string[], m: Matrix}>} */
   const transforming = new Map();
+  /** Others' shapes being drawn (live `sketch`), by the shape's id. */
+  /** @type {Map<string, {shape: ItemOp, by: string, seen: number}>} */
+  const sketches = new Map();
   /** Others' drags in progress (live `drag`), by participant; `ended` once they let go. */
   /** @type {Map<string, {items: string[], m: Matrix, seen: number, ended: boolean}>} */
   const drags = new Map();
@@ -421,6 +424,7 @@ export async function startBoard(config, session, linkFromUrl) {
         drags.delete(message.id);
         lasers.forget(message.id);
         for (const [id, preview] of previews) if (preview.by === message.id) previews.delete(id);
+        for (const [id, shape] of sketches) if (shape.by === message.id) sketches.delete(id);
         invalidate();
         break;
       case ServerKind.BEGIN:
@@ -456,6 +460,12 @@ export async function startBoard(config, session, linkFromUrl) {
       case ServerKind.LASER:
         if (!message.by || message.by === people.me?.id) break;
         lasers.add(message.by, message.pts, message.start, performance.now());
+        invalidate();
+        break;
+      case ServerKind.SKETCH:
+        if (!message.by || message.by === people.me?.id) break;
+        if (message.shape === null || board.hasOp(message.id)) sketches.delete(message.id);
+        else sketches.set(message.id, { shape: message.shape, by: message.by, seen: Date.now() });
         invalidate();
         break;
       case ServerKind.CURSOR:
@@ -506,6 +516,7 @@ export async function startBoard(config, session, linkFromUrl) {
     erasing.delete(committed.op.id);
     transforming.delete(committed.op.id);
     previews.delete(committed.op.id);
+    sketches.delete(committed.op.id); // the shape someone was drawing has landed
     const { op } = committed;
     if (op.kind === OpKind.TRANSFORM) {
       // Someone's drag preview ends where their transform lands.
@@ -1327,7 +1338,7 @@ export async function startBoard(config, session, linkFromUrl) {
     const active = gesture?.tool ?? tools[tool];
     active.frame();
     /** @type {import("./tools/tool.js").Overlay} */
-    const overlay = { live: [...previews.values()], erasing: [], moving: [], decorations: [] };
+    const overlay = { live: [...previews.values(), ...[...sketches.values()].map((s) => s.shape)], erasing: [], moving: [], decorations: [] };
     // Items on their way somewhere: others' drags, my transforms not yet committed; drawn moved, off the tiles.
     const hidden = new Set(dragging);
     /** @type {Map<string, Matrix>} */
@@ -1368,7 +1379,7 @@ export async function startBoard(config, session, linkFromUrl) {
     canvas.dataset.pending = String(outbox.size);
     statusPending.hidden = outbox.size === 0;
     statusPending.textContent = `${outbox.size} change${outbox.size === 1 ? "" : "s"} waiting to be sent`;
-    hint.style.opacity = board.size > 0 || inflight.size > 0 || previews.size > 0 || active.busy() ? "0" : "1";
+    hint.style.opacity = board.size > 0 || inflight.size > 0 || previews.size > 0 || sketches.size > 0 || active.busy() ? "0" : "1";
     if (more || fading) invalidate();
   }
 
@@ -1384,6 +1395,13 @@ export async function startBoard(config, session, linkFromUrl) {
     for (const [id, preview] of previews) {
       if (preview.seen < idleSince) {
         previews.delete(id);
+        invalidate();
+      }
+    }
+    for (const [id, shape] of sketches) {
+      // A shape whose commit never came (refused, or its author gone quiet) stops being shown.
+      if (shape.seen < idleSince) {
+        sketches.delete(id);
         invalidate();
       }
     }
@@ -1425,6 +1443,7 @@ export async function startBoard(config, session, linkFromUrl) {
         inflight: inflight.size,
         unconfirmed: unconfirmed.size + undoQueue.length,
         previews: previews.size,
+        sketches: [...sketches.values()].map((s) => s.shape),
         me: people.me,
         role: people.me?.role ?? null,
         participants: [...people.all.values()].map((p) => ({ id: p.id, name: p.name, role: p.role, idle: p.idle })),

@@ -179,7 +179,7 @@ export class Connection {
 
   /**
    * Send a live (ephemeral) message; dropped when not live: nobody needs stale previews.
-   * @param {Begin | Points | import("./protocol.js").Drag | import("./protocol.js").Laser | Awareness} message
+   * @param {Begin | Points | import("./protocol.js").Drag | import("./protocol.js").Sketch | import("./protocol.js").Laser | Awareness} message
    * @returns {boolean} whether it went out
    */
   sendLive(message) {

@@ -9,6 +9,7 @@ export const ClientKind = Object.freeze({
   BEGIN: "begin",
   POINTS: "points",
   DRAG: "drag",
+  SKETCH: "sketch",
   LASER: "laser",
   CURSOR: "cursor",
   VIEW: "view",
@@ -29,6 +30,7 @@ export const ServerKind = Object.freeze({
   BEGIN: "begin",
   POINTS: "points",
   DRAG: "drag",
+  SKETCH: "sketch",
   LASER: "laser",
   CURSOR: "cursor",
   VIEW: "view",
@@ -342,6 +344,10 @@ export const SESSION_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
  * @typedef {{t: "drag", items: string[], m: Matrix, by?: string}} Drag
  */
 /**
+ * Live: a shape being drawn, as it is now (`id` is its op's); `shape` null ends the preview. Never stored.
+ * @typedef {{t: "sketch", id: string, shape: ShapeOp | null, by?: string}} Sketch
+ */
+/**
  * Live: the laser pointer's newest points (board units); `start` begins a new trail. Never stored.
  * @typedef {{t: "laser", pts: [number, number][], start: boolean, by?: string}} Laser
  */
@@ -352,7 +358,7 @@ export const SESSION_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** @typedef {{t: "op", op: Op}} Submit */
 /** A fresh join token for the open connection (in-band renewal). @typedef {{t: "renew", token: string}} Renew */
-/** @typedef {Hello | Begin | Points | Drag | Laser | Cursor | View | Presence | Submit | Renew} ClientMessage */
+/** @typedef {Hello | Begin | Points | Drag | Sketch | Laser | Cursor | View | Presence | Submit | Renew} ClientMessage */
 
 // ------------------------------------------------------------------------------ room → client
 
@@ -374,7 +380,7 @@ export const SESSION_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** @typedef {{t: "ack", id: string, seq: number}} Ack */
 /** @typedef {{t: "nack", id: string, code: string, reason: string}} Nack */
 /** The room took the renewed token: the connection lasts until `exp` (unix seconds). @typedef {{t: "renewed", exp: number}} Renewed */
-/** @typedef {Welcome | Joined | Left | Committed | Ack | Nack | Renewed | Begin | Points | Drag | Laser | Cursor | View | Presence} ServerMessage */
+/** @typedef {Welcome | Joined | Left | Committed | Ack | Nack | Renewed | Begin | Points | Drag | Sketch | Laser | Cursor | View | Presence} ServerMessage */
 
 // ------------------------------------------------------------------------------ helpers
 
@@ -526,6 +532,15 @@ export function points(stroke, pts) {
  */
 export function drag(items, m) {
   return { t: ClientKind.DRAG, items, m };
+}
+
+/**
+ * @param {string} id the shape's op id
+ * @param {ShapeOp | null} shape as it is now; null: the preview ends
+ * @returns {Sketch}
+ */
+export function sketch(id, shape) {
+  return { t: ClientKind.SKETCH, id, shape };
 }
 
 /**
@@ -867,6 +882,14 @@ export function decodeServer(frame) {
       check(Array.isArray(value.items) && value.items.every(isString) && isMatrix(value.m), "malformed drag");
       if (!isString(value.by)) value.by = "";
       return /** @type {Drag} */ (value);
+    case ServerKind.SKETCH:
+      check(isString(value.id) && isString(value.by), "malformed sketch");
+      if (value.shape === undefined || value.shape === null) {
+        value.shape = null;
+      } else {
+        check(decodeOp(value.shape).kind === OpKind.SHAPE && isObject(value.shape) && value.shape.id === value.id, "malformed sketch");
+      }
+      return /** @type {Sketch} */ (value);
     case ServerKind.LASER:
       check(
         Array.isArray(value.pts) &&

@@ -271,3 +271,33 @@ def test_new_texts_and_notes_take_the_alignment_and_rectangles_the_corners_picke
     ann.page.locator('[data-testid="align-right"][aria-checked="true"]').wait_for()
     ann.pick_tool("pen")
     bar.wait_for(state="hidden")
+
+
+def test_the_other_sees_a_shape_grow_while_it_is_drawn_and_the_commit_replaces_it(
+    open_board: OpenBoard,
+) -> None:
+    ann, bob = two_people(open_board)
+    ann.pick_tool("ellipse")
+    ann.page.mouse.move(*ann.screen((300, 300)))
+    ann.page.mouse.down()
+    ann.page.mouse.move(*ann.screen((360, 340)), steps=4)
+    bob._wait("(s) => s.sketches.length === 1 && s.sketches[0].shape === 'ellipse' && s.sketches[0].w > 50")
+    ann.page.mouse.move(*ann.screen((460, 400)), steps=4)
+    bob._wait("(s) => s.sketches.length === 1 && s.sketches[0].w > 150 && s.sketches[0].h > 90")
+    assert bob.state()["strokes"] == 0  # only a preview: nothing on the board yet
+    ann.page.mouse.up()
+    bob.expect_items(["shape"])
+    bob._wait("(s) => s.sketches.length === 0")
+    ((shape, _, _),) = bob.placed()
+    assert (shape["w"], shape["h"]) == pytest.approx((160, 100), abs=1.5)
+    # A slip (a shape too small to keep) ends the preview without a shape.
+    ann.pick_tool("rect")
+    ann.page.mouse.move(*ann.screen((600, 300)))
+    ann.page.mouse.down()
+    ann.page.mouse.move(*ann.screen((640, 330)), steps=3)
+    bob._wait("(s) => s.sketches.length === 1")
+    ann.page.mouse.move(*ann.screen((601, 301)), steps=3)
+    ann.page.mouse.up()
+    bob._wait("(s) => s.sketches.length === 0")
+    ann.expect_settled()
+    assert bob.state()["kinds"] == ["shape"]

@@ -24,6 +24,7 @@ import {
   points,
   presence,
   renew,
+  sketch,
   submit,
   view,
 } from "../../frontend/js/protocol.js";
@@ -96,6 +97,7 @@ describe("protocol.js mirrors the protocol package", () => {
       begin({ stroke: "s", tool: "pen", color: "#000000", width: 1, opacity: 1 }),
       points("s", [[0, 0, 0.5]]),
       drag(["a"], [1, 0, 0, 1, 0, 0]),
+      sketch("s", null),
       laser([[1, 2]], true),
       cursor(1, 2),
       view(1, 2, 1),

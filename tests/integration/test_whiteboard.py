@@ -17,9 +17,11 @@ from drawnet.protocol import (
     Nack,
     Op,
     Reorder,
+    Sketch,
     Transform,
     Undo,
 )
+from drawnet.protocol.codec import encode
 from drawnet.testkit import RoomClient
 from tests.conftest import Join
 
@@ -170,3 +172,45 @@ async def test_a_malformed_or_oversized_reorder_closes_the_connection_naming_the
         assert "$.op.items" in reason
     async with await join(room_server, "bad-order", name="Cy") as cy:
         assert isinstance(await cy.submit(box("r3")), Ack)  # the room goes on
+
+
+async def test_a_shape_being_drawn_is_relayed_live_and_never_logged(
+    room_server: RoomServer, join: Join
+) -> None:
+    async with (
+        await join(room_server, "sketch", name="Ann") as ann,
+        await join(room_server, "sketch", name="Bob") as bob,
+    ):
+        await ann.submit(box("r0"))
+        await committed(bob, "r0")
+        seq = bob.board.seq
+        growing = box("r1")
+        await ann.send(encode(Sketch(id="r1", shape=growing)))
+        seen = await bob.wait_for(lambda m: m if isinstance(m, Sketch) else None)
+        assert (seen.id, seen.shape, seen.by) == ("r1", growing, ann.me)
+        await ann.send(encode(Sketch(id="r1")))
+        ended = await bob.wait_for(lambda m: m if isinstance(m, Sketch) and m.shape is None else None)
+        assert ended.id == "r1"
+        # Live only: the op log and the boards did not move.
+        await ann.submit(box("r2"))
+        await committed(bob, "r2")
+        assert [item.id for item in bob.board.strokes] == ["r0", "r2"]
+        assert bob.board.seq > seq
+
+
+async def test_a_sketch_from_a_viewer_or_past_max_width_closes_that_connection(
+    room_server: RoomServer, join: Join
+) -> None:
+    async with await join(room_server, "sketch-bad", name="Vic", role="viewer") as vic:
+        await vic.send(encode(Sketch(id="v1", shape=box("v1"))))
+        code, reason = await vic.wait_closed()
+        assert (code, reason) == (CloseCode.FORBIDDEN, "viewers cannot draw")
+    async with await join(room_server, "sketch-bad", name="Ann") as ann:
+        wide = AddShape(id="w1", shape="rect", x=0, y=0, w=10, h=10, color="#1e1e1e", width=500)
+        await ann.send(encode(Sketch(id="w1", shape=wide)))
+        code, reason = await ann.wait_closed()
+        assert (code, reason) == (CloseCode.LIMIT_EXCEEDED, "width 500.0 exceeds max_width 200.0")
+    async with await join(room_server, "sketch-bad", name="Bob") as bob:
+        await bob.send(encode(Sketch(id="x1", shape=box("x2"))))
+        code, reason = await bob.wait_closed()
+        assert (code, reason) == (CloseCode.MALFORMED, "sketch x1 shows shape x2")

@@ -1,9 +1,10 @@
 // The shape tools: line, arrow, rectangle, ellipse, diamond. Drag from one corner to the other (a line
 // from one end to the other); Shift keeps a square box or a 45° angle. The shape is drawn as it grows
-// and committed as one `shape` op when the pointer lifts; the others see it then.
+// and committed as one `shape` op when the pointer lifts; meanwhile the others see it grow through live
+// `sketch` messages (at most one a frame, only when it changed), which the committed op replaces.
 
 import { constrained } from "../matrix.js";
-import { OpKind, ShapeName } from "../protocol.js";
+import { OpKind, ShapeName, sketch } from "../protocol.js";
 import { idle } from "./tool.js";
 
 /** @typedef {import("./tool.js").Tool} Tool */
@@ -37,7 +38,15 @@ export function shapeTool(ctx, name, filled, round = () => true) {
   let current = null;
   /** @type {{x: number, y: number} | null} */
   let start = null;
+  /** The shape as last sent live (null: nothing sent for the one under way). @type {ShapeOp | null} */
+  let sent = null;
   const isLine = name === "line" || name === "arrow";
+
+  /** End the others' preview of a shape that will not be committed. */
+  function withdraw() {
+    if (sent) ctx.sendLive(sketch(sent.id, null));
+    sent = null;
+  }
 
   /** @param {PointerEvent} event */
   function to(event) {
@@ -79,15 +88,26 @@ export function shapeTool(ctx, name, filled, round = () => true) {
     up(event) {
       if (event.type === "pointerup") to(event);
       const zoom = ctx.camera().zoom;
-      if (current && Math.max(Math.abs(current.w), Math.abs(current.h)) * zoom >= MIN_DRAG_PX) ctx.submitItem(current);
+      if (current && Math.max(Math.abs(current.w), Math.abs(current.h)) * zoom >= MIN_DRAG_PX) {
+        ctx.submitItem(current); // its commit replaces the others' preview
+        sent = null;
+      } else {
+        withdraw();
+      }
       current = null;
       start = null;
       ctx.invalidate();
     },
     cancel() {
+      withdraw();
       current = null;
       start = null;
       ctx.invalidate();
+    },
+    frame() {
+      // The shape goes out live once per frame, and only when it changed.
+      if (!current || (current.w === 0 && current.h === 0) || current === sent) return;
+      if (ctx.sendLive(sketch(current.id, current))) sent = current;
     },
     overlay(overlay) {
       if (current) overlay.live.push(current);

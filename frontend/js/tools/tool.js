@@ -15,7 +15,7 @@
 /** @typedef {import("../identity.js").Prefs} Prefs */
 /** @typedef {import("../render.js").Drawable} Drawable */
 /** @typedef {import("../render.js").Renderer} Renderer */
-/** @typedef {import("../protocol.js").Begin | import("../protocol.js").Points | import("../protocol.js").Drag | import("../protocol.js").Laser | import("../protocol.js").Awareness} LiveMessage */
+/** @typedef {import("../protocol.js").Begin | import("../protocol.js").Points | import("../protocol.js").Drag | import("../protocol.js").Sketch | import("../protocol.js").Laser | import("../protocol.js").Awareness} LiveMessage */
 
 /**
  * What a tool shows over the committed board this frame (board units), bottom to top.

@@ -352,6 +352,16 @@ class Drag(msgspec.Struct, frozen=True, tag="drag", tag_field="t"):
     by: str = ""
 
 
+class Sketch(msgspec.Struct, frozen=True, tag="sketch", tag_field="t"):
+    """Live: a shape being drawn (`id` is its op's), as it is now: the others draw it until the `shape` op
+    with that id commits; `shape` null ends the preview (the drawer let it go without a shape) (ephemeral,
+    never logged)."""
+
+    id: Id
+    shape: AddShape | None = None
+    by: str = ""
+
+
 class Laser(msgspec.Struct, frozen=True, tag="laser", tag_field="t"):
     """Live: the laser pointer's newest points, in board units: the others draw a trail that fades within a
     moment. Never logged or stored, so it leaves nothing on the board; viewers may point too. `start`
@@ -377,10 +387,10 @@ class Renew(msgspec.Struct, frozen=True, tag="renew", tag_field="t"):
     token: str
 
 
-Live = Begin | Points | Drag | Laser | Cursor | View | Presence
+Live = Begin | Points | Drag | Sketch | Laser | Cursor | View | Presence
 """Ephemeral traffic: relayed at once to the session's others, never stored, dropped for slow clients."""
 
-ClientMessage = Hello | Begin | Points | Drag | Laser | Cursor | View | Presence | Submit | Renew
+ClientMessage = Hello | Begin | Points | Drag | Sketch | Laser | Cursor | View | Presence | Submit | Renew
 
 
 # ------------------------------------------------------------------------------------- room → client
@@ -447,6 +457,7 @@ ServerMessage = (
     | Begin
     | Points
     | Drag
+    | Sketch
     | Laser
     | Cursor
     | View

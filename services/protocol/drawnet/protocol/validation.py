@@ -20,6 +20,7 @@ from drawnet.protocol.messages import (
     Live,
     Op,
     Points,
+    Sketch,
     Transform,
 )
 
@@ -68,3 +69,9 @@ def check_live(message: Live, limits: Limits) -> None:
             )
     elif isinstance(message, Begin) and message.width > limits.max_width:
         raise LimitError("max_width", f"width {message.width} exceeds max_width {limits.max_width}")
+    elif isinstance(message, Sketch) and message.shape is not None:
+        if message.shape.width > limits.max_width:
+            width = message.shape.width
+            raise LimitError("max_width", f"width {width} exceeds max_width {limits.max_width}")
+        if message.shape.id != message.id:
+            raise ProtocolError(CloseCode.MALFORMED, f"sketch {message.id} shows shape {message.shape.id}")

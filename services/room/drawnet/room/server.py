@@ -54,6 +54,7 @@ from drawnet.protocol import (
     Redo,
     Renew,
     Renewed,
+    Sketch,
     Submit,
     Undo,
     Welcome,
@@ -81,7 +82,7 @@ _TEXT = OpCode.TEXT
 _UNCOMPRESSED = False
 ITEM_OPS = (AddStroke, AddShape, AddText, AddNote, AddImage)
 """Ops that add an item: a board holds at most max_strokes_per_board (all kinds together)."""
-_DRAWING = (Begin, Points, Drag)
+_DRAWING = (Begin, Points, Drag, Sketch)
 """Live messages that only writers may send."""
 _welcome_head = msgspec.json.Encoder()
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
