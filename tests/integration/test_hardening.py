@@ -145,6 +145,47 @@ def test_a_password_change_ends_the_other_logins_and_needs_the_current_password(
     assert new.status_code == 200
 
 
+class TestCommonPasswords:
+    @pytest.mark.parametrize("common", ["password1234", "qwerty123456", "sunshine2024", "P@ssw0rd1"])
+    def test_a_common_password_is_refused_at_registration(self, http: httpx.Client, common: str) -> None:
+        username = f"c-{secrets.token_hex(4)}"
+        refused = http.post("/api/v1/users", json={"username": username, "password": common})
+        assert refused.status_code == 422
+        detail = refused.json()["detail"]
+        assert "too easy to guess" in detail
+        assert "below password_min_score 2" in detail
+        assert (
+            http.post("/api/v1/auth/login", json={"username": username, "password": common}).status_code
+            == 401
+        )
+
+    def test_a_password_made_of_the_user_s_own_name_is_refused(self, http: httpx.Client) -> None:
+        username = f"wilhelmina-{secrets.token_hex(2)}"
+        refused = http.post("/api/v1/users", json={"username": username, "password": f"{username}1"})
+        assert refused.status_code == 422
+        assert "too easy to guess" in refused.json()["detail"]
+
+    def test_a_change_to_a_common_password_is_refused_and_the_old_one_stays(self, http: httpx.Client) -> None:
+        username, password = f"k-{secrets.token_hex(4)}", secrets.token_urlsafe(12)
+        assert (
+            http.post("/api/v1/users", json={"username": username, "password": password}).status_code == 201
+        )
+        token = http.post("/api/v1/auth/login", json={"username": username, "password": password}).json()[
+            "token"
+        ]
+        refused = http.post(
+            "/api/v1/auth/password",
+            json={"current_password": password, "new_password": "iloveyou2024"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert refused.status_code == 422
+        assert "too easy to guess" in refused.json()["detail"]
+        assert (
+            http.post("/api/v1/auth/login", json={"username": username, "password": password}).status_code
+            == 200
+        )
+
+
 def test_a_deleted_account_s_sessions_are_archived_and_its_logins_end(http: httpx.Client) -> None:
     username, password = f"d-{secrets.token_hex(4)}", secrets.token_urlsafe(12)
     assert http.post("/api/v1/users", json={"username": username, "password": password}).status_code == 201

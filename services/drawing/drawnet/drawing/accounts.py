@@ -19,8 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
+from zxcvbn import zxcvbn
 
-from drawnet.drawing.errors import ConflictError, UnauthorizedError
+from drawnet.drawing.errors import ConflictError, InvalidInputError, UnauthorizedError
 from drawnet.drawing.models import LoginRow, LoginSessionRow, UserRow
 
 LOGIN_TOKEN_PREFIX = "dnl_"  # noqa: S105 - a prefix, not a secret
@@ -82,6 +83,27 @@ async def _end_logins(conn: AsyncConnection, *where: ColumnElement[bool]) -> lis
     ended = [(login_id(hashed), ns, session) for hashed, ns, session in (await conn.execute(joined)).tuples()]
     await conn.execute(delete(LoginRow).where(*where))
     return ended
+
+
+GUESSABILITY_CHARS = 72
+"""zxcvbn's own cap on what it estimates (its time grows with the length); a password's first 72
+characters are what decide whether it is one of the common ones."""
+
+
+async def check_guessability(password: str, user_inputs: list[str], min_score: int) -> None:
+    """Refuse a password zxcvbn (its lists of common passwords, names and words, and their keyboard,
+    l33t and date variants; also the user's own name) scores below `min_score` of 4."""
+    if min_score <= 0:
+        return
+    inputs = [value[:GUESSABILITY_CHARS] for value in user_inputs if value]
+    estimate = await asyncio.to_thread(zxcvbn, password[:GUESSABILITY_CHARS], inputs)
+    score = int(estimate["score"])
+    if score < min_score:
+        warning = str(estimate["feedback"].get("warning") or "").strip()
+        raise InvalidInputError(
+            f"this password is too easy to guess: zxcvbn scores it {score} of 4, below password_min_score "
+            f"{min_score}" + (f" ({warning.rstrip('.')})" if warning else "")
+        )
 
 
 async def register(engine: AsyncEngine, *, username: str, password: str, display_name: str) -> UserRow:

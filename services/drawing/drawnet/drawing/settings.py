@@ -153,6 +153,11 @@ class DrawingSettings(BaseSettings):
 
     # ---------------------------------------------------------------------------------- users and tokens
     password_min_length: Annotated[int, Field(ge=1)] = 8
+    password_min_score: Annotated[int, Field(ge=0, le=4)] = 2
+    """How hard to guess a new password must be, as zxcvbn scores it (0-4, estimated from its lists of
+    common passwords, names and words, their variants, and the user's own name): 2 refuses the common
+    passwords and those close to them (guessed within about 10^8 tries), "password1" or "sunshine2024"
+    among them. 0: no check."""
     login_ttl_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
     """How long a login (cookie or bearer token) lasts."""
     cookie_secure: bool = True

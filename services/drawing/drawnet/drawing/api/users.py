@@ -33,11 +33,7 @@ async def register(
     ctx: Context, data: Registration, request: Request[object, object, State]
 ) -> Response[User]:
     await ctx.limits.register.hit(client_address(request))
-    minimum = ctx.settings.password_min_length
-    if len(data.password) < minimum:
-        raise InvalidInputError(
-            f"a password of {len(data.password)} characters is shorter than password_min_length {minimum}"
-        )
+    await _password_rules(ctx, data.password, [data.username, data.display_name])
     row = await accounts.register(
         ctx.engine, username=data.username, password=data.password, display_name=data.display_name.strip()
     )
@@ -91,12 +87,13 @@ async def me(caller: Caller) -> User:
     return user_view(caller.user)
 
 
-def _password_rules(ctx: Context, password: str) -> None:
+async def _password_rules(ctx: Context, password: str, user_inputs: list[str]) -> None:
     minimum = ctx.settings.password_min_length
     if len(password) < minimum:
         raise InvalidInputError(
             f"a password of {len(password)} characters is shorter than password_min_length {minimum}"
         )
+    await accounts.check_guessability(password, user_inputs, ctx.settings.password_min_score)
 
 
 @post("/api/v1/auth/password", status_code=HTTP_204_NO_CONTENT, tags=TAG, summary="Change your password")
@@ -105,7 +102,9 @@ async def change_password(ctx: Context, caller: Caller, data: PasswordChange) ->
         raise UnauthorizedError("log in to change your password")
     await ctx.limits.login.hit(caller.user.username)  # guessing the current password is a login attempt
     await accounts.check_password(caller.user, data.current_password)
-    _password_rules(ctx, data.new_password)
+    await _password_rules(
+        ctx, data.new_password, [caller.user.username, caller.user.display_name, data.current_password]
+    )
     ended = await accounts.change_password(
         ctx.engine, caller.user, data.new_password, keep_login=caller.login_token
     )
