@@ -428,24 +428,21 @@ export class Board {
    */
   #reorder(targets, to) {
     const order = [...this.#strokes.keys()];
-    /** @type {Map<string, number>} */
-    const position = new Map();
-    order.forEach((id, i) => position.set(id, i));
-    const below = targets.map((id) => {
-      const at = position.get(id) ?? 0;
-      return at > 0 ? order[at - 1] : null;
-    });
+    const wanted = new Set(targets);
+    /** @type {Map<string, string | null>} what is below each target that the board holds */
+    const belowOf = new Map();
+    for (let i = 0; i < order.length; i += 1) if (wanted.has(order[i])) belowOf.set(order[i], i > 0 ? order[i - 1] : null);
     const visible = (/** @type {string} */ id) => this.#strokes.get(id)?.visible === true;
-    this.#order(reorder(order, targets.filter((id) => position.has(id)), to, visible), targets);
-    return below;
+    this.#order(reorder(order, targets.filter((id) => belowOf.has(id)), to, visible), targets, order);
+    return targets.map((id) => belowOf.get(id) ?? null);
   }
 
   /**
    * @param {string[]} order the new stacking order of every entry
    * @param {string[]} moved
+   * @param {string[]} [before] the order now, when the caller has it
    */
-  #order(order, moved) {
-    const before = [...this.#strokes.keys()];
+  #order(order, moved, before = [...this.#strokes.keys()]) {
     if (order.length === before.length && order.every((id, i) => id === before[i])) return;
     const entries = this.#strokes;
     this.#strokes = new Map(order.map((id) => [id, /** @type {Entry} */ (entries.get(id))]));

@@ -374,7 +374,7 @@ class Board:
     def _order(self, order: list[str], moved: tuple[str, ...], before: list[str] | None = None) -> None:
         if order == (list(self._strokes) if before is None else before):
             return
-        self._strokes = {stroke_id: self._strokes[stroke_id] for stroke_id in order}
+        self._strokes = dict(zip(order, map(self._strokes.__getitem__, order), strict=True))
         self._reordered = True
         if self._touched is not None:
             self._touched.update(dict.fromkeys(t for t in moved if t in self._strokes))
