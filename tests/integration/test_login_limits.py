@@ -21,6 +21,7 @@ PER_USER = 4
 PER_ADDRESS = 6
 REGISTER = 3
 GUESTS = 3
+OPEN_BOARDS = 3
 PROXIES = "127.0.4.0/24"
 """The ingress controller's network (no other test's address is in it): from there, X-Forwarded-For names
 the client."""
@@ -30,6 +31,7 @@ LIMITS = {
     "DRAWNET_DRAWING_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE": str(PER_ADDRESS),
     "DRAWNET_DRAWING_REGISTER_PER_MINUTE": str(REGISTER),
     "DRAWNET_DRAWING_GUEST_JOINS_PER_MINUTE": str(GUESTS),
+    "DRAWNET_DRAWING_OPEN_BOARDS_PER_ADDRESS_PER_HOUR": str(OPEN_BOARDS),
     "DRAWNET_DRAWING_COOKIE_SECURE": "false",
 }
 
@@ -153,3 +155,35 @@ def test_registrations_and_guest_tokens_are_limited_per_address(replicas: list[D
             http.cookies.clear()
             joins.append(http.post("/api/v1/sessions/guests-here/join", json={"name": "Bot"}).status_code)
         assert joins == [200] * GUESTS + [429]
+
+
+def test_one_address_starts_a_bounded_number_of_open_boards_an_hour_across_replicas(
+    replicas: list[DrawingService],
+) -> None:
+    username, password = f"ob-{secrets.token_hex(3)}", secrets.token_urlsafe(12)
+    with client(replicas[0]) as http:
+        assert (
+            http.post("/api/v1/users", json={"username": username, "password": password}).status_code == 201
+        )
+        token = http.post("/api/v1/auth/login", json={"username": username, "password": password}).json()[
+            "token"
+        ]
+    me = {"Authorization": f"Bearer {token}"}
+    boards = [f"ob-{secrets.token_hex(4)}" for _ in range(OPEN_BOARDS + 1)]
+    address = new_address()
+    clients = [client(replicas[0], address), client(replicas[1], address)]
+
+    def join(n: int, board: str) -> httpx.Response:
+        return clients[n % 2].post(f"/api/v1/sessions/{board}/join", json={}, headers=me)
+
+    assert [join(n, board).status_code for n, board in enumerate(boards[:OPEN_BOARDS])] == [200] * OPEN_BOARDS
+    refused = join(OPEN_BOARDS, boards[OPEN_BOARDS])
+    assert refused.status_code == 429
+    assert refused.json()["limit"] == "open_boards_per_address_per_hour"
+    assert refused.headers["Retry-After"].isdigit()
+    # Coming back to a board it started is free; another address starts its own.
+    assert join(1, boards[0]).status_code == 200
+    with client(replicas[1]) as elsewhere:
+        assert elsewhere.post(f"/api/v1/sessions/{boards[-1]}/join", json={}, headers=me).status_code == 200
+    for http in clients:
+        http.close()

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from drawnet.drawing.access import COOKIE, Caller, identify
 from drawnet.drawing.exportgate import ExportGate
 from drawnet.drawing.persister import Persister
-from drawnet.drawing.ratelimit import RateLimit
+from drawnet.drawing.ratelimit import DistinctLimit, RateLimit
 from drawnet.drawing.sessions import SessionBackend
 from drawnet.drawing.settings import DrawingSettings
 from drawnet.protocol.tokens import parse_keys
@@ -48,6 +48,8 @@ class Limits:
     login_per_address: RateLimit
     register: RateLimit
     guest_joins: RateLimit
+    open_boards: DistinctLimit
+    """Open boards nobody had drawn on, started per client address in an hour (embedded)."""
 
     @classmethod
     def from_settings(cls, engine: AsyncEngine, settings: DrawingSettings) -> Limits:
@@ -60,6 +62,12 @@ class Limits:
             ),
             register=RateLimit(engine, "register_per_minute", settings.register_per_minute),
             guest_joins=RateLimit(engine, "guest_joins_per_minute", settings.guest_joins_per_minute),
+            open_boards=DistinctLimit(
+                engine,
+                "open_boards_per_address_per_hour",
+                settings.open_boards_per_address_per_hour,
+                window_seconds=3600,
+            ),
         )
 
 

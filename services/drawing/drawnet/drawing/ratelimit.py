@@ -56,7 +56,11 @@ class RateLimit:
                 )
             ).scalar_one_or_none() or 0
             if random.randrange(CLEANUP_EVERY) == 0:  # noqa: S311 - not a secret
-                await conn.execute(delete(RateWindowRow).where(col(RateWindowRow.window) < window - 1))
+                await conn.execute(
+                    delete(RateWindowRow).where(
+                        col(RateWindowRow.limit) == self.name, col(RateWindowRow.window) < window - 1
+                    )
+                )
         overlap = 1.0 - (now % WINDOW_SECONDS) / WINDOW_SECONDS
         seen = current + previous * overlap
         if seen > self.per_minute:
@@ -67,3 +71,57 @@ class RateLimit:
                 f"more than {self.name} {self.per_minute} in a minute; retry in {retry} s",
                 retry_after=retry,
             )
+
+
+class DistinctLimit:
+    """At most `limit` distinct things per key (the open boards one address started) in a sliding
+    `window_seconds`, counted in the same table: one row per (key, thing, window). Coming back to a thing
+    already counted is always allowed; a new one past the limit is refused and not counted."""
+
+    def __init__(self, engine: AsyncEngine, name: str, limit: int, window_seconds: int) -> None:
+        self.engine = engine
+        self.name = name
+        self.limit = limit
+        self.window_seconds = window_seconds
+
+    async def hit(self, key: str, thing: str, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        window = int(now // self.window_seconds)
+        key = key[: MAX_KEY_LENGTH // 2]
+        row_key = f"{key}/{thing}"[:MAX_KEY_LENGTH]
+        mine = (
+            col(RateWindowRow.limit) == self.name,
+            # Every row of this key: `key/…` ("0" sorts right after "/"), read on the table's key.
+            col(RateWindowRow.key) >= f"{key}/",
+            col(RateWindowRow.key) < f"{key}0",
+        )
+        async with self.engine.begin() as conn:
+            counted = select(col(RateWindowRow.window), col(RateWindowRow.key)).where(
+                *mine, col(RateWindowRow.window) >= window - 1
+            )
+            rows = (await conn.execute(counted)).tuples().all()
+            if any(found == row_key for _, found in rows):
+                return  # already counted: coming back to it is free
+            current = sum(1 for at, _ in rows if at == window)
+            previous = len(rows) - current
+            overlap = 1.0 - (now % self.window_seconds) / self.window_seconds
+            if current + previous * overlap + 1 > self.limit:
+                metrics.RATE_LIMITED.labels(self.name).inc()
+                retry = max(1, math.ceil(self.window_seconds - now % self.window_seconds))
+                raise RateLimitedError(
+                    self.name,
+                    f"more than {self.name} {self.limit} started in {self.window_seconds} s; "
+                    f"retry in {retry} s, or join one you started",
+                    retry_after=retry,
+                )
+            await conn.execute(
+                RateWindowRow.__table__.insert().values(  # type: ignore[attr-defined]
+                    limit=self.name, key=row_key, window=window, count=1
+                )
+            )
+            if random.randrange(CLEANUP_EVERY) == 0:  # noqa: S311 - not a secret
+                await conn.execute(
+                    delete(RateWindowRow).where(
+                        col(RateWindowRow.limit) == self.name, col(RateWindowRow.window) < window - 1
+                    )
+                )

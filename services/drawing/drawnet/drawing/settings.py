@@ -131,6 +131,11 @@ class DrawingSettings(BaseSettings):
     """Accounts one client address may create per minute."""
     guest_joins_per_minute: Annotated[int, Field(ge=1)] = 30
     """Guest join tokens one client address may get a minute (renewals of a token are not counted)."""
+    open_boards_per_address_per_hour: Annotated[int, Field(ge=1)] = 30
+    """Open boards (any name, embedded, `open_boards`) nobody had drawn on that one client address may
+    start in an hour: a join token for such a board counts once per board, coming back to it is free, the
+    next new one is 429 with Retry-After. Each board a room loads holds a JetStream consumer and memory
+    until it lingers out (200 boards opened by one script left 200 consumers)."""
     trusted_proxies: str = ""
     """Addresses or networks (CIDR) of the proxies in front of the service (the ingress controller's, or
     the cluster's pod network), comma-separated, or `*`: from them the client's address is the last

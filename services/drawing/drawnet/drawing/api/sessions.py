@@ -533,6 +533,8 @@ async def join(
     sub, name, cookie = _join_identity(ctx, caller, access, data, request.cookies.get(GUEST_COOKIE))
     if caller.user is None and access.claims is None:  # a guest's token, not a renewal
         await ctx.limits.guest_joins.hit(client_address(request))
+    if await _starts_an_open_board(ctx, access):
+        await ctx.limits.open_boards.hit(client_address(request), f"{access.namespace}/{access.name}")
     # The token names the session's namespace: the room verifies it against its own.
     namespace = access.namespace
     if role != "owner" and (
@@ -568,6 +570,17 @@ async def join(
         room_url=room_url_of(ctx, namespace, access.name, status),
     )
     return Response(token, cookies=[cookie] if cookie is not None else [])
+
+
+async def _starts_an_open_board(ctx: Context, access: SessionAccess) -> bool:
+    """Whether this (first, not renewed) token is for an open board of any name nobody has drawn on: the
+    embedded room starts hosting it (a consumer, memory) when the token is used."""
+    return (
+        ctx.settings.session_backend == "embedded"
+        and access.row is None
+        and access.claims is None
+        and not await _drawn_on_open_board(ctx, access.namespace, access.name)
+    )
 
 
 def _login_of(caller: Caller, access: SessionAccess) -> str:
