@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -29,6 +30,19 @@ if TYPE_CHECKING:
     from kubernetes.client import ApiClient
     from playwright.sync_api import Browser
     from playwright.sync_api import Playwright as PlaywrightDriver
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """This tier's tests that start real nodes of their own (tests/node/test_lifecycle.py) run before the
+    tests that use the session's shared one, whatever their files are called: one real node per machine,
+    and the shared one lives until the session ends."""
+    here = Path(__file__).parent
+    places = [index for index, item in enumerate(items) if item.path.is_relative_to(here)]
+    ours = sorted(
+        (items[index] for index in places), key=lambda item: "real_node" in getattr(item, "fixturenames", ())
+    )
+    for index, item in zip(places, ours, strict=True):
+        items[index] = item
 
 
 TEAM_NAMESPACE = "team-a"

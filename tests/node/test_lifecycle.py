@@ -2,8 +2,8 @@
 processes, containers, mounts, the bridge and rules behind, and the next node removes all of it and
 starts; a clean stop leaves nothing.
 
-This module sorts before the others of the tier on purpose: it runs before the session's shared node
-starts (there is one real node per machine).
+Its tests run before the session's shared node starts (tests/node/conftest.py orders them: there is one
+real node per machine).
 """
 
 from __future__ import annotations
