@@ -2,6 +2,7 @@
 // The rules live in the pure modules (board.js, outbox.js, connection.js, geometry.js, ink.js, tools.js);
 // drawing in render.js; the participant list and cursors in people.js.
 
+import { Announcer } from "./announce.js";
 import { Api, ApiError, roomSocketUrl } from "./api.js";
 import { Board } from "./board.js";
 import { Connection } from "./connection.js";
@@ -348,6 +349,9 @@ export async function startBoard(config, session, linkFromUrl) {
   });
   people.moderation = moderation;
   people.counter = element("people-count", HTMLSpanElement);
+  const announcer = new Announcer(element("announcer", HTMLDivElement));
+  /** @param {Participant | undefined} who */
+  const nameOf = (who) => who?.name || "A guest";
 
   // ---- the panel of people: folded away on phones behind a button ("3 here"), always open on wider screens
   const panel = element("panel", HTMLElement);
@@ -416,10 +420,14 @@ export async function startBoard(config, session, linkFromUrl) {
         onNack(message.id, message.code, message.reason);
         break;
       case ServerKind.JOINED:
+        if (message.who.id !== people.me?.id && !people.all.has(message.who.id)) {
+          announcer.say(`${nameOf(message.who)} joined`);
+        }
         people.joined(message.who);
         sendView(true); // so the newcomer can follow me at once
         break;
       case ServerKind.LEFT:
+        if (people.all.has(message.id)) announcer.say(`${nameOf(people.all.get(message.id))} left`);
         people.left(message.id);
         drags.delete(message.id);
         lasers.forget(message.id);
@@ -553,9 +561,18 @@ export async function startBoard(config, session, linkFromUrl) {
   // ---- the status indicator
   /** @type {number | undefined} */
   let countdown;
+  /** The connection state last said through the live region. @type {string | null} */
+  let announcedState = null;
   /** @param {ConnectionStatus} status */
   function showStatus(status) {
     window.clearInterval(countdown);
+    if (status.state !== announcedState) {
+      announcedState = status.state;
+      const why = status.reason ? `: ${status.reason}` : "";
+      announcer.say(
+        { live: "Connected: live", connecting: "Connecting…", offline: `Offline${why}` }[status.state] ?? status.state,
+      );
+    }
     if (status.state === "offline" && status.code !== undefined && isRemoval(status.code)) {
       removed = true;
       tokens.stopRenewing();
@@ -636,6 +653,7 @@ export async function startBoard(config, session, linkFromUrl) {
     swatch.dataset.testid = `swatch-${color.slice(1)}`;
     swatch.style.setProperty("--swatch", color);
     swatch.title = color;
+    swatch.setAttribute("role", "radio");
     swatch.setAttribute("aria-label", `Colour ${color}`);
     swatch.addEventListener("click", () => setPenColor(color));
     swatches.append(swatch);
@@ -786,17 +804,55 @@ export async function startBoard(config, session, linkFromUrl) {
    * @param {HTMLElement} menu
    */
   function menuFor(button, menu) {
-    button.addEventListener("click", (event) => {
-      event.stopPropagation();
-      const open = menu.hidden;
-      for (const other of document.querySelectorAll(".menu")) /** @type {HTMLElement} */ (other).hidden = true;
+    const items = () =>
+      /** @type {HTMLButtonElement[]} */ ([...menu.querySelectorAll(".menu-item")]).filter((item) => !item.hidden && item.offsetParent !== null);
+    /** @param {boolean} open @param {boolean} [focusFirst] */
+    function show(open, focusFirst = false) {
+      closeMenus();
       menu.hidden = !open;
       button.setAttribute("aria-expanded", String(open));
+      if (open && focusFirst) items()[0]?.focus();
+    }
+    button.addEventListener("click", (event) => {
+      event.stopPropagation();
+      // From the keyboard (a click without a pointer), the first item takes the focus.
+      show(menu.hidden, event.detail === 0);
+    });
+    button.addEventListener("keydown", (event) => {
+      if (event.key !== "ArrowDown") return;
+      event.preventDefault();
+      show(true, true);
+    });
+    // The keys of a menu (WAI-ARIA): arrows, Home and End move, Escape closes it back to its button.
+    menu.addEventListener("keydown", (event) => {
+      const all = items();
+      const at = all.indexOf(/** @type {HTMLButtonElement} */ (document.activeElement));
+      const go = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: all.length - 1 }[event.key];
+      if (go !== undefined) {
+        event.preventDefault();
+        all[(go + all.length) % all.length]?.focus();
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        show(false);
+        button.focus();
+      } else if (event.key === "Tab") {
+        show(false);
+      }
     });
     menu.addEventListener("click", () => {
       menu.hidden = true;
       button.setAttribute("aria-expanded", "false");
     });
+  }
+  /** Close every open menu; whether one was open. */
+  function closeMenus() {
+    let closed = false;
+    for (const menu of /** @type {HTMLElement[]} */ ([...document.querySelectorAll(".menu")])) {
+      closed ||= !menu.hidden;
+      menu.hidden = true;
+    }
+    for (const button of document.querySelectorAll("[aria-haspopup=menu]")) button.setAttribute("aria-expanded", "false");
+    return closed;
   }
   menuFor(element("share-button", HTMLButtonElement), element("share-menu", HTMLDivElement));
   menuFor(element("export-button", HTMLButtonElement), element("export-menu", HTMLDivElement));
@@ -1091,8 +1147,15 @@ export async function startBoard(config, session, linkFromUrl) {
 
   // ---- keyboard
   document.addEventListener("keydown", (event) => {
-    if (isTyping(event.target) || document.querySelector("dialog[open]")) return;
+    if (event.defaultPrevented || isTyping(event.target) || document.querySelector("dialog[open]")) return;
     noteInput();
+    // Space and Enter on a focused control press it; elsewhere Space held pans.
+    const onControl = event.target instanceof HTMLElement && event.target.closest("button, a, [role=menu]") !== null;
+    if (onControl && (event.key === " " || event.key === "Enter")) return;
+    if (event.key === "Escape" && closeMenus()) {
+      event.preventDefault();
+      return;
+    }
     if (event.key === " " && !event.repeat) {
       spaceHeld = true;
       canvas.classList.add("space-pan");
@@ -1458,6 +1521,7 @@ export async function startBoard(config, session, linkFromUrl) {
         dragging: [...drags.values()].map((d) => ({ items: d.items, m: d.m, ended: d.ended })),
         canRedo: !redoButton.disabled,
         palmsRejected,
+        announced: [...announcer.said],
         penSeen,
         lasers: [...lasers.visible(performance.now())].map(([id, points]) => ({ id, name: people.all.get(id)?.name ?? "", points })),
         tiles: { ...renderer.stats },
