@@ -86,6 +86,7 @@ class TestLimits:
                 "DRAWNET_ROOM_MAX_FRAME_BYTES": "8192",
                 "DRAWNET_ROOM_MAX_PARTICIPANTS": "2",
                 "DRAWNET_ROOM_MAX_STROKES_PER_BOARD": "2",
+                "DRAWNET_ROOM_MAX_POINTS_PER_BOARD": "150",
                 "DRAWNET_ROOM_MAX_POINTS_PER_MESSAGE": "16",
             },
         ).start()
@@ -151,6 +152,18 @@ class TestLimits:
             )
             assert await carol.wait_closed() == (CloseCode.ROOM_FULL, "session is full: max_participants 2")
             await _still_drawing(ann, bob)
+
+    async def test_a_board_full_of_points_refuses_a_stroke_that_would_pass_them(
+        self, small_room: RoomServer, join: Join
+    ) -> None:
+        async with await join(small_room, "points-full") as ann, await join(small_room, "points-full") as bob:
+            assert isinstance(await ann.draw_stroke(line(100), batch=16), Ack)
+            answer = await ann.draw_stroke(line(60), batch=16)
+            assert isinstance(answer, Nack)
+            assert answer.code == "max_points_per_board"
+            assert answer.reason == "board holds 100 points, this stroke 60 more: max_points_per_board 150"
+            # What still fits goes in, and everyone goes on.
+            assert isinstance(await bob.draw_stroke(line(50), batch=16), Ack)
 
     async def test_a_full_board_refuses_more_strokes(self, small_room: RoomServer, join: Join) -> None:
         async with await join(small_room, "board-full") as ann:

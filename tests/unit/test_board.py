@@ -191,3 +191,17 @@ class TestReorder:
         board.apply(Committed(seq=7, by="p", op=Reorder(id="s", items=["P"], to="front")))
         assert board.take_reordered()
         assert not board.take_reordered()
+
+
+class TestPoints:
+    def test_points_count_every_stroke_held_and_follow_a_snapshot(self) -> None:
+        three = AddStroke(id="t", tool="pen", color="#000000", width=1, opacity=1, pts=[(0, 0, 0.5)] * 3)
+        board = build(log(add("a"), three, Erase(id="e", strokes=["a"])))
+        assert board.points == 4  # the erased stroke is still held, for an undo
+        assert Board.from_state(board.state()).points == 4
+
+    def test_strokes_dropped_past_the_undo_depth_no_longer_count(self) -> None:
+        more = [add(f"s{n}") for n in range(UNDO_DEPTH + 1)]
+        board = build(log(add("a"), Erase(id="e", strokes=["a"]), *more))
+        assert not board.holds("a")
+        assert board.points == UNDO_DEPTH + 1

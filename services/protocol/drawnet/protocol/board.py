@@ -202,10 +202,25 @@ def restore(order: list[str], targets: tuple[str, ...], below: tuple[str | None,
     return out
 
 
+def _point_count(item: object) -> int:
+    """The points of a stroke (other kinds of item have none)."""
+    return len(getattr(item, "pts", ()))
+
+
 class Board:
     """The strokes of one session in the order they were committed, with their undo history."""
 
-    __slots__ = ("_effects", "_op_seqs", "_redo", "_reordered", "_strokes", "_touched", "_undo", "seq")
+    __slots__ = (
+        "_effects",
+        "_op_seqs",
+        "_points",
+        "_redo",
+        "_reordered",
+        "_strokes",
+        "_touched",
+        "_undo",
+        "seq",
+    )
 
     def __init__(self) -> None:
         self.seq = 0
@@ -216,6 +231,7 @@ class Board:
         self._redo: dict[str, list[str]] = {}
         self._touched: dict[str, None] | None = None
         self._reordered = False
+        self._points = 0
 
     # ------------------------------------------------------------------------------------- reading
 
@@ -223,6 +239,12 @@ class Board:
     def strokes(self) -> list[Stroke]:
         """The visible strokes, bottom to top."""
         return [entry.stroke for entry in self._strokes.values() if entry.visible]
+
+    @property
+    def points(self) -> int:
+        """Points of every stroke the board holds, visible or hidden (what its snapshot and a welcome
+        carry): what a room's `max_points_per_board` bounds."""
+        return self._points
 
     def __len__(self) -> int:
         return sum(1 for entry in self._strokes.values() if entry.visible)
@@ -304,6 +326,7 @@ class Board:
         match op:
             case AddStroke() | AddShape() | AddText() | AddNote() | AddImage():
                 self._strokes[op.id] = _Stroke(op, committed.seq, by)
+                self._points += _point_count(op)
                 if self._touched is not None:
                     self._touched[op.id] = None
                 self._done(_Effect(op.id, by, op.__struct_config__.tag, (op.id,)))  # type: ignore[arg-type]
@@ -445,8 +468,11 @@ class Board:
         gone = effect.undone if effect.kind in ADDS else not effect.undone
         if gone:
             for target in effect.targets:
-                if self._strokes.pop(target, None) is not None and self._touched is not None:
-                    self._touched[target] = None
+                dropped = self._strokes.pop(target, None)
+                if dropped is not None:
+                    self._points -= _point_count(dropped.stroke)
+                    if self._touched is not None:
+                        self._touched[target] = None
 
     # ------------------------------------------------------------------------------------- snapshots
 
@@ -494,6 +520,7 @@ class Board:
             entry.m = _matrix(item.m)
             entry.text = item.text
             board._strokes[item.stroke.id] = entry
+            board._points += _point_count(item.stroke)
         for effect in state.effects:
             texts = (effect.texts[0], effect.texts[1]) if effect.texts and len(effect.texts) == 2 else None
             below = None if effect.below is None else tuple(effect.below)

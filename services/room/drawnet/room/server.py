@@ -826,6 +826,13 @@ class Room:
             check_op(op, self.limits)
         except LimitError as error:
             return error.limit, error.reason
+        if isinstance(op, ITEM_OPS) and (adding := len(getattr(op, "pts", ()))):
+            held, most = session.board.points, self.settings.max_points_per_board
+            if held + adding > most:
+                return (
+                    "max_points_per_board",
+                    f"board holds {held} points, this stroke {adding} more: max_points_per_board {most}",
+                )
         if isinstance(op, ITEM_OPS) and len(session.board) >= self.limits.max_strokes_per_board:
             limit = self.limits.max_strokes_per_board
             return (

@@ -106,6 +106,11 @@ class RoomSettings(BaseSettings):
     max_points_per_stroke: Annotated[int, Field(gt=0, le=20_000)] = _DEFAULT_LIMITS.max_points_per_stroke
     max_points_per_message: Annotated[int, Field(gt=0, le=20_000)] = _DEFAULT_LIMITS.max_points_per_message
     max_strokes_per_board: Annotated[int, Field(gt=0)] = _DEFAULT_LIMITS.max_strokes_per_board
+    max_points_per_board: Annotated[int, Field(gt=0)] = 1_000_000
+    """Points a board may hold, all its strokes together (hidden ones too: its snapshot and every new
+    participant's welcome carry them): a stroke past it is nacked `max_points_per_board`. A board of
+    1.5M points made a 38.7 MB welcome; 1M is about 26 MB. The drawing service bounds one import by
+    `max_import_points`."""
     max_participants: Annotated[int, Field(gt=0)] = _DEFAULT_LIMITS.max_participants
     max_width: Annotated[float, Field(gt=0)] = _DEFAULT_LIMITS.max_width
     max_text_chars: Annotated[int, Field(gt=0, le=HARD_MAX_TEXT_CHARS)] = _DEFAULT_LIMITS.max_text_chars
