@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from drawnet.embedded.components import NatsServer, RoomServer
 from drawnet.protocol import CloseCode
 from drawnet.testkit.client import RoomClient
+from drawnet.testkit.metrics import metric
 from drawnet.testkit.tokens import TEST_SIGNING_KEYS, Signer
+from drawnet.testkit.waiting import eventually_async
 
 pytestmark = pytest.mark.integration
 
@@ -160,3 +163,38 @@ async def test_behind_a_trusted_proxy_network_each_forwarded_client_counts_on_it
     )
     for client in [*held, other]:
         await client.close()
+
+
+async def test_an_embedded_room_unloads_a_session_nobody_is_in_after_its_own_idle_timeout(
+    tmp_path: Path,
+) -> None:
+    """The session's idle timeout (its tokens carry it) in a room hosting any session: nobody in it and
+    nothing drawn that long, and its board, consumer and memory go (sooner than session_linger_seconds,
+    300 s); a later join loads it again."""
+    nats_server = NatsServer(data_dir=tmp_path / "nats").start()
+    room = RoomServer(
+        nats_url=nats_server.url, log_path=tmp_path / "room.log", signing_keys=TEST_SIGNING_KEYS
+    ).start(timeout=90)
+    try:
+        signer = Signer()
+        quick, lasting = new_session(), new_session()
+
+        async def loaded() -> float:
+            async with httpx.AsyncClient(timeout=10) as http:
+                return metric((await http.get(f"{room.http_url}/metrics")).text, "drawnet_room_sessions")
+
+        for session, idle in ((quick, 1), (lasting, 0)):
+            token = signer.token(session, user=f"idle-{idle}", idle=idle)
+            client = await RoomClient.join(room.url, session, token=token)
+            await client.close()
+        assert await eventually_async(lambda: _equals(loaded(), 1.0), timeout=15, what="one session loaded")
+        again = await RoomClient.join(room.url, quick, token=signer.token(quick, user="back", idle=1))
+        assert await loaded() == 2.0
+        await again.close()
+    finally:
+        room.stop()
+        nats_server.stop()
+
+
+async def _equals(value: Awaitable[float], expected: float) -> bool:
+    return await value == expected

@@ -38,6 +38,9 @@ class JoinClaims(msgspec.Struct, frozen=True, kw_only=True):
     tokenless clients in). Empty in tokens minted outside the drawing service (tests)."""
     max_participants: int = 0
     """The session's own limit on participants when the token was minted (0: the room's)."""
+    idle: int = 0
+    """The session's own idle timeout in seconds when the token was minted (0: none): an embedded room
+    unloads the session's board this long after its last participant left, if sooner than its linger."""
     lid: str = ""
     """The login it was minted with (an id of it, not the login token): logging out revokes it, and a
     renewal keeps it and needs that login still to exist. Empty: a guest's, or minted by no login."""
@@ -56,6 +59,7 @@ class JoinClaims(msgspec.Struct, frozen=True, kw_only=True):
         grant: str = "",
         max_participants: int = 0,
         lid: str = "",
+        idle: int = 0,
         now: float | None = None,
     ) -> JoinClaims:
         issued = round(now if now is not None else time.time(), 6)
@@ -70,6 +74,7 @@ class JoinClaims(msgspec.Struct, frozen=True, kw_only=True):
             grant=grant,
             max_participants=max_participants,
             lid=lid,
+            idle=idle,
         )
 
     @property

@@ -700,6 +700,7 @@ class Room:
             self._relay_out(session, "presence", joined)
         session.participants[participant.id] = participant
         session.local += 1
+        session.idle_timeout = claims.idle
         self._cancel_linger(session.name)
         s = self.settings
         user = self._users.get(claims.sub)
@@ -752,20 +753,25 @@ class Room:
             if user.connections <= 0:
                 del self._users[claims.sub]
         if session.local <= 0 and self.settings.session is None:
-            self._linger(session.name)
+            self._linger(session.name, session.idle_timeout)
 
-    def _linger(self, name: str) -> None:
-        """Unload an empty session's board after a while (an embedded room hosts many sessions)."""
+    def _linger(self, name: str, idle_timeout: int = 0) -> None:
+        """Unload an empty session's board after a while (an embedded room hosts many sessions): its
+        linger, or the session's own idle timeout when that is sooner. Nobody is in it and nothing can be
+        drawn meanwhile: the session is idle, and this is what the operator's idle policy `Stop` does
+        with a session's room on Kubernetes."""
         self._cancel_linger(name)
         delay = self.settings.session_linger_seconds
-        self._lingering[name] = asyncio.get_running_loop().call_later(delay, self._unload, name)
+        if idle_timeout > 0:
+            delay = min(delay, idle_timeout)
+        self._lingering[name] = asyncio.get_running_loop().call_later(delay, self._unload, name, delay)
 
     def _cancel_linger(self, name: str) -> None:
         handle = self._lingering.pop(name, None)
         if handle is not None:
             handle.cancel()
 
-    def _unload(self, name: str) -> None:
+    def _unload(self, name: str, after: float) -> None:
         self._lingering.pop(name, None)
         task = self._sessions.get(name)
         if task is None or not task.done() or task.cancelled() or task.exception() is not None:
@@ -776,9 +782,7 @@ class Room:
         del self._sessions[name]
         self.stats.sessions -= 1
         self._spawn(session.close())
-        log.info(
-            "session %s unloaded after %.0fs without participants", name, self.settings.session_linger_seconds
-        )
+        log.info("session %s unloaded after %.0fs without participants", name, after)
 
     # ---------------------------------------------------------------------------------- durable ops
 

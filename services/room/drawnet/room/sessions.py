@@ -62,6 +62,8 @@ class LiveSession:
         self.participants: dict[str, Participant] = {}
         """Everyone in the session: this room's connections and those relayed from other replicas."""
         self.local = 0
+        self.idle_timeout = 0
+        """The session's own idle timeout, as its latest admitted token says (0: none)."""
         """Participants connected to this room."""
         self.last_activity = 0.0
         self.loaded_from_snapshot = False

@@ -29,6 +29,7 @@ class Signer:
         ttl_seconds: int = 3600,
         now: float | None = None,
         max_participants: int = 0,
+        idle: int = 0,
     ) -> str:
         claims = JoinClaims.issue(
             sub=user or f"user-{name.lower()}",
@@ -39,5 +40,6 @@ class Signer:
             ttl_seconds=ttl_seconds,
             now=now,
             max_participants=max_participants,
+            idle=idle,
         )
         return sign(claims, self.kid, parse_keys(self.keys)[self.kid])

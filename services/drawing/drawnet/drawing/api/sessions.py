@@ -557,6 +557,7 @@ async def join(
         grant=grant,
         max_participants=access.row.max_participants if access.row is not None else 0,
         lid=lid,
+        idle=access.row.idle_timeout_seconds if access.row is not None else 0,
         now=issued,
     )
     token = JoinToken(
