@@ -118,7 +118,7 @@ export class ApiError extends Error {
  * @property {number} strokes
  */
 
-/** @typedef {{id: string, role: string, expires_at: number, code?: string | null, url?: string | null}} ShareLink */
+/** @typedef {{id: string, role: string, expires_at: number, revoked?: boolean, code?: string | null, url?: string | null}} ShareLink */
 
 /** @typedef {typeof fetch} Fetch */
 
@@ -231,9 +231,10 @@ export class Api {
   }
 
   /**
-   * Change a session's settings (its owner): here, whether guests may join.
+   * Change a session's settings (its owner; absent fields keep their value): its title, who may open
+   * it, whether guests may join.
    * @param {string} session
-   * @param {{allow_guests?: boolean}} fields
+   * @param {{allow_guests?: boolean, title?: string, visibility?: "public" | "private"}} fields
    * @returns {Promise<Session>}
    */
   updateSession(session, fields) {
@@ -317,6 +318,53 @@ export class Api {
     }
     if (!response.ok) throw new ApiError(response.status, await problem(response));
     return response.json();
+  }
+
+  /**
+   * Delete a session (the owner: it is archived, and everyone in it is closed).
+   * @param {string} session
+   */
+  deleteSession(session) {
+    return this.request("DELETE", `/sessions/${encodeURIComponent(session)}`);
+  }
+
+  /**
+   * The session's share links (the owner; without their codes).
+   * @param {string} session
+   * @returns {Promise<ShareLink[]>}
+   */
+  listLinks(session) {
+    return this.request("GET", `/sessions/${encodeURIComponent(session)}/links?limit=100`);
+  }
+
+  /**
+   * Revoke a share link: the tokens minted on it stop working at once.
+   * @param {string} session
+   * @param {string} id
+   */
+  revokeLink(session, id) {
+    return this.request("DELETE", `/sessions/${encodeURIComponent(session)}/links/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * A page of the board's history: its ops after `after`, with who committed each and when.
+   * @param {string} session
+   * @param {number} after
+   * @param {string | null} bearer
+   * @returns {Promise<{ops: {seq: number, by: string, ts: number, op: import("./protocol.js").Op}[], authors: Record<string, string>, next: number | null}>}
+   */
+  history(session, after, bearer) {
+    return this.request("GET", `/sessions/${encodeURIComponent(session)}/history?after=${after}`, { bearer });
+  }
+
+  /**
+   * Restore as a copy: a new board of mine (the login cookie) holding this one as it was at `seq`.
+   * @param {string} session
+   * @param {number} seq
+   * @returns {Promise<{session: Session, seq: number, items: number}>}
+   */
+  copyBoard(session, seq) {
+    return this.request("POST", `/sessions/${encodeURIComponent(session)}/copies`, { body: { seq } });
   }
 
   /**

@@ -19,7 +19,9 @@ import {
   zoomAt,
 } from "./geometry.js";
 import { CLIENT_CHANNEL, PALETTE, claimClientId, loadPrefs, makeIdFactory, savePrefs } from "./identity.js";
+import { attachHistory } from "./history.js";
 import { attachImages } from "./images.js";
+import { attachSettings } from "./settings.js";
 import { PICTURES } from "./kinds/image.js";
 import { Outbox, outboxKey } from "./outbox.js";
 import { Moderation } from "./moderation.js";
@@ -889,6 +891,24 @@ export async function startBoard(config, session, linkFromUrl) {
     });
   }
 
+  attachSettings(
+    {
+      api,
+      session,
+      copy,
+      toast,
+      retitled(title) {
+        sessionName.textContent = title;
+        sessionName.title = session;
+        document.title = `${title} · Drawnet`;
+        rememberBoard(local(), session, title);
+      },
+      deleted: () => window.location.assign(config.injected ? "/" : "#/"),
+    },
+    element("settings-button", HTMLButtonElement),
+    element("settings-dialog", HTMLDialogElement),
+  );
+
   for (const button of /** @type {HTMLButtonElement[]} */ ([...document.querySelectorAll("[data-export]")])) {
     button.addEventListener("click", async () => {
       const format = /** @type {"png" | "svg" | "json"} */ (button.dataset.export);
@@ -984,6 +1004,30 @@ export async function startBoard(config, session, linkFromUrl) {
     },
     element("image-button", HTMLButtonElement),
     element("image-file", HTMLInputElement),
+  );
+  const pastBoard = attachHistory(
+    {
+      api,
+      session,
+      bearer: () => tokens.current?.token ?? null,
+      camera: () => camera,
+      nameOf: (user) => [...people.all.values()].find((p) => p.user === user)?.name ?? null,
+      toast,
+      open: (next) => window.location.assign(boardPath(next, config.injected)),
+    },
+    {
+      button: element("history-button", HTMLButtonElement),
+      bar: element("history-bar", HTMLElement),
+      canvas: element("history-canvas", HTMLCanvasElement),
+      slider: element("history-slider", HTMLInputElement),
+      play: element("history-play", HTMLButtonElement),
+      back: element("history-back", HTMLButtonElement),
+      forward: element("history-forward", HTMLButtonElement),
+      label: element("history-label", HTMLElement),
+      who: element("history-who", HTMLElement),
+      restore: element("history-restore", HTMLButtonElement),
+      close: element("history-close", HTMLButtonElement),
+    },
   );
   /** Items the tool in use keeps off the tiles (being dragged, or edited). @type {Set<string>} */
   let dragging = new Set();
@@ -1398,6 +1442,7 @@ export async function startBoard(config, session, linkFromUrl) {
 
   function frame() {
     frameRequested = false;
+    if (cameraMoved) pastBoard.redraw();
     const active = gesture?.tool ?? tools[tool];
     active.frame();
     /** @type {import("./tools/tool.js").Overlay} */
@@ -1483,11 +1528,13 @@ export async function startBoard(config, session, linkFromUrl) {
 
   new ResizeObserver(() => {
     renderer.resize();
+    pastBoard.resize();
     cameraMoved = true;
     invalidate();
   }).observe(canvas);
   watchPixelRatio(() => {
     renderer.resize();
+    pastBoard.resize();
     invalidate();
   });
 

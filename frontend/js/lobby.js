@@ -208,7 +208,20 @@ export async function startLobby(config, error) {
         const detail = document.createElement("span");
         detail.className = "recent-detail";
         detail.textContent = row.name === row.title ? row.detail : `${row.name} · ${row.detail}`;
-        link.append(title, detail);
+        // The board drawn small by the drawing service (cached per board seq); a board this browser may
+        // not read without its link's token shows no picture.
+        const thumb = document.createElement("img");
+        thumb.className = "recent-thumb";
+        thumb.dataset.testid = "board-thumbnail";
+        thumb.alt = "";
+        thumb.loading = "lazy";
+        thumb.decoding = "async";
+        thumb.addEventListener("error", () => thumb.remove());
+        thumb.src = `${config.apiUrl}/sessions/${encodeURIComponent(row.name)}/thumbnail.png`;
+        const words = document.createElement("span");
+        words.className = "recent-words";
+        words.append(title, detail);
+        link.append(thumb, words);
         link.addEventListener("click", savePerson);
         item.append(link);
         return item;

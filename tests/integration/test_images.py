@@ -20,6 +20,7 @@ from drawnet.embedded.components import DrawingService, NatsServer, RoomServer
 from drawnet.protocol import Ack, AddImage, Transform
 from drawnet.protocol.tokens import JoinClaims, parse_keys, sign
 from drawnet.testkit import RoomClient, eventually_async, pictures
+from drawnet.testkit.metrics import metric
 
 pytestmark = pytest.mark.integration
 
@@ -320,3 +321,37 @@ class TestPlacedTogether:
         assert response.json()["limit"] == "image_format"
         assert board["strokes"] == []
         assert await stored(http, "bad-import", token) == []
+
+
+class TestThumbnails:
+    async def test_a_thumbnail_is_drawn_once_per_board_seq_and_revalidated_by_its_etag(
+        self, stack: Stack, http: httpx.AsyncClient
+    ) -> None:
+        token = await editor_token(http, "thumbs")
+        digest = (await upload(http, "thumbs", token, pictures.picture(40, 20, "#2f9e44"))).json()["image"]
+        async with await RoomClient.join(stack.room.url, "thumbs", name="Ann", token=token) as ann:
+            placed = await ann.submit(AddImage(id="i1", image=digest, x=0, y=0, w=400, h=200))
+        assert isinstance(placed, Ack)
+        await board_at(http, "thumbs", placed.seq)
+
+        def drawn() -> float:
+            text = httpx.get(f"{stack.service.url}/metrics").text
+            return metric(text, "drawnet_drawing_thumbnails_drawn_total") or 0.0
+
+        before = drawn()
+        first = await http.get("/api/v1/sessions/thumbs/thumbnail.png")
+        again = await http.get("/api/v1/sessions/thumbs/thumbnail.png")
+        unchanged = await http.get(
+            "/api/v1/sessions/thumbs/thumbnail.png", headers={"If-None-Match": first.headers["etag"]}
+        )
+
+        assert first.status_code == 200
+        assert first.headers["content-type"] == "image/png"
+        assert first.headers["etag"].startswith(f'"{placed.seq}-')
+        assert again.content == first.content
+        assert unchanged.status_code == 304
+        assert drawn() == before + 1  # the second one came from the per-seq cache
+        with Image.open(io.BytesIO(first.content)) as small:
+            assert max(small.size) <= 320
+            assert small.height <= 200
+            assert small.convert("RGB").getpixel((small.width // 2, small.height // 2)) == (0x2F, 0x9E, 0x44)

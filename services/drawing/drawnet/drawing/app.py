@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from drawnet.bus import connect, ensure_ops_stream
 from drawnet.bus.access import ensure_access_stream
 from drawnet.drawing import csrf, db, headers, metrics, web
-from drawnet.drawing.api import boards, images, sessions, users
+from drawnet.drawing.api import boards, history, images, sessions, thumbnails, users
 from drawnet.drawing.context import Context, Limits, SigningKeys, provide_caller, provide_ctx
 from drawnet.drawing.errors import (
     DrawingError,
@@ -254,6 +254,8 @@ def create_app(settings: DrawingSettings | None = None) -> Litestar:
             *[handler for handler in boards.ROUTES if handler is not boards.import_board],
             imports,
             pictures,
+            *history.ROUTES,
+            *thumbnails.ROUTES,
             *web.routes(),
         ],
         dependencies={

@@ -91,6 +91,26 @@ async def digests(engine: AsyncEngine, namespace: str, session: str) -> set[str]
         return set(result)
 
 
+async def copy(
+    engine: AsyncEngine, source: tuple[str, str], target: tuple[str, str], digests: Iterable[str]
+) -> None:
+    """Store the named images of board `source` for board `target` too (a copy of the board)."""
+    wanted = sorted(set(digests))
+    if not wanted:
+        return
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            select(ImageRow).where(
+                col(ImageRow.namespace) == source[0],
+                col(ImageRow.session) == source[1],
+                col(ImageRow.digest).in_(wanted),
+            )
+        )
+        rows = [{**row._mapping, "namespace": target[0], "session": target[1]} for row in result]  # noqa: SLF001
+        if rows:
+            await conn.execute(db.upsert(conn, ImageRow).values(rows).on_conflict_do_nothing())
+
+
 async def load_many(
     engine: AsyncEngine, namespace: str, session: str, digests: Iterable[str]
 ) -> dict[str, tuple[str, bytes]]:

@@ -57,6 +57,9 @@ PNG_BANDS = Counter(
     "drawnet_drawing_png_bands_total",
     "Bands of large PNG exports drawn by the export workers (DRAWNET_DRAWING_EXPORT_WORKERS)",
 )
+THUMBNAILS_DRAWN = Counter(
+    "drawnet_drawing_thumbnails_drawn_total", "Lobby thumbnails drawn (not served from the per-seq cache)"
+)
 IMAGES_STORED = Counter("drawnet_drawing_images_stored_total", "Uploaded images stored (new to their board)")
 IMAGES_REFUSED = Counter(
     "drawnet_drawing_images_refused_total",

@@ -111,6 +111,9 @@ class DrawingSettings(BaseSettings):
     """Longest side of a stored image, in pixels: a larger upload is scaled down to it."""
     max_images_per_board: Annotated[int, Field(ge=0)] = 200
     """Different images one board may store (placing one image many times counts once): 409 past it."""
+    thumbnail_cache: Annotated[int, Field(ge=0, le=100_000)] = 256
+    """Lobby thumbnails kept per process, by board and seq (about 20 KB each): a board is drawn again only
+    when it changed. 0: none kept (browsers still revalidate with their ETag)."""
     max_import_ops: Annotated[int, Field(ge=1)] = 100_000
     """Ops one import may add (the protocol's max_strokes_per_board)."""
     max_import_points: Annotated[int, Field(ge=1)] = 500_000

@@ -131,6 +131,16 @@ def _check_participants(ctx: Context, value: int | None) -> None:
 
 @post("/api/v1/sessions", tags=TAG, summary="Create a session (you own it)", status_code=HTTP_201_CREATED)
 async def create_session(ctx: Context, caller: Caller, data: SessionCreate) -> Response[Session]:
+    row = await create_owned(ctx, caller, data)
+    return Response(
+        session_view(ctx, row, "owner"),
+        status_code=HTTP_201_CREATED,
+        headers={"Location": f"/api/v1/sessions/{row.name}"},
+    )
+
+
+async def create_owned(ctx: Context, caller: Caller, data: SessionCreate) -> SessionRow:
+    """A new session the caller owns (a login), within their quota."""
     if caller.user is None:
         raise UnauthorizedError("log in to create a session")
     _check_participants(ctx, data.max_participants)
@@ -164,11 +174,7 @@ async def create_session(ctx: Context, caller: Caller, data: SessionCreate) -> R
         created_at=time.time(),
     )
     await ctx.backend.create(row)
-    return Response(
-        session_view(ctx, row, "owner"),
-        status_code=HTTP_201_CREATED,
-        headers={"Location": f"/api/v1/sessions/{name}"},
-    )
+    return row
 
 
 async def _drawn_on_open_board(ctx: Context, namespace: str, name: str) -> bool:
