@@ -19,6 +19,7 @@ pytestmark = pytest.mark.integration
 CONCURRENT, QUEUE = 1, 1
 STROKES = 3_000
 POINTS_LIMIT = STROKES * 40
+BOARD_POINTS = POINTS_LIMIT + POINTS_LIMIT // 4
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +35,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrawingService
             "DRAWNET_DRAWING_EXPORT_QUEUE": str(QUEUE),
             "DRAWNET_DRAWING_EXPORT_WORKERS": "0",
             "DRAWNET_DRAWING_MAX_IMPORT_POINTS": str(POINTS_LIMIT),
+            "DRAWNET_DRAWING_MAX_POINTS_PER_BOARD": str(BOARD_POINTS),
         },
     ).start(timeout=90)
     yield drawing
@@ -151,4 +153,36 @@ async def test_memory_returns_to_its_baseline_after_rounds_of_concurrent_exports
         holds(lambda: rss_mib(service) <= bound),
         timeout=10,
         what=f"RSS back under {bound:.0f} MiB (baseline {baseline:.0f}, peak {peak:.0f})",
+    )
+
+
+async def test_an_import_past_the_points_a_board_may_hold_is_refused_with_the_numbers(
+    service: DrawingService,
+) -> None:
+    async with httpx.AsyncClient(base_url=service.url, timeout=60) as http:
+        token = (await http.post("/api/v1/sessions/filling/join", json={"name": "Im"})).json()["token"]
+        me = {"Authorization": f"Bearer {token}"}
+        half = STROKES // 2
+
+        async def import_strokes(first: int) -> httpx.Response:
+            strokes = [stroke(n) for n in range(first, first + half)]
+            return await http.post(
+                "/api/v1/sessions/filling/import",
+                json={"format": "drawnet.board.v1", "strokes": strokes},
+                headers=me,
+            )
+
+        assert (await import_strokes(0)).status_code == 200
+        second = await import_strokes(half)
+        assert second.status_code == 200
+        # The import counts what the board holds as stored: wait until the second one is.
+        stored = await http.get(f"/api/v1/sessions/filling/board?seq={second.json()['seq']}", headers=me)
+        assert stored.status_code == 200
+        refused = await import_strokes(2 * half)
+    assert refused.status_code == 400
+    assert refused.json()["limit"] == "max_points_per_board"
+    held = 2 * half * 40
+    assert refused.json()["detail"] == (
+        f"the board holds {held} points and the import adds {half * 40}: "
+        f"over max_points_per_board {BOARD_POINTS}"
     )

@@ -119,6 +119,9 @@ class DrawingSettings(BaseSettings):
     max_import_points: Annotated[int, Field(ge=1)] = 500_000
     """Points one import may add, all strokes together: what the board, its snapshot and its exports
     then hold in memory grows with them (an import of 1.5M points took the service to 728 MB)."""
+    max_points_per_board: Annotated[int, Field(ge=1)] = 1_000_000
+    """Points a board may hold after an import, all its strokes together (the rooms' own
+    `max_points_per_board`, which refuses strokes past it: keep them equal)."""
     default_page_size: Annotated[int, Field(ge=1)] = 100
     """Items in one page of a list when the request does not say (`limit`)."""
     max_page_size: Annotated[int, Field(ge=1)] = 1_000

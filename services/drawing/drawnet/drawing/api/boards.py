@@ -430,6 +430,12 @@ async def import_board(ctx: Context, caller: Caller, session: SessionPath, data:
             f"the board would hold {total} strokes, "
             f"over max_strokes_per_board {limits.max_strokes_per_board}",
         )
+    held, adding = stored.board.points, sum(len(getattr(item, "pts", ())) for item in new)
+    if held + adding > (most := ctx.settings.max_points_per_board):
+        raise LimitExceededError(
+            "max_points_per_board",
+            f"the board holds {held} points and the import adds {adding}: over max_points_per_board {most}",
+        )
     by = access.claims.sub if access.claims else caller.user.id if caller.user else "import"
     renamed = await _import_images(ctx, access, by, data, new)
     new = [msgspec.structs.replace(s, image=renamed[s.image]) if isinstance(s, AddImage) else s for s in new]
