@@ -518,10 +518,12 @@ export class Board {
    * @param {Effect} effect
    */
   #done(effect) {
-    this.#effects.set(effect.id, effect);
+    // Dropped first: an op applied again after a snapshot (which does not carry the op ids before it) may
+    // have the id of one in the redo stack. board.py's `_done` does the same.
     const dropped = this.#redo.get(effect.by) ?? [];
     this.#redo.delete(effect.by);
     for (const id of dropped) this.#finalize(id);
+    this.#effects.set(effect.id, effect);
     this.#push(this.#stack(this.#undo, effect.by), effect.id);
   }
 

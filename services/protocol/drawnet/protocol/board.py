@@ -354,15 +354,18 @@ class Board:
 
     def _undo_redo(self, op: Undo | Redo, by: str) -> None:
         target = op.target
+        effect = None if target is None else self._effects.get(target)
+        if effect is None:
+            return
         if isinstance(op, Undo):
-            if target is not None and self.undo_target(by) == target:
-                self._set_undone(self._effects[target], undone=True)
+            if self.undo_target(by) == target:
+                self._set_undone(effect, undone=True)
                 self._undo[by].pop()
-                self._redo.setdefault(by, []).append(target)
-        elif target is not None and self.redo_target(by) == target:
-            self._set_undone(self._effects[target], undone=False)
+                self._redo.setdefault(by, []).append(effect.id)
+        elif self.redo_target(by) == target:
+            self._set_undone(effect, undone=False)
             self._redo[by].pop()
-            self._push(self._undo.setdefault(by, []), target)
+            self._push(self._undo.setdefault(by, []), effect.id)
 
     def _visible(self, stroke_id: str) -> bool:
         entry = self._strokes.get(stroke_id)
@@ -447,10 +450,12 @@ class Board:
             self._order(restore(list(self._strokes), effect.targets, effect.below), effect.targets)
 
     def _done(self, effect: _Effect) -> None:
-        """A new op by its author: undoable; whatever the author could redo is gone for good."""
-        self._effects[effect.id] = effect
+        """A new op by its author: undoable; whatever the author could redo is gone for good (dropped
+        first: an op applied again after a snapshot, which does not carry the op ids before it, may have
+        the id of one in the redo stack)."""
         for dropped in self._redo.pop(effect.by, []):
             self._finalize(dropped)
+        self._effects[effect.id] = effect
         self._push(self._undo.setdefault(effect.by, []), effect.id)
 
     def _push(self, stack: list[str], op_id: str) -> None:
