@@ -185,7 +185,7 @@ def draw_a_house(ann: BoardPage, bob: BoardPage) -> None:
     bob.pick_color("1971c2")
     bob.draw_stroke([(700, 210), (730, 180), (770, 175), (800, 195), (830, 185), (860, 210)], steps=10)
     bob.pick_color("f08c00")
-    bob.draw_stroke([(160, 150), (190, 120), (220, 150), (190, 180), (160, 150)], steps=8)
+    bob.draw_stroke([(150, 250), (180, 220), (210, 250), (180, 280), (150, 250)], steps=8)
     bob.pick_tool("highlighter")
     bob.pick_color("2f9e44")
     bob.draw_stroke([(120, 560), (400, 548), (700, 556), (960, 546)], steps=12)
