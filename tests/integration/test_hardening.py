@@ -4,6 +4,7 @@ has a strict Content-Security-Policy, and HTTPS deployments get HSTS. A real ser
 
 from __future__ import annotations
 
+import re
 import secrets
 import socket
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from drawnet.drawing import apidocs
 from drawnet.embedded.components import DrawingService, NatsServer, free_port
 
 pytestmark = pytest.mark.integration
@@ -90,6 +92,37 @@ def test_the_web_app_has_a_strict_content_security_policy(http: httpx.Client) ->
     assert directives["script-src"] == "'self'"
     assert directives["frame-ancestors"] == "'none'"
     assert directives["connect-src"] == "'self' ws://127.0.0.1:18001"
+
+
+def test_the_api_docs_page_loads_every_file_from_this_service_under_a_strict_policy(
+    http: httpx.Client,
+) -> None:
+    """Swagger UI from the pinned swagger-ui-bundle, served here: no CDN, no inline script."""
+    page = http.get("/api/v1/schema")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    directives = dict(
+        part.strip().split(" ", 1) for part in page.headers["Content-Security-Policy"].split(";")
+    )
+    assert directives["script-src"] == "'self'"  # no 'unsafe-inline', no other origin
+    assert directives["default-src"] == "'none'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "<script>" not in page.text  # every script has a src
+    urls = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert len(urls) == 5, urls
+    for url in urls:
+        assert url.startswith("/api/v1/schema/assets/"), url  # this service's, nothing from elsewhere
+        asset = http.get(url)
+        assert asset.status_code == 200, url
+        assert asset.headers["content-type"].startswith(("text/javascript", "text/css", "image/png")), url
+        assert http.get(url, headers={"If-None-Match": asset.headers["ETag"]}).status_code == 304
+    bundle = http.get("/api/v1/schema/assets/swagger-ui-bundle.js").content
+    assert f'PACKAGE_VERSION:"{apidocs.SWAGGER_UI_VERSION}"'.encode() in bundle  # the pin is what we say
+    missing = http.get("/api/v1/schema/assets/nothing.js")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert http.get("/api/v1/schema/openapi.json").json()["info"]["title"] == "Drawnet"
 
 
 def test_one_user_owns_at_most_max_sessions_per_user_and_a_session_has_at_most_max_links(

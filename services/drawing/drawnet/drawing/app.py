@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from drawnet.bus import connect, ensure_ops_stream
 from drawnet.bus.access import ensure_access_stream
-from drawnet.drawing import csrf, db, headers, metrics, web
+from drawnet.drawing import apidocs, csrf, db, headers, metrics, web
 from drawnet.drawing.api import boards, history, images, sessions, thumbnails, users
 from drawnet.drawing.context import Context, Limits, SigningKeys, provide_caller, provide_ctx
 from drawnet.drawing.errors import (
@@ -291,7 +291,9 @@ def create_app(settings: DrawingSettings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="Drawnet",
             version="1",
-            path="/api/v1/schema",
+            path=apidocs.PATH,
+            render_plugins=[apidocs.DocsPage()],
+            openapi_router=apidocs.router(),
             description="The drawing service: sessions, boards, users and join tokens. Errors are RFC 9457 "
             "problem details; lists are paged with `after` and `limit`, the next page in a `Link` header.",
             components=Components(
