@@ -173,6 +173,27 @@ class TestRateLimits:
             assert 0 < len(nacked) <= 3  # a burst's worth is refused and may be resent; then it is closed
             await still_drawing(ann, bob)
 
+    async def test_one_old_op_sent_in_a_loop_is_held_to_the_rate_then_closed(
+        self, strict_room: RoomServer, join: Join
+    ) -> None:
+        """The re-probe of issue 26: an op already on the board was acknowledged again with no rate, so a
+        loop of it (771,513 frames in 8 s) slowed everyone's acks and was never closed."""
+        async with (
+            await join(strict_room, "dup-flood", name="Ann") as ann,
+            await join(strict_room, "dup-flood", name="Bob") as bob,
+            await join(strict_room, "dup-flood", name="Mal") as mal,
+        ):
+            assert isinstance(await mal.submit(stroke("old")), Ack)
+            for _ in range(40):
+                await mal.send_op(stroke("old"))
+            assert await mal.wait_closed() == (
+                CloseCode.RATE_LIMITED,
+                "kept sending ops over ops_rate_per_second 1",
+            )
+            acked = [m for m in mal.received if isinstance(m, Ack) and m.id == "old"]
+            assert 1 < len(acked) <= 3  # within the burst, a resend is acknowledged again, as before
+            await still_drawing(ann, bob)
+
     async def test_a_live_flood_is_dropped_then_closed_and_others_keep_drawing(
         self, strict_room: RoomServer, join: Join
     ) -> None:

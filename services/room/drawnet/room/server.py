@@ -793,8 +793,15 @@ class Room:
         assert claims is not None  # noqa: S101
         seq = session.board.seq_of(op.id)
         if seq is not None:
-            self.stats.deduplicated += 1
-            self._send(conn, encode(Ack(id=op.id, seq=seq)))
+            # Already on the board (a resend whose ack was lost): acknowledged again, but within the same
+            # rate as any op, or one old op sent in a loop would be a flood nothing closes.
+            refusal = self._over_rate(conn)
+            if refusal is None:
+                self.stats.deduplicated += 1
+                self._send(conn, encode(Ack(id=op.id, seq=seq)))
+            else:
+                self.stats.rejected[refusal[0]] += 1
+                self._send(conn, encode(Nack(id=op.id, code=refusal[0], reason=refusal[1])))
             return
         refusal = self._refusal(conn, session, claims, op)
         if refusal is None and isinstance(op, Undo | Redo):
@@ -808,6 +815,17 @@ class Room:
         self._settled.clear()
         self._spawn(self._log_op(conn, session, OpRecord(by=claims.sub, op=op, ts=time.time())))
 
+    def _over_rate(self, conn: Connection) -> tuple[str, str] | None:
+        """Takes one op from the connection's and its user's buckets: a nack's code and reason when over
+        the rate; raises (closing it) when refused through a whole further burst and still sending."""
+        if conn.ops.take(self.now) & conn.user_ops.take(self.now):  # type: ignore[union-attr]
+            return None
+        rate = self.settings.ops_rate_per_second
+        if conn.ops.exhausted or conn.user_ops.exhausted:  # type: ignore[union-attr]
+            # Refused through a whole further burst and still sending: a flood, not a hurry.
+            raise ProtocolError(CloseCode.RATE_LIMITED, f"kept sending ops over ops_rate_per_second {rate:g}")
+        return "rate_limited", f"over ops_rate_per_second {rate:g}: resend later"
+
     def _refusal(  # noqa: PLR0911 - one return per reason reads top to bottom
         self, conn: Connection, session: LiveSession, claims: JoinClaims, op: Op
     ) -> tuple[str, str] | None:
@@ -818,14 +836,8 @@ class Room:
             return "forbidden", "only the session's owner can clear the board"
         if self.draining:
             return "draining", "room is shutting down; resend after reconnecting"
-        if not (conn.ops.take(self.now) & conn.user_ops.take(self.now)):  # type: ignore[union-attr]
-            rate = self.settings.ops_rate_per_second
-            if conn.ops.exhausted or conn.user_ops.exhausted:  # type: ignore[union-attr]
-                # Refused through a whole further burst and still sending: a flood, not a hurry.
-                raise ProtocolError(
-                    CloseCode.RATE_LIMITED, f"kept sending ops over ops_rate_per_second {rate:g}"
-                )
-            return "rate_limited", f"over ops_rate_per_second {rate:g}: resend later"
+        if (over := self._over_rate(conn)) is not None:
+            return over
         try:
             check_op(op, self.limits)
         except LimitError as error:
