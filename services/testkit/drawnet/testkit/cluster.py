@@ -89,6 +89,10 @@ def chart_values(images: dict[str, BuiltImage], host: str = INGRESS_HOST) -> dic
         "imagePullPolicy": "IfNotPresent",  # imported into containerd: no registry is ever asked
         "public": {"host": host, "tls": False, "trustedProxies": [POD_SUBNET]},
         "ingress": {"enabled": True, "className": INGRESS_CLASS},
+        # Every browser of the tests reaches the ingress from this machine: one client address, like a
+        # whole office behind one NAT. Its per-address budgets (guest join tokens, open boards) are sized
+        # for that, or a rolling upgrade's reconnects use them up for the tests that follow.
+        "drawing": {"settings": {"guest_joins_per_minute": 600, "open_boards_per_address_per_hour": 600}},
     }
 
 
