@@ -13,9 +13,9 @@ import pytest
 
 from drawnet.embedded.components import DrawingService, NatsServer, RoomServer
 from drawnet.protocol import AddImage, AddStroke, Erase, Transform
-from drawnet.protocol.tokens import JoinClaims, parse_keys, sign
 from drawnet.testkit import RoomClient, eventually_async, pictures
 from drawnet.testkit.client import line
+from drawnet.testkit.tokens import Signer
 
 pytestmark = pytest.mark.integration
 
@@ -54,16 +54,10 @@ async def http(stack: tuple[str, str]) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def viewer_token(session: str) -> str:
-    claims = JoinClaims.issue(
-        sub="user-vi",
-        name="Vi",
-        ns="default",
-        session=session,
-        role="viewer",
-        ttl_seconds=600,
-        grant="public",
+    """A viewer's join token for an open board, as the drawing service mints them."""
+    return Signer(keys=KEYS, kid="k1").token(
+        session, role="viewer", name="Vi", ttl_seconds=600, grant="public"
     )
-    return sign(claims, "k1", parse_keys(KEYS)["k1"])
 
 
 async def login(http: httpx.AsyncClient, username: str) -> dict[str, str]:

@@ -18,9 +18,9 @@ from PIL import Image
 
 from drawnet.embedded.components import DrawingService, NatsServer, RoomServer
 from drawnet.protocol import Ack, AddImage, Transform
-from drawnet.protocol.tokens import JoinClaims, parse_keys, sign
 from drawnet.testkit import RoomClient, eventually_async, pictures
 from drawnet.testkit.metrics import metric
+from drawnet.testkit.tokens import Signer
 
 pytestmark = pytest.mark.integration
 
@@ -78,16 +78,9 @@ async def editor_token(http: httpx.AsyncClient, session: str, name: str = "Ann")
 
 def viewer_token(session: str) -> str:
     """A viewer's join token for an open board, as the drawing service mints them."""
-    claims = JoinClaims.issue(
-        sub="user-vi",
-        name="Vi",
-        ns="default",
-        session=session,
-        role="viewer",
-        ttl_seconds=600,
-        grant="public",
+    return Signer(keys=KEYS, kid="k1").token(
+        session, role="viewer", name="Vi", ttl_seconds=600, grant="public"
     )
-    return sign(claims, "k1", parse_keys(KEYS)["k1"])
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -19,7 +19,7 @@ class Signer:
     kid: str = TEST_KID
     namespace: str = "default"
 
-    def token(
+    def token(  # noqa: PLR0913 - every claim a test may set, by name
         self,
         session: str,
         *,
@@ -30,6 +30,7 @@ class Signer:
         now: float | None = None,
         max_participants: int = 0,
         idle: int = 0,
+        grant: str = "",
     ) -> str:
         claims = JoinClaims.issue(
             sub=user or f"user-{name.lower()}",
@@ -41,5 +42,6 @@ class Signer:
             now=now,
             max_participants=max_participants,
             idle=idle,
+            grant=grant,
         )
         return sign(claims, self.kid, parse_keys(self.keys)[self.kid])
